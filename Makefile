@@ -1,0 +1,67 @@
+# The two commands: `make run` (the whole site, with demo data) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	&& { command -v $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+# Tests never read the developer's .env; they get a throwaway key of their own.
+TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
+
+.PHONY: help run test lint types install system-deps clean
+
+help:
+	@echo "make run   - set up everything and start web, worker and beat with demo data"
+	@echo "make test  - lint, types, migrations check and the test suite"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (apt-get install python3 python3-venv)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	@printf 'DEBUG=true\nSECRET_KEY=dev-%s\nSITE_URL=http://127.0.0.1:$(PORT)\n' \
+		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(40))')" > .env
+	@echo "Wrote a development .env (DEBUG on, a fresh secret key)."
+
+system-deps:
+	@scripts/system-deps $(SYSTEM_DEPS)
+
+run: $(STAMP) .env
+	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=run
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Coalition is starting: open http://127.0.0.1:$(PORT)/"
+	@echo "  Emails (sign-up links, invitations) are printed in this terminal."
+	@echo
+	PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(TEST_ENV) $(BIN)/mypy .
+
+test: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_ENV) $(BIN)/mypy .
+	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/pytest $(if $(REDIS_URL),,-m "not worker") $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+# Signatures, prospects and invitations arrive with the signing issue.

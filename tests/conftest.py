@@ -1,0 +1,171 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import cache
+from django.db import connection
+
+from coalition.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Unit tests publish to an in-memory broker: a queued task goes nowhere unless a
+# test runs it. Tests marked `worker` publish to Redis explicitly.
+celery_app.conf.update(broker_url="memory://", broker_transport_options={})
+
+
+@pytest.fixture(autouse=True)
+def _site_settings(settings):
+    # No collectstatic manifest in tests; and a fresh cache for rate limits.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+    settings.SITE_URL = "http://testserver"
+    cache.clear()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SMTPSink:
+    """A real SMTP server on loopback that keeps every message it accepts."""
+
+    host: str
+    port: int
+    received: list[bytes] = field(default_factory=list)
+    refuse_next: int = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return "451 4.3.0 Try again later"
+        self.received.append(envelope.original_content or envelope.content)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[Message]:
+        return [message_from_bytes(raw) for raw in self.received]
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SMTPSink]:
+    sink = SMTPSink(host="127.0.0.1", port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server):
+    """Django's real SMTP backend, pointed at the loopback server."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    return smtp_server
+
+
+def database_url() -> str:
+    """The URL of the test database, for a child process to share it."""
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return (
+        f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
+
+
+@dataclass
+class WorkerProcess:
+    queue: str
+    broker_url: str
+    process: subprocess.Popen
+    log: Path
+    smtp: SMTPSink
+
+    def send(self, task, *args, **kwargs):
+        with celery_app.connection_for_write(self.broker_url) as conn:
+            return task.apply_async(args, kwargs, queue=self.queue, connection=conn)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path, smtp_settings) -> Iterator[WorkerProcess]:
+    """A real `celery worker` process on Redis, sharing the test database.
+
+    It consumes a queue of its own so that it never takes another run's tasks;
+    email goes to the loopback SMTP server.
+    """
+    broker_url = os.environ.get("REDIS_URL")
+    if not broker_url:
+        pytest.fail("worker tests need REDIS_URL (run them through .ci/run)")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "ENV_FILE": "",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "EMAIL_URL": f"smtp://{smtp_settings.host}:{smtp_settings.port}",
+        "SECRET_KEY": "test-only-not-secret",
+    }
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "coalition", "worker",
+        "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-Q", queue, "--loglevel=INFO", "-n", f"{queue}@%h",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
+    worker = WorkerProcess(queue, broker_url, process, log, smtp_settings)
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"worker did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    try:
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
