@@ -1,12 +1,17 @@
-from typing import TYPE_CHECKING
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from coalition.models import User
+
+MAX_POINTS = 3
 
 
 class LetterQuerySet(models.QuerySet["Letter"]):
@@ -16,22 +21,68 @@ class LetterQuerySet(models.QuerySet["Letter"]):
             return self.none()
         return self.filter(memberships__user=user).distinct()
 
+    def public(self) -> "LetterQuerySet":
+        return self.filter(status__in=[Letter.Status.PUBLISHED, Letter.Status.CLOSED])
+
 
 class Letter(models.Model):
+    """A sign-on letter and its working draft.
+
+    ``addressee``, ``points`` and ``body`` here are the organisers' working copy;
+    what signers see and sign is always a frozen :class:`Revision`.
+    """
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         CIRCULATING = "circulating", _("Circulating")
         PUBLISHED = "published", _("Published")
         CLOSED = "closed", _("Closed")
 
+    class SignerKinds(models.TextChoices):
+        ORGANISATIONS = "organisations", _("Organisations only")
+        INDIVIDUALS = "individuals", _("Individuals only")
+        BOTH = "both", _("Organisations and individuals")
+
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("web address"), max_length=80, unique=True)
     addressee = models.CharField(_("addressee"), max_length=300, blank=True)
+    points = models.JSONField(_("points of unity"), default=list, blank=True)
     body = models.TextField(_("body"), blank=True)
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    signer_kinds = models.CharField(
+        _("who may sign"),
+        max_length=20,
+        choices=SignerKinds.choices,
+        default=SignerKinds.ORGANISATIONS,
+    )
+    open_joining = models.BooleanField(
+        _("anyone may add their name once published"), default=False
+    )
+    join_requires_approval = models.BooleanField(
+        _("organisers approve open joins"), default=False
+    )
+    soft_deadline = models.DateTimeField(
+        _("deadline given to invitees"), null=True, blank=True
+    )
+    hard_deadline = models.DateTimeField(_("signing closes"), null=True, blank=True)
+    release_at = models.DateTimeField(_("publish at"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
-    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    current_revision = models.ForeignKey(
+        "Revision",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Signatures on revisions before this number must re-confirm.
+    last_material_revision_number = models.PositiveIntegerField(null=True, blank=True)
+    # Bumped by every change to who is listed; keys the public page and PDF caches.
+    signers_version = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,12 +92,28 @@ class Letter(models.Model):
         ordering = ["-updated_at"]
         verbose_name = _("letter")
         verbose_name_plural = _("letters")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(soft_deadline__isnull=True)
+                | Q(hard_deadline__isnull=True)
+                | Q(hard_deadline__gte=models.F("soft_deadline")),
+                name="letter_hard_deadline_not_before_soft",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
 
     def get_absolute_url(self) -> str:
         return reverse("letters:detail", kwargs={"slug": self.slug})
+
+    @property
+    def allows_organisations(self) -> bool:
+        return self.signer_kinds != self.SignerKinds.INDIVIDUALS
+
+    @property
+    def allows_individuals(self) -> bool:
+        return self.signer_kinds != self.SignerKinds.ORGANISATIONS
 
 
 class Membership(models.Model):
@@ -75,3 +142,91 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) on {self.letter}"
+
+
+def canonical_text(*, addressee: str, points: list[str], body: str) -> str:
+    """The exact text a signature binds to; its SHA-256 is the revision's hash.
+
+    JSON with sorted keys and normalised line endings, so the hash is stable
+    across databases, platforms and Python versions.
+    """
+    doc: dict[str, Any] = {
+        "addressee": addressee.strip(),
+        "points": [p.strip() for p in points],
+        "body": body.replace("\r\n", "\n").strip(),
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def text_hash(*, addressee: str, points: list[str], body: str) -> str:
+    text = canonical_text(addressee=addressee, points=points, body=body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Revision(models.Model):
+    """An immutable, numbered version of a letter's text. Signatures bind to one."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("First revision")
+        EDITORIAL = "editorial", _("Editorial (signatures carry forward)")
+        MATERIAL = "material", _("Material (signers must re-confirm)")
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, related_name="revisions"
+    )
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    addressee = models.CharField(max_length=300, blank=True)
+    points = models.JSONField(default=list)
+    body = models.TextField()
+    change_note = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.INITIAL)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["letter", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "number"], name="revision_unique_number_per_letter"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="revision_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.letter} r{self.number}"
+
+    @property
+    def canonical_text(self) -> str:
+        return canonical_text(
+            addressee=self.addressee, points=self.points, body=self.body
+        )
+
+
+class AuditEvent(models.Model):
+    """Who did what to a letter, and when. Append-only."""
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=50)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.letter_id} by {self.actor_id}"

@@ -1,1 +1,219 @@
-# Signatures, prospects and invitations arrive with the signing issue.
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from letters.models import Letter, Revision
+
+
+class Signature(models.Model):
+    """One organisation's (or individual's) signature on a letter.
+
+    Rows are never deleted: withdrawing sets a status, and erasing personal data
+    blanks the private fields while keeping the row, so counts stay honest.
+    """
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", _("Organisation")
+        INDIVIDUAL = "individual", _("Individual")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for email confirmation")
+        PENDING_APPROVAL = "pending_approval", _("Waiting for organiser approval")
+        CONFIRMED = "confirmed", _("Confirmed")
+        NEEDS_RECONFIRMATION = "needs_reconfirmation", _("Must re-confirm new text")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REJECTED = "rejected", _("Rejected")
+
+    class Source(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        OPEN_JOIN = "open_join", _("Open join")
+        REFERRAL = "referral", _("Referral")
+        IMPORT = "import", _("Import")
+
+    # A "live" signature blocks another one for the same organisation or email.
+    LIVE_STATUSES = (
+        Status.PENDING,
+        Status.PENDING_APPROVAL,
+        Status.CONFIRMED,
+        Status.NEEDS_RECONFIRMATION,
+    )
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.PROTECT, related_name="signatures"
+    )
+    revision = models.ForeignKey(
+        Revision, on_delete=models.PROTECT, related_name="signatures"
+    )
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.ORGANISATION
+    )
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    source = models.CharField(max_length=20, choices=Source.choices)
+
+    # Public: organisation name (or the individual's name), where, and a website.
+    display_name = models.CharField(_("name"), max_length=200)
+    sort_name = models.CharField(max_length=200, db_index=True)
+    # Case-, accent- and article-folded name: one live signature per value.
+    normalised_name = models.CharField(max_length=200)
+    affiliation = models.CharField(
+        _("affiliation (for identification only)"), max_length=200, blank=True
+    )
+    city = models.CharField(_("city or region"), max_length=120, blank=True)
+    country = models.CharField(_("country"), max_length=120, blank=True)
+    website = models.URLField(_("website"), max_length=300, blank=True)
+
+    # Private: only the letter's organisers see these.
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    contact_title = models.CharField(_("title or role"), max_length=200, blank=True)
+    email = models.EmailField(_("email"))
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    comment = models.TextField(_("comment to the organisers"), blank=True)
+
+    consent_listed = models.BooleanField(_("list us publicly"), default=True)
+    consent_updates = models.BooleanField(_("send us coalition updates"), default=False)
+    consent_logo = models.BooleanField(_("our logo may be shown"), default=False)
+    attested = models.BooleanField(
+        _("I am authorised to sign on behalf of this organisation"), default=False
+    )
+
+    prospect = models.ForeignKey(
+        "Prospect",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="signatures",
+    )
+    rejection_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sort_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "normalised_name"],
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "pending_approval",
+                        "confirmed",
+                        "needs_reconfirmation",
+                    ]
+                ),
+                name="signature_one_live_per_name",
+            ),
+            models.UniqueConstraint(
+                fields=["letter", "email"],
+                condition=Q(
+                    status__in=[
+                        "pending",
+                        "pending_approval",
+                        "confirmed",
+                        "needs_reconfirmation",
+                    ]
+                ),
+                name="signature_one_live_per_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["letter", "status", "kind", "sort_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} on {self.letter_id} ({self.status})"
+
+
+class Prospect(models.Model):
+    """An organisation the organisers want to sign; invitation links point here.
+
+    Private to the letter's organisers: who was asked is never public.
+    """
+
+    class Status(models.TextChoices):
+        IDENTIFIED = "identified", _("Identified")
+        INVITED = "invited", _("Invited")
+        OPENED = "opened", _("Opened")
+        SIGNED = "signed", _("Signed")
+        DECLINED = "declined", _("Declined")
+        NEEDS_TIME = "needs_time", _("Needs time")
+        NO_RESPONSE = "no_response", _("No response")
+        DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="prospects"
+    )
+    organisation = models.CharField(_("organisation"), max_length=200)
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    email = models.EmailField(_("email"))
+    notes = models.TextField(_("notes"), blank=True)
+    is_large = models.BooleanField(
+        _("large organisation: approach early"), default=False
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("relationship held by"),
+    )
+    referred_by = models.ForeignKey(
+        Signature,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="referrals",
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.IDENTIFIED, db_index=True
+    )
+    decline_reason = models.TextField(blank=True)
+    invited_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    next_follow_up = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "email"], name="prospect_unique_email_per_letter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} <{self.email}>"
+
+
+class ChangeRequest(models.Model):
+    """'We will sign if paragraph 3 changes': shown to organisers beside the text."""
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="change_requests"
+    )
+    revision = models.ForeignKey(
+        Revision, on_delete=models.PROTECT, related_name="change_requests"
+    )
+    signature = models.ForeignKey(
+        Signature, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    prospect = models.ForeignKey(
+        Prospect, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # "point-1".."point-3", "paragraph-N" or "general".
+    anchor = models.CharField(max_length=30, default="general")
+    text = models.TextField(_("requested change"))
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Change request on {self.letter_id} at {self.anchor}"

@@ -2,7 +2,8 @@ import factory
 from allauth.account.models import EmailAddress
 
 from coalition.models import User
-from letters.models import Letter, Membership
+from letters.models import Letter, Membership, Revision, text_hash
+from signers.models import Prospect, Signature
 
 PASSWORD = "correct horse battery staple"
 
@@ -32,6 +33,9 @@ class LetterFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Open letter number {n}")
     slug = factory.Sequence(lambda n: f"open-letter-{n}")
     addressee = "To the Members of the City Council"
+    points = factory.LazyFunction(
+        lambda: ["Clean air is a right.", "Act before the next school year."]
+    )
     body = "We ask the Council to act."
 
     @factory.post_generation
@@ -40,3 +44,52 @@ class LetterFactory(factory.django.DjangoModelFactory):
             Membership.objects.create(
                 letter=obj, user=extracted, role=Membership.Role.OWNER
             )
+
+
+class RevisionFactory(factory.django.DjangoModelFactory):
+    """A frozen revision. Prefer the letters service in tests of publishing."""
+
+    class Meta:
+        model = Revision
+
+    letter = factory.SubFactory(LetterFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    title = factory.LazyAttribute(lambda r: r.letter.title)
+    addressee = factory.LazyAttribute(lambda r: r.letter.addressee)
+    points = factory.LazyAttribute(lambda r: list(r.letter.points))
+    body = factory.LazyAttribute(lambda r: r.letter.body)
+    author = factory.SubFactory(UserFactory)
+    sha256 = factory.LazyAttribute(
+        lambda r: text_hash(addressee=r.addressee, points=r.points, body=r.body)
+    )
+
+
+class ProspectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prospect
+
+    letter = factory.SubFactory(LetterFactory)
+    organisation = factory.Sequence(lambda n: f"Friends of Park {n}")
+    contact_name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"contact{n}@partner.example.org")
+
+
+class SignatureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Signature
+
+    letter = factory.SubFactory(LetterFactory)
+    revision = factory.LazyAttribute(
+        lambda s: s.letter.current_revision or RevisionFactory(letter=s.letter)
+    )
+    kind = Signature.Kind.ORGANISATION
+    status = Signature.Status.CONFIRMED
+    source = Signature.Source.INVITATION
+    display_name = factory.Sequence(lambda n: f"Neighbourhood Association {n}")
+    sort_name = factory.LazyAttribute(lambda s: s.display_name.lower())
+    normalised_name = factory.LazyAttribute(lambda s: s.display_name.lower())
+    city = "Springfield"
+    country = "United Kingdom"
+    contact_name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"signer{n}@org.example.org")
+    attested = True
