@@ -1,0 +1,68 @@
+from html.parser import HTMLParser
+
+import pytest
+
+from letters.markdown import paragraphs, render_markdown
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    '<a href="#" onclick="alert(1)">x</a>',
+    "<iframe src='https://example.org'></iframe>",
+    "<svg onload=alert(1)>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    "![x](http://127.0.0.1:9/track.png)",
+    "<style>body{display:none}</style>",
+    "[x](vbscript:msgbox(1))",
+    '<a href="javascript&colon;alert(1)">x</a>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+]
+
+
+class Elements(HTMLParser):
+    """Every element and attribute the browser would build from the HTML."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend((k, v or "") for k, v in attrs)
+
+
+@pytest.mark.parametrize("payload", XSS_PAYLOADS)
+def test_markdown_never_lets_script_or_fetches_through(payload):
+    parsed = Elements()
+    parsed.feed(render_markdown(payload))
+
+    assert set(parsed.tags) <= {"p", "a", "br"}, parsed.tags
+    for name, value in parsed.attrs:
+        assert name in {"href", "rel", "title"}, (payload, name)
+        if name == "href":
+            assert value.split(":", 1)[0].lower() in {"http", "https", "mailto"}
+
+
+def test_markdown_keeps_ordinary_formatting_and_safe_links():
+    html = render_markdown(
+        "# Heading\n\nWe **urge** the *Council*.\n\n- one\n- two\n\n"
+        "[Our site](https://example.org/about)"
+    )
+
+    assert "<h2>Heading</h2>" in html  # the page's h1 is the letter title
+    assert "<strong>urge</strong>" in html and "<em>Council</em>" in html
+    assert "<li>one</li>" in html
+    assert 'href="https://example.org/about"' in html
+    assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_paragraphs_split_on_blank_lines():
+    assert paragraphs("One\nstill one.\r\n\r\nTwo\n\n\n\nThree") == [
+        "One\nstill one.",
+        "Two",
+        "Three",
+    ]
