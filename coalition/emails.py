@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
-from django.utils import translation
+from django.utils import timezone, translation
 
 
 def render_email(
@@ -25,6 +25,7 @@ def render_email(
     reply_to: Sequence[str] | None = None,
     headers: Mapping[str, str] | None = None,
     language: str | None = None,
+    time_zone: str | None = None,
     fallback_prefix: str | None = None,
 ) -> EmailMultiAlternatives:
     """Render ``emails/<template>.{subject.txt,txt,html}`` into one message.
@@ -32,7 +33,8 @@ def render_email(
     ``template`` is ``"<app>/<name>"``. Without an ``.html`` template the text is
     wrapped in the shared HTML layout. ``fallback_prefix`` names a library's own
     ``<prefix>_subject.txt``/``<prefix>_message.txt`` pair to use when the site
-    has no triple of its own (allauth's less common notices).
+    has no triple of its own (allauth's less common notices). ``time_zone``
+    (a letter's) is active while rendering, so dates show in that zone.
     """
     ctx = {
         "site_name": settings.SITE_NAME,
@@ -45,7 +47,10 @@ def render_email(
     if fallback_prefix:
         subject_names.append(f"{fallback_prefix}_subject.txt")
         text_names.append(f"{fallback_prefix}_message.txt")
-    with translation.override(language or settings.LANGUAGE_CODE):
+    with (
+        translation.override(language or settings.LANGUAGE_CODE),
+        timezone.override(time_zone or settings.TIME_ZONE),
+    ):
         subject = select_template(subject_names).render(ctx)
         text = select_template(text_names).render(ctx)
         try:
