@@ -51,6 +51,7 @@ run: $(STAMP) .env
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r . --severity-level high
 
 types: $(STAMP)
 	$(TEST_ENV) $(BIN)/mypy .
@@ -59,6 +60,7 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r . --severity-level high
 	$(TEST_ENV) $(BIN)/mypy .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(if $(REDIS_URL),,-m "not worker") $(PYTEST_ARGS)
