@@ -37,7 +37,7 @@ def version(letter) -> int:
     return Letter.objects.get(pk=letter.pk).signers_version
 
 
-# --- Invitation and open join ------------------------------------------------------
+# --- Invitation and open join -------------------------------------------------
 
 
 def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
@@ -156,7 +156,7 @@ def test_rejection_takes_the_signer_off_and_tells_them_why(
     assert AuditEvent.objects.filter(action="signature.rejected").exists()
 
 
-# --- Refusals: nothing saved -----------------------------------------------------------
+# --- Refusals: nothing saved --------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -166,9 +166,7 @@ def test_rejection_takes_the_signer_off_and_tells_them_why(
         ("Another Name", "CHAIR@friends.example.org"),  # same email
     ],
 )
-def test_a_second_signature_for_one_organisation_is_kindly_refused(
-    letter, name, email
-):
+def test_a_second_signature_for_one_organisation_is_kindly_refused(letter, name, email):
     sign(letter, display_name="Friends of the Park")
 
     with pytest.raises(ValidationError) as exc:
@@ -238,14 +236,14 @@ def test_nothing_is_signed_after_the_hard_deadline(letter):
     letter.time_zone = "Europe/Paris"
     letter.save()
 
-    with time_machine.travel(letter.hard_deadline + timezone.timedelta(minutes=1)):
-        with pytest.raises(ValidationError) as exc:
-            sign(letter)
+    after = letter.hard_deadline + timezone.timedelta(minutes=1)
+    with time_machine.travel(after), pytest.raises(ValidationError) as exc:
+        sign(letter)
     assert "Signing closed on" in exc.value.messages[0]
     assert "Europe/Paris" in exc.value.messages[0]
 
 
-# --- Withdrawal --------------------------------------------------------------------------
+# --- Withdrawal ---------------------------------------------------------------
 
 
 def test_withdrawal_keeps_the_row_tells_the_signer_and_the_organisers(
@@ -267,7 +265,7 @@ def test_withdrawal_keeps_the_row_tells_the_signer_and_the_organisers(
     assert [m.subject for m in mailoutbox][-1].startswith("You have withdrawn")
 
 
-# --- New revisions ------------------------------------------------------------------------
+# --- New revisions ------------------------------------------------------------
 
 
 def test_editorial_revision_keeps_signers_and_sends_them_the_diff(letter, mailoutbox):
@@ -329,9 +327,12 @@ def test_signers_who_never_reconfirmed_are_asked_again_on_the_next_material_chan
     publish(letter, kind=Revision.Kind.MATERIAL, body="Second text.")
     third = publish(letter, kind=Revision.Kind.MATERIAL, body="Third text.")
 
-    assert SignatureEmail.objects.filter(
-        signature=signature, kind=SignatureEmail.Kind.RECONFIRM_REQUEST
-    ).count() == 2
+    assert (
+        SignatureEmail.objects.filter(
+            signature=signature, kind=SignatureEmail.Kind.RECONFIRM_REQUEST
+        ).count()
+        == 2
+    )
     assert services.signature_reconfirm(signature_id=signature.pk, revision_id=third.pk)
 
 
@@ -353,7 +354,7 @@ def test_an_open_join_approved_after_a_material_change_must_reconfirm(
     assert signature_count_public(letter=open_letter) == 0
 
 
-# --- Details, sort names, erasure ------------------------------------------------------
+# --- Details, sort names, erasure ---------------------------------------------
 
 
 def test_signer_corrects_details_at_once_but_a_new_name_waits_for_approval(
@@ -437,7 +438,7 @@ def test_erasure_blanks_personal_data_and_keeps_the_count(letter, organiser):
     assert Signature.objects.filter(letter=letter).count() == 2
 
 
-# --- Referrals, change requests, prospects ------------------------------------------
+# --- Referrals, change requests, prospects ------------------------------------
 
 
 def test_referral_becomes_a_prospect_credited_to_the_signer(letter):
@@ -504,7 +505,7 @@ def test_declining_records_the_reason_and_the_change_that_would_help(prospect):
     assert (request.prospect, request.anchor) == (prospect, "point-1")
 
 
-# --- Email sending --------------------------------------------------------------------
+# --- Email sending ------------------------------------------------------------
 
 
 def test_email_task_sends_once_when_run_twice(letter, mailoutbox):
@@ -519,9 +520,7 @@ def test_email_task_sends_once_when_run_twice(letter, mailoutbox):
     assert email.sent_at is not None
 
 
-def test_email_refused_by_the_server_is_released_for_the_retry(
-    letter, smtp_settings
-):
+def test_email_refused_by_the_server_is_released_for_the_retry(letter, smtp_settings):
     sign(letter)
     email = SignatureEmail.objects.get()
     smtp_settings.refuse_next = 1

@@ -47,7 +47,7 @@ def sign_form(letter, **overrides):
     return {k: v for k, v in data.items() if v is not None}
 
 
-# --- Invitation --------------------------------------------------------------------
+# --- Invitation ---------------------------------------------------------------
 
 
 def test_invitation_page_shows_the_text_and_a_prefilled_form_and_signs_nothing(
@@ -192,7 +192,7 @@ def test_decline_records_the_answer_and_a_change_request(client, letter, prospec
     assert ChangeRequest.objects.get().text == "Name a date"
 
 
-# --- Links: GET acts on nothing; bad links get a clear page -------------------------
+# --- Links: GET acts on nothing; bad links get a clear page -------------------
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_reused_withdraw_link_says_it_is_already_done(client, letter):
     assert SignatureEmail.objects.filter(kind="withdrawn").count() == 1
 
 
-# --- Open join ------------------------------------------------------------------------
+# --- Open join ----------------------------------------------------------------
 
 
 def test_open_join_then_confirm_by_the_emailed_link(client, open_letter):
@@ -367,7 +367,7 @@ def test_join_form_of_a_published_letter_that_is_not_open_says_so(client, letter
     assert "does not take signatures" in response.content.decode()
 
 
-# --- Receipt links: edit, reconfirm, referral --------------------------------------------
+# --- Receipt links: edit, reconfirm, referral ---------------------------------
 
 
 def test_signer_corrects_details_from_the_receipt_link(client, letter):
@@ -441,7 +441,7 @@ def test_signer_leaves_a_change_request_anchored_to_a_paragraph(client, letter):
     assert (request.signature, request.anchor) == (signature, "paragraph-1")
 
 
-# --- Organisers ----------------------------------------------------------------------
+# --- Organisers ---------------------------------------------------------------
 
 
 def organiser_urls(letter, signature):
@@ -523,9 +523,7 @@ def test_organiser_rejects_with_a_reason_and_erases_personal_data(
     assert signature.sort_name == "park friends of the"
 
 
-def test_organiser_approves_an_open_join_from_the_queue(
-    client, open_letter, organiser
-):
+def test_organiser_approves_an_open_join_from_the_queue(client, open_letter, organiser):
     open_letter.join_requires_approval = True
     open_letter.save()
     signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
