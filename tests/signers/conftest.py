@@ -4,7 +4,7 @@ from letters.models import Letter
 from tests.factories import LetterFactory, ProspectFactory, RevisionFactory, UserFactory
 
 
-def make_letter(**kwargs) -> Letter:
+def make_letter(**kwargs):
     """A letter with revision 1 as its current text, circulating by default."""
     kwargs.setdefault("status", Letter.Status.CIRCULATING)
     letter = LetterFactory(**kwargs)

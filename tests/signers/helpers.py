@@ -4,7 +4,7 @@ from signers.tasks import signature_email_send_task
 from tests.factories import ProspectFactory
 
 
-def sign(letter, *, source=Signature.Source.INVITATION, **kwargs) -> Signature:
+def sign(letter, *, source=Signature.Source.INVITATION, **kwargs):
     """Sign the letter's current revision through the real service."""
     fields = {
         "display_name": "Friends of the Park",
@@ -23,7 +23,7 @@ def sign(letter, *, source=Signature.Source.INVITATION, **kwargs) -> Signature:
     )
 
 
-def send_queued_emails() -> list[SignatureEmail]:
+def send_queued_emails():
     """Run the email task for every recorded email, as a worker would."""
     emails = list(SignatureEmail.objects.filter(sent_at__isnull=True))
     for email in emails:

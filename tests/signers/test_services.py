@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 Status = Signature.Status
 
 
-def publish(letter, *, kind, body="We ask the Council to act now.") -> Revision:
+def publish(letter, *, kind, body="We ask the Council to act now."):
     """What letters.services does when it publishes revision N+1."""
     number = letter.current_revision.number + 1
     revision = RevisionFactory(letter=letter, number=number, kind=kind, body=body)
@@ -33,7 +33,7 @@ def publish(letter, *, kind, body="We ask the Council to act now.") -> Revision:
     return revision
 
 
-def version(letter) -> int:
+def version(letter):
     return Letter.objects.get(pk=letter.pk).signers_version
 
 
