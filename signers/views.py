@@ -8,12 +8,13 @@ acts, and a second POST finds the work done.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -35,6 +36,7 @@ from signers.tokens import TokenError, TokenExpired, make_token, read_token
 SignatureView = Callable[[HttpRequest, Signature], HttpResponse]
 ProspectView = Callable[[HttpRequest, Prospect], HttpResponse]
 LinkView = Callable[[HttpRequest, str], HttpResponse]
+Row = TypeVar("Row", Signature, Prospect)
 
 
 def not_built(request: HttpRequest, **kwargs: Any) -> HttpResponse:
@@ -61,51 +63,38 @@ def _read_link(request: HttpRequest, purpose: str, token: str) -> int | HttpResp
         return _link_problem(request, purpose, expired=False)
 
 
-def signature_link(purpose: str) -> Callable[[SignatureView], LinkView]:
-    """The view gets the signature a valid ``purpose`` token names, or the
-    visitor gets a page saying the link is broken or expired."""
+def _row_link(
+    purpose: str, rows: QuerySet[Row]
+) -> Callable[[Callable[[HttpRequest, Row], HttpResponse]], LinkView]:
+    """The view gets the row a valid ``purpose`` token names, or the visitor
+    gets a page saying the link is broken or expired."""
 
-    def decorator(view: SignatureView) -> LinkView:
+    def decorator(view: Callable[[HttpRequest, Row], HttpResponse]) -> LinkView:
         @wraps(view)
         @never_cache
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
             pk = _read_link(request, purpose, token)
             if isinstance(pk, HttpResponse):
                 return pk
-            signature = (
-                Signature.objects.select_related("letter__current_revision", "revision")
-                .filter(pk=pk)
-                .first()
-            )
-            if signature is None:
+            row = rows.filter(pk=pk).first()
+            if row is None:
                 return _link_problem(request, purpose, expired=False)
-            return view(request, signature)
+            return view(request, row)
 
         return wrapper
 
     return decorator
+
+
+def signature_link(purpose: str) -> Callable[[SignatureView], LinkView]:
+    rows = Signature.objects.select_related("letter__current_revision", "revision")
+    return _row_link(purpose, rows)
 
 
 def prospect_link(purpose: str) -> Callable[[ProspectView], LinkView]:
-    def decorator(view: ProspectView) -> LinkView:
-        @wraps(view)
-        @never_cache
-        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
-            pk = _read_link(request, purpose, token)
-            if isinstance(pk, HttpResponse):
-                return pk
-            prospect = (
-                Prospect.objects.select_related("letter__current_revision")
-                .filter(pk=pk)
-                .first()
-            )
-            if prospect is None:
-                return _link_problem(request, purpose, expired=False)
-            return view(request, prospect)
-
-        return wrapper
-
-    return decorator
+    return _row_link(
+        purpose, Prospect.objects.select_related("letter__current_revision")
+    )
 
 
 def _text(revision: Revision | None) -> dict[str, Any]:
