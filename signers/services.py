@@ -140,8 +140,8 @@ def signature_create(
     prospect: Prospect | None = None,
 ) -> Signature:
     """Sign revision ``revision_id`` (the letter's current one, which the
-    signer was shown) for an
-    organisation or an individual. Every route in uses this.
+    signer was shown) for an organisation or an individual. Every route in
+    (invitation, open join, referral, import, demo data) uses this.
 
     Confirmed at once when the email is proven (an invitation read at its own
     address, or an organisers' import); otherwise pending, with an email asking
