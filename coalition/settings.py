@@ -204,6 +204,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
+# --- Signing -------------------------------------------------------------------
+# The public join form: submissions per hashed IP address and per email address
+# in SIGNERS_JOIN_LIMIT_PERIOD seconds, counted in the shared cache.
+SIGNERS_JOIN_LIMIT_PER_IP = env.int("SIGNERS_JOIN_LIMIT_PER_IP", default=10)
+SIGNERS_JOIN_LIMIT_PER_EMAIL = env.int("SIGNERS_JOIN_LIMIT_PER_EMAIL", default=3)
+SIGNERS_JOIN_LIMIT_PERIOD = env.int("SIGNERS_JOIN_LIMIT_PERIOD", default=3600)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

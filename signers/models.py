@@ -87,6 +87,8 @@ class Signature(models.Model):
         related_name="signatures",
     )
     rejection_reason = models.TextField(blank=True)
+    # A new public name the signer asked for, waiting for an organiser's approval.
+    requested_display_name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -217,3 +219,43 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Change request on {self.letter_id} at {self.anchor}"
+
+
+class SignatureEmail(models.Model):
+    """One email to a signer about their signature, sent at most once.
+
+    The row is created in the transaction that decides to send (unique per
+    signature, kind and revision), and the task that sends it claims it with a
+    conditional update, so a retried or doubled task does not send twice.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt")
+        CONFIRM_REQUEST = "confirm_request", _("Email confirmation request")
+        WITHDRAWN = "withdrawn", _("Withdrawal confirmation")
+        APPROVED = "approved", _("Approved by the organisers")
+        REJECTED = "rejected", _("Rejected by the organisers")
+        EDITORIAL_NOTICE = "editorial_notice", _("Notice of an editorial revision")
+        RECONFIRM_REQUEST = "reconfirm_request", _("Request to re-confirm")
+
+    signature = models.ForeignKey(
+        Signature, on_delete=models.CASCADE, related_name="emails"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The revision the email is about (signed, or newly published).
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signature", "kind", "revision"],
+                name="signature_email_once_per_kind_and_revision",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for signature {self.signature_id}"

@@ -20,6 +20,7 @@ MAX_AGE: Final[dict[str, timedelta]] = {
     "reconfirm": 120 * DAY,  # re-confirm after a material revision
     "withdraw": 3 * 365 * DAY,
     "edit": 3 * 365 * DAY,  # self-service correction of public details
+    "refer": 30 * DAY,  # the thank-you page: "who else should sign?"
     "unsubscribe": 5 * 365 * DAY,
     "team": 14 * DAY,  # an invitation to join a letter's organising team
 }

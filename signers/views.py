@@ -1,8 +1,524 @@
-from typing import Any
+"""Signing pages (opened from emailed links, or the public join form) and the
+organisers' view of a letter's signatures.
 
+Every emailed link opens a page with one button: a GET never signs, confirms,
+withdraws or re-confirms anything (mail scanners open links). Only the POST
+acts, and a second POST finds the work done.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from coalition.types import AuthedHttpRequest
+from letters.diff import diff_revisions
+from letters.markdown import render_markdown
+from letters.models import Letter, Revision
+from signers import forms, selectors, services
+from signers.importing import SignatureImportError, read_signer_csv
+from signers.models import Prospect, Signature
+from signers.ratelimits import join_limit_exceeded
+from signers.tokens import TokenError, TokenExpired, make_token, read_token
+
+SignatureView = Callable[[HttpRequest, Signature], HttpResponse]
+ProspectView = Callable[[HttpRequest, Prospect], HttpResponse]
+LinkView = Callable[[HttpRequest, str], HttpResponse]
+Row = TypeVar("Row", Signature, Prospect)
 
 
 def not_built(request: HttpRequest, **kwargs: Any) -> HttpResponse:
     """Placeholder for a page another piece of work fills in."""
     raise Http404
+
+
+# --- Helpers ----------------------------------------------------------------------
+
+
+def _link_problem(request: HttpRequest, purpose: str, *, expired: bool) -> HttpResponse:
+    context = {"purpose": purpose, "expired": expired}
+    return render(
+        request, "signers/link_problem.html", context, status=410 if expired else 400
+    )
+
+
+def _read_link(request: HttpRequest, purpose: str, token: str) -> int | HttpResponse:
+    try:
+        return read_token(purpose, token)
+    except TokenExpired:
+        return _link_problem(request, purpose, expired=True)
+    except TokenError:
+        return _link_problem(request, purpose, expired=False)
+
+
+def _row_link(
+    purpose: str, rows: QuerySet[Row]
+) -> Callable[[Callable[[HttpRequest, Row], HttpResponse]], LinkView]:
+    """The view gets the row a valid ``purpose`` token names, or the visitor
+    gets a page saying the link is broken or expired."""
+
+    def decorator(view: Callable[[HttpRequest, Row], HttpResponse]) -> LinkView:
+        @wraps(view)
+        @never_cache
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            pk = _read_link(request, purpose, token)
+            if isinstance(pk, HttpResponse):
+                return pk
+            row = rows.filter(pk=pk).first()
+            if row is None:
+                return _link_problem(request, purpose, expired=False)
+            return view(request, row)
+
+        return wrapper
+
+    return decorator
+
+
+def signature_link(purpose: str) -> Callable[[SignatureView], LinkView]:
+    rows = Signature.objects.select_related("letter__current_revision", "revision")
+    return _row_link(purpose, rows)
+
+
+def prospect_link(purpose: str) -> Callable[[ProspectView], LinkView]:
+    return _row_link(
+        purpose, Prospect.objects.select_related("letter__current_revision")
+    )
+
+
+def _text(revision: Revision | None) -> dict[str, Any]:
+    """The exact text of a revision, for the page that asks to sign it."""
+    if revision is None:
+        return {}
+    return {"revision": revision, "body_html": render_markdown(revision.body)}
+
+
+def _status_page(request: HttpRequest, signature: Signature) -> HttpResponse:
+    """Where a used link lands: what state the signature is in now."""
+    return render(request, "signers/signature_status.html", {"signature": signature})
+
+
+def _closed(request: HttpRequest, letter: Letter, reason: str) -> HttpResponse:
+    context = {"letter": letter, "reason": reason}
+    return render(request, "signers/signing_closed.html", context)
+
+
+def _add_errors(form: Form, exc: ValidationError, letter: Letter) -> None:
+    if exc.code == "revision_changed":
+        # Show the new text, and sign that one if they submit again.
+        data = form.data.copy()  # type: ignore[attr-defined]
+        data["revision"] = str(letter.current_revision_id)
+        form.data = data
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _thanks_url(signature: Signature) -> str:
+    return reverse("signers:thanks", args=[make_token("refer", signature.pk)])
+
+
+def _signing_page(
+    request: HttpRequest, template: str, letter: Letter, form: Form, **extra: Any
+) -> HttpResponse:
+    context = {"letter": letter, "form": form, **_text(letter.current_revision)}
+    status = 429 if extra.pop("limited", False) else 200
+    return render(request, template, {**context, **extra}, status=status)
+
+
+# --- Signers --------------------------------------------------------------------
+
+
+@prospect_link("invite")
+def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
+    letter = prospect.letter
+    reason = selectors.signing_closed_reason(letter=letter, via="invitation")
+    if reason:
+        return _closed(request, letter, reason)
+    existing = selectors.signature_live_for_prospect(prospect_id=prospect.pk)
+    if existing is not None:
+        return _status_page(request, existing)
+    form = forms.SignatureForm(request.POST or None, letter=letter)
+    if request.method == "POST" and form.is_valid():
+        try:
+            signature = services.signature_create(
+                letter=letter,
+                revision_id=form.cleaned_data["revision"],
+                source=Signature.Source.INVITATION,
+                prospect=prospect,
+                **form.signature_fields(),
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc, letter)
+        else:
+            return redirect(_thanks_url(signature))
+    elif request.method != "POST":
+        services.prospect_mark_opened(prospect_id=prospect.pk)
+        form.initial = {
+            "display_name": prospect.organisation,
+            "contact_name": prospect.contact_name,
+            "email": prospect.email,
+            "revision": letter.current_revision_id,
+        }
+    decline_url = reverse("signers:decline", args=[make_token("decline", prospect.pk)])
+    return _signing_page(
+        request,
+        "signers/invitation_sign.html",
+        letter,
+        form,
+        prospect=prospect,
+        decline_url=decline_url,
+    )
+
+
+@prospect_link("decline")
+def decline(request: HttpRequest, prospect: Prospect) -> HttpResponse:
+    letter = prospect.letter
+    existing = selectors.signature_live_for_prospect(prospect_id=prospect.pk)
+    if existing is not None:
+        return _status_page(request, existing)
+    revision = letter.current_revision
+    form = forms.DeclineForm(request.POST or None, revision=revision)
+    if request.method == "POST" and form.is_valid():
+        done = services.prospect_decline(
+            prospect_id=prospect.pk,
+            reason=form.cleaned_data["reason"],
+            anchor=form.cleaned_data.get("anchor") or "general",
+            change=form.cleaned_data.get("change", ""),
+        )
+        context = {"letter": letter, "done": done}
+        return render(request, "signers/invitation_declined.html", context)
+    context = {"letter": letter, "prospect": prospect, "form": form, **_text(revision)}
+    return render(request, "signers/invitation_decline.html", context)
+
+
+def join(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    reason = selectors.signing_closed_reason(letter=letter, via="open_join")
+    if reason:
+        return _closed(request, letter, reason)
+    form = forms.SignatureForm(
+        request.POST or None,
+        letter=letter,
+        initial={"revision": letter.current_revision_id},
+    )
+    limited = False
+    if request.method == "POST" and form.is_valid():
+        limited = join_limit_exceeded(
+            ip=request.META.get("REMOTE_ADDR", ""), email=form.cleaned_data["email"]
+        )
+        if limited:
+            form.add_error(None, _too_many())
+        else:
+            try:
+                services.signature_create(
+                    letter=letter,
+                    revision_id=form.cleaned_data["revision"],
+                    source=Signature.Source.OPEN_JOIN,
+                    **form.signature_fields(),
+                )
+            except ValidationError as exc:
+                _add_errors(form, exc, letter)
+            else:
+                return redirect("signers:join-sent", slug=letter.slug)
+    return _signing_page(
+        request, "signers/signature_join.html", letter, form, limited=limited
+    )
+
+
+def _too_many() -> str:
+    return _(
+        "We have received too many signatures from your network or for this email "
+        "address in the last hour. Nothing was saved; please try again later, or "
+        "write to the organisers."
+    )
+
+
+def join_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    return render(request, "signers/signature_join_sent.html", {"letter": letter})
+
+
+@signature_link("confirm")
+def confirm(request: HttpRequest, signature: Signature) -> HttpResponse:
+    letter = signature.letter
+    if signature.status != Signature.Status.PENDING:
+        return _status_page(request, signature)
+    form = forms.RevisionForm(
+        request.POST or None, initial={"revision": letter.current_revision_id}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = services.signature_confirm(
+                signature_id=signature.pk, revision_id=form.cleaned_data["revision"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(request.path)
+        if done:
+            return redirect(_thanks_url(signature))
+        signature.refresh_from_db()
+        return _status_page(request, signature)
+    context = {"signature": signature, "letter": letter, "form": form}
+    return render(
+        request,
+        "signers/signature_confirm.html",
+        {**context, **_text(letter.current_revision)},
+    )
+
+
+@signature_link("withdraw")
+def withdraw(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if signature.status not in Signature.LIVE_STATUSES:
+        return _status_page(request, signature)
+    if request.method == "POST":
+        if services.signature_withdraw(signature_id=signature.pk):
+            messages.success(request, _("Your signature has been withdrawn."))
+        return redirect(request.path)
+    context = {"signature": signature, "letter": signature.letter}
+    return render(request, "signers/signature_withdraw.html", context)
+
+
+@signature_link("reconfirm")
+def reconfirm(request: HttpRequest, signature: Signature) -> HttpResponse:
+    letter = signature.letter
+    current = letter.current_revision
+    if signature.status != Signature.Status.NEEDS_RECONFIRMATION or current is None:
+        return _status_page(request, signature)
+    form = forms.RevisionForm(request.POST or None, initial={"revision": current.pk})
+    if request.method == "POST" and form.is_valid():
+        try:
+            if services.signature_reconfirm(
+                signature_id=signature.pk, revision_id=form.cleaned_data["revision"]
+            ):
+                messages.success(request, _("Thank you: you have re-confirmed."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect(request.path)
+    context = {
+        "signature": signature,
+        "letter": letter,
+        "form": form,
+        "fields": diff_revisions(signature.revision, current),
+        "withdraw_url": reverse(
+            "signers:withdraw", args=[make_token("withdraw", signature.pk)]
+        ),
+        **_text(current),
+    }
+    return render(request, "signers/signature_reconfirm.html", context)
+
+
+@signature_link("edit")
+def edit(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
+        return _status_page(request, signature)
+    initial = {
+        f: getattr(signature, f) for f in ("display_name", *services.PUBLIC_DETAILS)
+    }
+    initial["display_name"] = signature.requested_display_name or signature.display_name
+    form = forms.PublicDetailsForm(
+        request.POST or None, signature=signature, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        waiting = services.signature_update_public_details(
+            signature_id=signature.pk, **form.cleaned_data
+        )
+        messages.success(request, _("Your details are saved."))
+        if waiting:
+            messages.info(request, _name_waiting_message())
+        return redirect(request.path)
+    suggest_url = reverse("signers:suggest", args=[make_token("edit", signature.pk)])
+    context = {"signature": signature, "form": form, "suggest_url": suggest_url}
+    return render(request, "signers/signature_edit.html", context)
+
+
+def _name_waiting_message() -> str:
+    return _("The new name will be shown once the organisers have checked it.")
+
+
+@signature_link("edit")
+def suggest(request: HttpRequest, signature: Signature) -> HttpResponse:
+    letter = signature.letter
+    revision = letter.current_revision or signature.revision
+    form = forms.ChangeRequestForm(request.POST or None, revision=revision)
+    if request.method == "POST" and form.is_valid():
+        services.change_request_create(
+            revision=revision, signature=signature, **form.cleaned_data
+        )
+        messages.success(request, _("Thank you: the organisers will see your request."))
+        return redirect(request.path)
+    context = {"signature": signature, "letter": letter, "form": form}
+    return render(
+        request, "signers/change_request_form.html", {**context, **_text(revision)}
+    )
+
+
+@signature_link("refer")
+def thanks(request: HttpRequest, signature: Signature) -> HttpResponse:
+    form = forms.ReferralForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "leave_empty"}
+        try:
+            prospect = services.referral_create(signature=signature, **data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Thank you! We will pass %(org)s on to the organisers.")
+                % {"org": prospect.organisation},
+            )
+            return redirect(request.path)
+    suggest_url = reverse("signers:suggest", args=[make_token("edit", signature.pk)])
+    context = {"signature": signature, "form": form, "suggest_url": suggest_url}
+    return render(request, "signers/signature_thanks.html", context)
+
+
+# --- Organisers -------------------------------------------------------------------
+
+
+def _organiser_letter(request: AuthedHttpRequest, slug: str, *, act: bool) -> Letter:
+    """Non-members get a 404; viewers may look but not act."""
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    if act and not selectors.organiser_can_act(letter=letter, user=request.user):
+        raise PermissionDenied
+    return letter
+
+
+@login_required
+def letter_signatures(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter = _organiser_letter(request, slug, act=False)
+    filters = forms.SignatureFilterForm(request.GET or None, letter=letter)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    signatures = selectors.signature_list_for_organisers(
+        letter=letter,
+        status=chosen.get("status") or "",
+        revision_number=chosen.get("revision"),
+    )
+    page = Paginator(signatures, 100).get_page(request.GET.get("page"))
+    context = {
+        "letter": letter,
+        "filters": filters,
+        "page": page,
+        "by_revision": selectors.signature_counts_by_revision(letter=letter),
+        "queue": selectors.signature_approval_queue(letter=letter),
+        "change_requests": selectors.change_request_list(letter=letter),
+        "count": selectors.signature_count_public(letter=letter),
+        "can_act": selectors.organiser_can_act(letter=letter, user=request.user),
+    }
+    return render(request, "signers/signature_list.html", context)
+
+
+def _detail_page(
+    request: AuthedHttpRequest, letter: Letter, signature: Signature, **forms_: Form
+) -> HttpResponse:
+    context = {
+        "letter": letter,
+        "signature": signature,
+        "can_act": selectors.organiser_can_act(letter=letter, user=request.user),
+        "sort_form": forms.SortNameForm(initial={"sort_name": signature.sort_name}),
+        "reject_form": forms.RejectForm(),
+        "erase_form": forms.EraseForm(),
+        **forms_,
+    }
+    status = 400 if forms_ else 200
+    return render(request, "signers/signature_detail.html", context, status=status)
+
+
+def _organiser_signature(letter: Letter, pk: int) -> Signature:
+    try:
+        return selectors.signature_for_organisers(letter=letter, pk=pk)
+    except Signature.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+def signature_detail(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter = _organiser_letter(request, slug, act=False)
+    return _detail_page(request, letter, _organiser_signature(letter, pk))
+
+
+@login_required
+@require_POST
+def signature_act(
+    request: AuthedHttpRequest, slug: str, pk: int, action: str
+) -> HttpResponse:
+    """Approve, reject, erase, set the sort name, or decide a name change."""
+    letter = _organiser_letter(request, slug, act=True)
+    signature = _organiser_signature(letter, pk)
+    form_class = {
+        "reject": forms.RejectForm,
+        "erase": forms.EraseForm,
+        "sort-name": forms.SortNameForm,
+    }.get(action)
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        key = {"reject": "reject_form", "erase": "erase_form"}.get(action, "sort_form")
+        return _detail_page(request, letter, signature, **{key: form})
+    data = form.cleaned_data if form is not None else {}
+    try:
+        message = _act(action, signature, request.user, data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, message)
+    return redirect("signers:signature-detail", slug=letter.slug, pk=signature.pk)
+
+
+def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> str:
+    if action == "approve":
+        done = services.signature_approve(signature=signature, actor=user)
+        return _("Approved.") if done else _("Already done.")
+    if action == "reject":
+        done = services.signature_reject(
+            signature=signature, actor=user, reason=data["reason"]
+        )
+        return _("Rejected; the signer is told why.") if done else _("Already done.")
+    if action == "erase":
+        done = services.signature_erase_personal_data(signature=signature, actor=user)
+        return _("Personal data erased.") if done else _("Already done.")
+    if action == "sort-name":
+        services.signature_set_sort_name(
+            signature=signature, actor=user, sort_name=data["sort_name"]
+        )
+        return _("Sort name saved.")
+    if action in ("name-approve", "name-decline"):
+        approve = action == "name-approve"
+        done = services.signature_decide_name_change(
+            signature=signature, actor=user, approve=approve
+        )
+        return _("Name change decided.") if done else _("Already done.")
+    raise Http404
+
+
+@login_required
+def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter = _organiser_letter(request, slug, act=request.method == "POST")
+    form = forms.ImportForm(request.POST or None, request.FILES or None)
+    report: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = form.cleaned_data["file"].read().decode("utf-8-sig")
+            count = services.signature_import(letter=letter, rows=read_signer_csv(text))
+        except UnicodeDecodeError:
+            form.add_error("file", _("The file is not UTF-8: save it as CSV UTF-8."))
+        except SignatureImportError as exc:
+            report = exc.report()
+        else:
+            messages.success(request, _("%(n)d signers imported.") % {"n": count})
+            return redirect("signers:letter-signatures", slug=letter.slug)
+    context = {"letter": letter, "form": form, "report": report}
+    return render(request, "signers/signature_import.html", context)

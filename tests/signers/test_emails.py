@@ -4,8 +4,11 @@ from datetime import UTC, datetime
 import pytest
 
 from signers.emails import invitation_message
+from signers.models import Signature
 from signers.tokens import read_token
 from tests.factories import LetterFactory, ProspectFactory, RevisionFactory
+from tests.signers.conftest import make_letter
+from tests.signers.helpers import send_queued_emails, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +36,54 @@ def test_invitation_is_personal_with_points_deadline_in_letter_zone_and_links():
     assert read_token("invite", sign.group(1)) == prospect.pk
     assert read_token("decline", decline.group(1)) == prospect.pk
     assert "Fund the buses." in message.alternatives[0][0]
+
+
+def _sent(mailoutbox):
+    send_queued_emails()
+    return mailoutbox[-1]
+
+
+def test_receipt_has_the_signed_text_its_hash_what_is_public_and_both_links(
+    mailoutbox,
+):
+    letter = make_letter(reply_to="team@coalition.example.org")
+    signature = sign(letter, website="https://friends.example.org", phone="0123")
+
+    receipt = _sent(mailoutbox)
+
+    revision = letter.current_revision
+    assert receipt.to == [signature.email]
+    assert receipt.reply_to == ["team@coalition.example.org"]
+    assert letter.title in receipt.subject
+    assert revision.sha256 in receipt.body
+    assert "1. Clean air is a right." in receipt.body
+    assert revision.body in receipt.body
+    assert "Friends of the Park, Springfield, United Kingdom" in receipt.body
+    assert "https://friends.example.org" in receipt.body
+    assert "0123" not in receipt.body  # private fields are not "public"
+    withdraw = re.search(r"http://testserver/s/withdraw/([^/\s]+)/", receipt.body)
+    edit = re.search(r"http://testserver/s/edit/([^/\s]+)/", receipt.body)
+    assert read_token("withdraw", withdraw.group(1)) == signature.pk
+    assert read_token("edit", edit.group(1)) == signature.pk
+    html = receipt.alternatives[0][0]
+    assert revision.sha256 in html and withdraw.group(0) in html
+    assert Signature.objects.get().status == "confirmed"
+
+
+def test_unlisted_signers_are_told_they_are_counted_but_not_named(mailoutbox):
+
+    sign(make_letter(), consent_listed=False)
+
+    assert "not to be listed publicly" in _sent(mailoutbox).body
+
+
+def test_open_join_email_carries_the_confirmation_link(mailoutbox):
+
+    letter = make_letter(status="published", open_joining=True)
+    signature = sign(letter, source=Signature.Source.OPEN_JOIN)
+
+    message = _sent(mailoutbox)
+
+    token = re.search(r"http://testserver/s/confirm/([^/\s]+)/", message.body)
+    assert read_token("confirm", token.group(1)) == signature.pk
+    assert "ignore this email" in message.body

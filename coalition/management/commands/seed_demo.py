@@ -29,6 +29,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--quiet", action="store_true", help="Print nothing.")
+        parser.add_argument(
+            "--signers",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Give the demo letter N demo signers (through the signing service).",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,6 +58,11 @@ class Command(BaseCommand):
                 addressee="To the Members of the City Council",
                 body=DEMO_BODY,
             )
+        if options["signers"]:
+            from signers.demo import seed_signers
+
+            letter = Letter.objects.get(slug=DEMO_SLUG)
+            seed_signers(letter=letter, author=user, count=options["signers"])
         if not options["quiet"]:
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,158 @@
+"""Reading a CSV of existing signers (from a form or a spreadsheet) for import.
+
+Columns: organisation, city, country, website, contact_name, email; optional
+kind ("organisation" or "individual") and name (an individual's name). UTF-8
+with or without a byte-order mark, comma- or semicolon-separated. Parsing only:
+``services.signature_import`` saves all rows or none.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from signers.forms import EmailField, TextField
+from signers.models import Signature
+from signers.names import normalise_name
+
+REQUIRED_COLUMNS: Final = ("organisation", "email")
+KNOWN_COLUMNS: Final = (
+    "organisation", "city", "country", "website", "contact_name", "email",
+    "kind", "name",
+)  # fmt: skip
+KINDS: Final = {
+    "": Signature.Kind.ORGANISATION,
+    "organisation": Signature.Kind.ORGANISATION,
+    "organization": Signature.Kind.ORGANISATION,
+    "individual": Signature.Kind.INDIVIDUAL,
+    "person": Signature.Kind.INDIVIDUAL,
+}
+
+
+@dataclass
+class ImportRow:
+    line: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+class SignatureImportError(Exception):
+    """Nothing was imported; ``errors`` maps a line of the file to its problems."""
+
+    def __init__(self, errors: dict[int, list[str]]) -> None:
+        super().__init__(f"{len(errors)} line(s) with errors")
+        self.errors = dict(sorted(errors.items()))
+
+    def report(self) -> list[str]:
+        return [
+            _("Line %(line)d: %(problems)s")
+            % {"line": line, "problems": " ".join(messages)}
+            for line, messages in self.errors.items()
+        ]
+
+
+class ImportRowForm(forms.Form):
+    kind = forms.CharField(required=False)
+    organisation = TextField(
+        label=gettext_lazy("organisation"), max_length=200, required=False
+    )
+    name = TextField(label=gettext_lazy("name"), max_length=200, required=False)
+    city = TextField(label=gettext_lazy("city"), max_length=120, required=False)
+    country = TextField(label=gettext_lazy("country"), max_length=120, required=False)
+    website = forms.URLField(
+        label=gettext_lazy("website"),
+        max_length=300,
+        required=False,
+        assume_scheme="https",
+    )
+    contact_name = TextField(
+        label=gettext_lazy("contact_name"), max_length=200, required=False
+    )
+    email = EmailField(label=gettext_lazy("email"), max_length=254)
+
+    def clean_kind(self) -> str:
+        kind = (self.cleaned_data.get("kind") or "").strip().lower()
+        if kind not in KINDS:
+            raise forms.ValidationError(
+                _('kind must be "organisation" or "individual".')
+            )
+        return KINDS[kind]
+
+    def signature_fields(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        individual = data["kind"] == Signature.Kind.INDIVIDUAL
+        return {
+            "kind": data["kind"],
+            "display_name": data["name"] if individual else data["organisation"],
+            "affiliation": data["organisation"] if individual else "",
+            "city": data["city"],
+            "country": data["country"],
+            "website": "" if individual else data["website"],
+            "contact_name": data["contact_name"],
+            "email": data["email"],
+            # The organisers attest for the list they bring.
+            "attested": not individual,
+        }
+
+
+def _form_errors(form: forms.Form) -> list[str]:
+    return [
+        f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+def read_signer_csv(text: str) -> list[ImportRow]:
+    """Parse and check every row; raise SignatureImportError for a file that
+    cannot be read at all (no header, missing columns)."""
+    text = text.lstrip("\ufeff")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [
+        (h or "").strip().lower().replace(" ", "_") for h in reader.fieldnames or []
+    ]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise SignatureImportError(
+            {1: [_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}]}
+        )
+    reader.fieldnames = header
+    rows: list[ImportRow] = []
+    seen_names: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for raw in reader:
+        line = reader.line_num
+        data = {k: (v or "") for k, v in raw.items() if k in KNOWN_COLUMNS}
+        form = ImportRowForm(data)
+        row = ImportRow(line=line)
+        if not form.is_valid():
+            row.errors = _form_errors(form)
+            rows.append(row)
+            continue
+        row.fields = form.signature_fields()
+        if not row.fields["display_name"]:
+            row.errors.append(_("A name or organisation is required."))
+        key = normalise_name(row.fields["display_name"])
+        if key in seen_names:
+            row.errors.append(
+                _("The same organisation as line %(n)d.") % {"n": seen_names[key]}
+            )
+        if row.fields["email"] in seen_emails:
+            row.errors.append(
+                _("The same email as line %(n)d.")
+                % {"n": seen_emails[row.fields["email"]]}
+            )
+        seen_names.setdefault(key, line)
+        seen_emails.setdefault(row.fields["email"], line)
+        rows.append(row)
+    if not rows:
+        raise SignatureImportError({1: [_("The file has no rows to import.")]})
+    return rows

@@ -1,0 +1,76 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from coalition.emails import send_message
+from letters.models import Letter
+from signers.emails import invitation_message
+from signers.models import Prospect, Signature, SignatureEmail
+from signers.tasks import signature_email_send_task
+from tests.factories import ProspectFactory
+from tests.signers.conftest import make_letter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def text_of(message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode(part.get_content_charset())
+    raise AssertionError("no text part")
+
+
+def run_email_task(kind: str) -> None:
+    """What the worker does after commit: the real task, the real SMTP backend."""
+    signature_email_send_task(SignatureEmail.objects.get(kind=kind).pk)
+
+
+def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
+    page, live_server, settings, smtp_settings
+):
+    settings.SITE_URL = live_server.url
+    letter = make_letter(status=Letter.Status.CIRCULATING, title="Clean air now")
+    prospect = ProspectFactory(
+        letter=letter, organisation="Friends of the Park", contact_name="Rosa"
+    )
+
+    send_message(invitation_message(prospect=prospect))
+    (invitation,) = smtp_settings.wait_for(1)
+    sign_url = re.search(
+        rf"{live_server.url}/invite/[^/\s]+/(?=\s)", text_of(invitation)
+    )
+
+    page.goto(sign_url.group(0))
+    expect(page.get_by_role("heading", name="Clean air now")).to_be_visible()
+    expect(page.get_by_text(letter.current_revision.sha256)).to_be_visible()
+    expect(page.get_by_label("Organisation name")).to_have_value("Friends of the Park")
+    page.get_by_label("City or region").fill("Springfield")
+    page.get_by_role("button", name="Sign the letter").click()
+    # The attestation is required, and nothing typed is lost.
+    expect(page.get_by_text("Please confirm that you are authorised")).to_be_visible()
+    expect(page.get_by_label("City or region")).to_have_value("Springfield")
+    page.get_by_label("I am authorised to sign on behalf of this organisation").check()
+    page.get_by_role("button", name="Sign the letter").click()
+
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    expect(page.get_by_role("heading", name="Who else should sign?")).to_be_visible()
+    signature = Signature.objects.get()
+    assert signature.status == Signature.Status.CONFIRMED
+    assert Prospect.objects.get().status == Prospect.Status.SIGNED
+
+    run_email_task(SignatureEmail.Kind.RECEIPT)
+    receipt = smtp_settings.wait_for(2)[1]
+    body = text_of(receipt)
+    assert receipt["To"] == prospect.email
+    assert letter.current_revision.sha256 in body
+    withdraw_url = re.search(rf"{live_server.url}/s/withdraw/[^/\s]+/", body)
+
+    page.goto(withdraw_url.group(0))
+    assert Signature.objects.get().status == Signature.Status.CONFIRMED  # GET: nothing
+    page.get_by_role("button", name="Withdraw our signature").click()
+
+    expect(page.get_by_text("Your signature has been withdrawn.")).to_be_visible()
+    assert Signature.objects.get().status == Signature.Status.WITHDRAWN
+    run_email_task(SignatureEmail.Kind.WITHDRAWN)
+    assert "withdrawn" in smtp_settings.wait_for(3)[2]["Subject"]

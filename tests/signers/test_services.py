@@ -1,0 +1,552 @@
+import re
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from letters.models import AuditEvent, Letter, Revision
+from signers import services
+from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.selectors import signature_count_public
+from signers.tasks import signature_email_send_task
+from signers.tokens import read_token
+from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
+from tests.signers.helpers import send_queued_emails, sign
+
+pytestmark = pytest.mark.django_db
+
+Status = Signature.Status
+
+
+def publish(letter, *, kind, body="We ask the Council to act now."):
+    """What letters.services does when it publishes revision N+1."""
+    number = letter.current_revision.number + 1
+    revision = RevisionFactory(letter=letter, number=number, kind=kind, body=body)
+    letter.current_revision = revision
+    fields = ["current_revision"]
+    if kind == Revision.Kind.MATERIAL:
+        letter.last_material_revision_number = number
+        fields.append("last_material_revision_number")
+    letter.save(update_fields=fields)
+    services.signatures_on_new_revision(revision=revision)
+    return revision
+
+
+def version(letter):
+    return Letter.objects.get(pk=letter.pk).signers_version
+
+
+# --- Invitation and open join -------------------------------------------------
+
+
+def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
+    letter, prospect, django_capture_on_commit_callbacks
+):
+    before = version(letter)
+    with django_capture_on_commit_callbacks() as callbacks:
+        signature = sign(letter, prospect=prospect, email=prospect.email.upper())
+
+    assert signature.status == Status.CONFIRMED
+    assert signature.revision == letter.current_revision
+    assert signature.email == prospect.email
+    assert signature.sort_name == "friends of the park"
+    assert Prospect.objects.get(pk=prospect.pk).status == Prospect.Status.SIGNED
+    assert version(letter) == before + 1
+    assert signature_count_public(letter=letter) == 1
+    receipt = SignatureEmail.objects.get(signature=signature)
+    assert receipt.kind == SignatureEmail.Kind.RECEIPT
+    assert len(callbacks) == 1  # the email task, queued only after commit
+
+
+def test_invitation_signed_with_another_address_must_confirm_that_address(
+    letter, prospect
+):
+    signature = sign(letter, prospect=prospect, email="someone.else@example.org")
+
+    assert signature.status == Status.PENDING
+    assert signature_count_public(letter=letter) == 0
+    assert SignatureEmail.objects.get().kind == SignatureEmail.Kind.CONFIRM_REQUEST
+
+
+def test_a_referred_prospect_signs_with_source_referral(letter):
+    referrer = sign(letter, display_name="Referrer", email="r@example.org")
+    prospect = ProspectFactory(letter=letter, referred_by=referrer)
+
+    signature = sign(letter, prospect=prospect, email=prospect.email)
+
+    assert signature.source == Signature.Source.REFERRAL
+
+
+def test_open_join_is_pending_until_the_email_link_is_confirmed(open_letter):
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    assert signature.status == Status.PENDING
+    assert signature_count_public(letter=open_letter) == 0
+
+    assert services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    assert signature.confirmed_at is not None
+    assert signature_count_public(letter=open_letter) == 1
+    # The second click is "already done", not a second confirmation.
+    assert not services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    kinds = set(SignatureEmail.objects.values_list("kind", flat=True))
+    assert kinds == {SignatureEmail.Kind.CONFIRM_REQUEST, SignatureEmail.Kind.RECEIPT}
+
+
+def test_confirming_binds_to_the_current_text_not_a_stale_page(open_letter):
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    old = open_letter.current_revision_id
+    publish(open_letter, kind=Revision.Kind.MATERIAL)
+
+    with pytest.raises(ValidationError) as exc:
+        services.signature_confirm(signature_id=signature.pk, revision_id=old)
+    assert exc.value.code == "revision_changed"
+    assert services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    signature.refresh_from_db()
+    assert signature.revision_id == open_letter.current_revision_id
+
+
+def test_open_join_with_approval_waits_for_the_organisers(open_letter, organiser):
+    open_letter.join_requires_approval = True
+    open_letter.save()
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    signature.refresh_from_db()
+    assert signature.status == Status.PENDING_APPROVAL
+    assert signature_count_public(letter=open_letter) == 0
+
+    assert services.signature_approve(signature=signature, actor=organiser)
+    assert not services.signature_approve(signature=signature, actor=organiser)
+
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    assert signature_count_public(letter=open_letter) == 1
+    assert SignatureEmail.objects.filter(kind=SignatureEmail.Kind.APPROVED).exists()
+
+
+def test_rejection_takes_the_signer_off_and_tells_them_why(
+    letter, organiser, mailoutbox
+):
+    signature = sign(letter, email="x@example.org", display_name="Spam Inc")
+    send_queued_emails()
+    mailoutbox.clear()
+
+    assert services.signature_reject(
+        signature=signature, actor=organiser, reason="Not a real organisation."
+    )
+    assert not services.signature_reject(
+        signature=signature, actor=organiser, reason="again"
+    )
+    send_queued_emails()
+
+    signature.refresh_from_db()
+    assert signature.status == Status.REJECTED
+    assert signature_count_public(letter=letter) == 0
+    assert len(mailoutbox) == 1
+    assert "Not a real organisation." in mailoutbox[0].body
+    assert AuditEvent.objects.filter(action="signature.rejected").exists()
+
+
+# --- Refusals: nothing saved --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [
+        ("the friends of the park", "other@example.org"),  # same organisation
+        ("Another Name", "CHAIR@friends.example.org"),  # same email
+    ],
+)
+def test_a_second_signature_for_one_organisation_is_kindly_refused(letter, name, email):
+    sign(letter, display_name="Friends of the Park")
+
+    with pytest.raises(ValidationError) as exc:
+        sign(letter, display_name=name, email=email)
+
+    assert exc.value.code == "duplicate"
+    assert "already signed" in exc.value.messages[0]
+    assert "Friends of the Park" in exc.value.messages[0]
+    assert Signature.objects.count() == 1
+
+
+def test_a_withdrawn_organisation_may_sign_again(letter):
+    first = sign(letter)
+    services.signature_withdraw(signature_id=first.pk)
+
+    again = sign(letter, prospect=first.prospect)
+
+    assert again.pk != first.pk
+    assert Signature.objects.count() == 2
+
+
+def test_signing_a_text_that_is_no_longer_current_is_refused(letter):
+    old = letter.current_revision_id
+    publish(letter, kind=Revision.Kind.EDITORIAL)
+
+    with pytest.raises(ValidationError) as exc:
+        services.signature_create(
+            letter=letter,
+            revision_id=old,
+            source=Signature.Source.INVITATION,
+            display_name="Late Org",
+            email="late@example.org",
+            attested=True,
+        )
+    assert exc.value.code == "revision_changed"
+    assert not Signature.objects.exists()
+
+
+def test_organisations_must_attest_they_may_sign(letter):
+    with pytest.raises(ValidationError) as exc:
+        sign(letter, attested=False)
+    assert "attested" in exc.value.message_dict
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "source"),
+    [
+        ({"status": Letter.Status.DRAFT}, Signature.Source.INVITATION),
+        ({"status": Letter.Status.CLOSED}, Signature.Source.INVITATION),
+        ({"status": Letter.Status.CIRCULATING}, Signature.Source.OPEN_JOIN),
+        ({"open_joining": False}, Signature.Source.OPEN_JOIN),
+    ],
+)
+def test_letters_not_taking_signatures_refuse_them(open_letter, changes, source):
+    for field, value in changes.items():
+        setattr(open_letter, field, value)
+    open_letter.save()
+
+    with pytest.raises(ValidationError) as exc:
+        sign(open_letter, source=source)
+    assert exc.value.code == "closed"
+
+
+def test_nothing_is_signed_after_the_hard_deadline(letter):
+    letter.hard_deadline = timezone.now() + timezone.timedelta(days=1)
+    letter.time_zone = "Europe/Paris"
+    letter.save()
+
+    after = letter.hard_deadline + timezone.timedelta(minutes=1)
+    with time_machine.travel(after), pytest.raises(ValidationError) as exc:
+        sign(letter)
+    assert "Signing closed on" in exc.value.messages[0]
+    assert "Europe/Paris" in exc.value.messages[0]
+
+
+# --- Withdrawal ---------------------------------------------------------------
+
+
+def test_withdrawal_keeps_the_row_tells_the_signer_and_the_organisers(
+    letter, mailoutbox
+):
+    signature = sign(letter)
+    before = version(letter)
+
+    assert services.signature_withdraw(signature_id=signature.pk)
+    assert not services.signature_withdraw(signature_id=signature.pk)
+    send_queued_emails()
+
+    signature.refresh_from_db()
+    assert signature.status == Status.WITHDRAWN
+    assert signature.withdrawn_at is not None
+    assert signature_count_public(letter=letter) == 0
+    assert version(letter) == before + 1
+    assert AuditEvent.objects.get(action="signature.withdrawn").letter == letter
+    assert [m.subject for m in mailoutbox][-1].startswith("You have withdrawn")
+
+
+# --- New revisions ------------------------------------------------------------
+
+
+def test_editorial_revision_keeps_signers_and_sends_them_the_diff(letter, mailoutbox):
+    signature = sign(letter)
+    send_queued_emails()
+    mailoutbox.clear()
+
+    publish(letter, kind=Revision.Kind.EDITORIAL, body="We ask the Council to act!")
+    send_queued_emails()
+
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    assert signature_count_public(letter=letter) == 1
+    (notice,) = mailoutbox
+    assert "editorial change" in notice.body
+    assert "[-act.-]" in notice.body and "{+act!+}" in notice.body
+    withdraw = re.search(r"http://testserver/s/withdraw/([^/\s]+)/", notice.body)
+    assert read_token("withdraw", withdraw.group(1)) == signature.pk
+
+
+def test_material_revision_uncounts_signers_until_they_reconfirm(letter, mailoutbox):
+    signature = sign(letter)
+    other = sign(letter, display_name="Other Org", email="o@example.org")
+    send_queued_emails()
+    mailoutbox.clear()
+    before = version(letter)
+
+    new = publish(letter, kind=Revision.Kind.MATERIAL, body="We demand it today.")
+
+    signature.refresh_from_db()
+    assert signature.status == Status.NEEDS_RECONFIRMATION
+    assert signature_count_public(letter=letter) == 0
+    assert version(letter) > before
+    send_queued_emails()
+    assert len(mailoutbox) == 2
+    body = mailoutbox[0].body
+    assert "material change" in body
+    assert "{+demand+}" in body
+    token = re.search(r"http://testserver/s/reconfirm/([^/\s]+)/", body).group(1)
+    assert read_token("reconfirm", token) in {signature.pk, other.pk}
+
+    assert services.signature_reconfirm(signature_id=signature.pk, revision_id=new.pk)
+    assert not services.signature_reconfirm(
+        signature_id=signature.pk, revision_id=new.pk
+    )
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    assert signature.revision == new
+    assert signature_count_public(letter=letter) == 1
+    assert SignatureEmail.objects.filter(
+        signature=signature, kind=SignatureEmail.Kind.RECEIPT, revision=new
+    ).exists()
+
+
+def test_signers_who_never_reconfirmed_are_asked_again_on_the_next_material_change(
+    letter,
+):
+    signature = sign(letter)
+    publish(letter, kind=Revision.Kind.MATERIAL, body="Second text.")
+    third = publish(letter, kind=Revision.Kind.MATERIAL, body="Third text.")
+
+    assert (
+        SignatureEmail.objects.filter(
+            signature=signature, kind=SignatureEmail.Kind.RECONFIRM_REQUEST
+        ).count()
+        == 2
+    )
+    assert services.signature_reconfirm(signature_id=signature.pk, revision_id=third.pk)
+
+
+def test_an_open_join_approved_after_a_material_change_must_reconfirm(
+    open_letter, organiser
+):
+    open_letter.join_requires_approval = True
+    open_letter.save()
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    publish(open_letter, kind=Revision.Kind.MATERIAL)
+
+    services.signature_approve(signature=signature, actor=organiser)
+
+    signature.refresh_from_db()
+    assert signature.status == Status.NEEDS_RECONFIRMATION
+    assert signature_count_public(letter=open_letter) == 0
+
+
+# --- Details, sort names, erasure ---------------------------------------------
+
+
+def test_signer_corrects_details_at_once_but_a_new_name_waits_for_approval(
+    letter, organiser
+):
+    signature = sign(letter)
+    before = version(letter)
+
+    waiting = services.signature_update_public_details(
+        signature_id=signature.pk,
+        display_name="Friends of Springfield Park",
+        city="Shelbyville",
+        country="United Kingdom",
+    )
+
+    signature.refresh_from_db()
+    assert waiting
+    assert signature.city == "Shelbyville"
+    assert signature.display_name == "Friends of the Park"
+    assert signature.requested_display_name == "Friends of Springfield Park"
+    assert version(letter) == before + 1
+
+    assert services.signature_decide_name_change(
+        signature=signature, actor=organiser, approve=True
+    )
+    signature.refresh_from_db()
+    assert signature.display_name == "Friends of Springfield Park"
+    assert signature.normalised_name == "friends of springfield park"
+    assert signature.requested_display_name == ""
+
+
+def test_a_new_name_that_belongs_to_another_signer_is_refused(letter, organiser):
+    sign(letter, display_name="Taken Name", email="t@example.org")
+    signature = sign(letter)
+    services.signature_update_public_details(
+        signature_id=signature.pk, display_name="The Taken Name"
+    )
+
+    with pytest.raises(ValidationError):
+        services.signature_decide_name_change(
+            signature=signature, actor=organiser, approve=True
+        )
+    signature.refresh_from_db()
+    assert signature.display_name == "Friends of the Park"
+
+
+def test_organiser_sets_a_sort_name(letter, organiser):
+    signature = sign(letter, display_name="The The")
+    services.signature_set_sort_name(
+        signature=signature, actor=organiser, sort_name="The The"
+    )
+    signature.refresh_from_db()
+    assert signature.sort_name == "the the"
+
+
+def test_erasure_blanks_personal_data_and_keeps_the_count(letter, organiser):
+    letter.signer_kinds = Letter.SignerKinds.BOTH
+    letter.save()
+    org = sign(letter, phone="+44 1234", comment="call me")
+    person = sign(
+        letter,
+        kind=Signature.Kind.INDIVIDUAL,
+        display_name="Ada Lovelace",
+        email="ada@example.org",
+        attested=False,
+    )
+    assert signature_count_public(letter=letter) == 2
+
+    assert services.signature_erase_personal_data(signature=org, actor=organiser)
+    assert services.signature_erase_personal_data(signature=person, actor=organiser)
+    assert not services.signature_erase_personal_data(signature=org, actor=organiser)
+
+    org.refresh_from_db()
+    person.refresh_from_db()
+    assert (org.contact_name, org.phone, org.comment) == ("", "", "")
+    assert org.email.endswith("@erased.invalid")
+    assert org.display_name == "Friends of the Park"
+    assert "Ada" not in person.display_name
+    assert not person.consent_listed
+    assert signature_count_public(letter=letter) == 2
+    assert Signature.objects.filter(letter=letter).count() == 2
+
+
+# --- Referrals, change requests, prospects ------------------------------------
+
+
+def test_referral_becomes_a_prospect_credited_to_the_signer(letter):
+    signature = sign(letter)
+
+    prospect = services.referral_create(
+        signature=signature,
+        organisation=" Parents  for Clean Air ",
+        email="Hello@Parents.example.org",
+        note="They ran the petition",
+    )
+
+    assert prospect.referred_by == signature
+    assert prospect.letter == letter
+    assert prospect.organisation == "Parents for Clean Air"
+    assert prospect.email == "hello@parents.example.org"
+    with pytest.raises(ValidationError):
+        services.referral_create(
+            signature=signature, organisation="Again", email="hello@parents.example.org"
+        )
+
+
+def test_change_request_is_anchored_to_a_point(letter):
+    revision = letter.current_revision
+    request = services.change_request_create(
+        revision=revision, anchor="point-2", text="Say 'this year'."
+    )
+    assert request.letter == letter
+    with pytest.raises(ValidationError):
+        services.change_request_create(
+            revision=revision, anchor="point-9", text="Nowhere"
+        )
+
+
+def test_opening_an_invitation_marks_the_prospect_opened_but_never_undoes_an_answer(
+    letter,
+):
+    invited = ProspectFactory(letter=letter, status=Prospect.Status.INVITED)
+    declined = ProspectFactory(letter=letter, status=Prospect.Status.DECLINED)
+
+    assert services.prospect_mark_opened(prospect_id=invited.pk)
+    assert not services.prospect_mark_opened(prospect_id=declined.pk)
+
+    invited.refresh_from_db()
+    declined.refresh_from_db()
+    assert invited.status == Prospect.Status.OPENED
+    assert invited.opened_at is not None
+    assert declined.status == Prospect.Status.DECLINED
+
+
+def test_declining_records_the_reason_and_the_change_that_would_help(prospect):
+    assert services.prospect_decline(
+        prospect_id=prospect.pk,
+        reason="Too vague.",
+        anchor="point-1",
+        change="Name the date.",
+    )
+    assert not services.prospect_decline(prospect_id=prospect.pk, reason="again")
+
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.DECLINED
+    assert prospect.decline_reason == "Too vague."
+    request = ChangeRequest.objects.get()
+    assert (request.prospect, request.anchor) == (prospect, "point-1")
+
+
+# --- Email sending ------------------------------------------------------------
+
+
+def test_email_task_sends_once_when_run_twice(letter, mailoutbox):
+    sign(letter)
+    email = SignatureEmail.objects.get()
+
+    signature_email_send_task(email.pk)
+    signature_email_send_task(email.pk)
+
+    assert len(mailoutbox) == 1
+    email.refresh_from_db()
+    assert email.sent_at is not None
+
+
+def test_email_refused_by_the_server_is_released_for_the_retry(letter, smtp_settings):
+    sign(letter)
+    email = SignatureEmail.objects.get()
+    smtp_settings.refuse_next = 1
+
+    with pytest.raises(Exception):  # noqa: B017 - the SMTP error the task retries
+        signature_email_send_task(email.pk)
+    email.refresh_from_db()
+    assert email.claimed_at is None and email.sent_at is None
+
+    signature_email_send_task(email.pk)
+    assert len(smtp_settings.wait_for(1)) == 1
+
+
+def test_erased_signers_get_no_email(letter, organiser, mailoutbox):
+    signature = sign(letter)
+    services.signature_erase_personal_data(signature=signature, actor=organiser)
+
+    send_queued_emails()
+
+    assert mailoutbox == []
+
+
+def test_signature_factory_rows_count_only_when_confirmed(letter):
+    SignatureFactory(letter=letter, status=Status.CONFIRMED)
+    SignatureFactory(letter=letter, status=Status.PENDING)
+    SignatureFactory(letter=letter, status=Status.NEEDS_RECONFIRMATION)
+    SignatureFactory(letter=letter, status=Status.WITHDRAWN)
+
+    assert signature_count_public(letter=letter) == 1

@@ -1,0 +1,567 @@
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from letters.models import Letter, Membership, Revision
+from signers import services
+from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.tokens import make_token
+from tests.factories import RevisionFactory, UserFactory
+from tests.signers.helpers import sign
+
+pytestmark = pytest.mark.django_db
+
+Status = Signature.Status
+
+
+def link(name, purpose, pk):
+    return reverse(f"signers:{name}", args=[make_token(purpose, pk)])
+
+
+def snapshot():
+    """Everything an emailed link could change."""
+    return (
+        list(Signature.objects.order_by("pk").values_list("pk", "status", "revision")),
+        list(Prospect.objects.order_by("pk").values_list("pk", "status")),
+        SignatureEmail.objects.count(),
+        ChangeRequest.objects.count(),
+    )
+
+
+def sign_form(letter, **overrides):
+    data = {
+        "display_name": "Friends of the Park",
+        "city": "Springfield",
+        "country": "United Kingdom",
+        "contact_name": "Rosa Parks",
+        "email": "rosa@friends.example.org",
+        "consent_listed": "on",
+        "attested": "on",
+        "revision": letter.current_revision_id,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# --- Invitation ---------------------------------------------------------------
+
+
+def test_invitation_page_shows_the_text_and_a_prefilled_form_and_signs_nothing(
+    client, letter, prospect
+):
+    response = client.get(link("invitation", "invite", prospect.pk))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert letter.current_revision.sha256 in page
+    assert "Clean air is a right." in page
+    assert f'value="{prospect.email}"' in page
+    assert 'value="Friends of the Park"' in page
+    assert not Signature.objects.exists()
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.OPENED
+
+
+def test_invitee_signs_and_lands_on_the_thank_you_page(client, letter, prospect):
+    response = client.post(
+        link("invitation", "invite", prospect.pk),
+        sign_form(letter, email=prospect.email),
+    )
+
+    signature = Signature.objects.get()
+    assert signature.status == Status.CONFIRMED
+    assert signature.prospect == prospect
+    assert response.status_code == 302
+    thanks = client.get(response.url)
+    assert "has signed" in thanks.content.decode()
+    assert "Who else should sign?" in thanks.content.decode()
+    assert SignatureEmail.objects.get().kind == SignatureEmail.Kind.RECEIPT
+
+
+def test_used_invitation_says_it_is_already_done(client, letter, prospect):
+    url = link("invitation", "invite", prospect.pk)
+    client.post(url, sign_form(letter, email=prospect.email))
+
+    again = client.post(url, sign_form(letter, email=prospect.email))
+
+    assert "already done" in again.content.decode()
+    assert Signature.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"attested": None}, "authorised to sign on behalf"),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"display_name": "N" * 10_000}, "at most 200 characters"),
+        ({"display_name": "Evil\x07 Corp"}, "invisible control characters"),
+        ({"city": "Spring\u202efield"}, "invisible control characters"),
+        ({"display_name": ""}, "This field is required."),
+        ({"leave_empty": "http://spam.example"}, "stop robots"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_keeps_what_was_typed_and_saves_nothing(
+    client, letter, prospect, overrides, message
+):
+    data = sign_form(letter, **overrides)
+
+    response = client.post(link("invitation", "invite", prospect.pk), data)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert message in page
+    assert 'value="Rosa Parks"' in page  # what was typed is still there
+    assert not Signature.objects.exists()
+
+
+def test_a_duplicate_organisation_is_told_kindly_and_loses_nothing(
+    client, letter, prospect
+):
+    sign(letter, display_name="The Friends of the Park", email="first@example.org")
+
+    response = client.post(
+        link("invitation", "invite", prospect.pk),
+        sign_form(letter, email=prospect.email, comment="Proud to sign"),
+    )
+
+    page = response.content.decode()
+    assert "has already signed this letter" in page
+    assert "Proud to sign" in page
+    assert Signature.objects.count() == 1
+
+
+def test_a_text_changed_while_reading_asks_to_read_the_new_version(
+    client, letter, prospect
+):
+    data = sign_form(letter, email=prospect.email)
+    new = RevisionFactory(letter=letter, number=2, body="A new body.")
+    letter.current_revision = new
+    letter.save()
+
+    response = client.post(link("invitation", "invite", prospect.pk), data)
+
+    page = response.content.decode()
+    assert "text has changed" in page
+    assert "A new body." in page
+    assert f'name="revision" value="{new.pk}"' in page
+    assert not Signature.objects.exists()
+
+
+def test_emails_are_lower_cased_and_names_trimmed(client, letter, prospect):
+    client.post(
+        link("invitation", "invite", prospect.pk),
+        sign_form(
+            letter, email=prospect.email.upper(), display_name="  Friends   of Parks "
+        ),
+    )
+    signature = Signature.objects.get()
+    assert signature.email == prospect.email
+    assert signature.display_name == "Friends of Parks"
+
+
+def test_invitation_after_the_hard_deadline_says_signing_has_closed(
+    client, letter, prospect
+):
+    letter.hard_deadline = timezone.now() + timedelta(hours=1)
+    letter.save()
+    with time_machine.travel(letter.hard_deadline + timedelta(seconds=1)):
+        response = client.get(link("invitation", "invite", prospect.pk))
+        client.post(
+            link("invitation", "invite", prospect.pk),
+            sign_form(letter, email=prospect.email),
+        )
+    assert "Signing closed on" in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+def test_decline_records_the_answer_and_a_change_request(client, letter, prospect):
+    url = link("decline", "decline", prospect.pk)
+    assert "would make you sign" in client.get(url).content.decode()
+
+    response = client.post(
+        url, {"reason": "Too vague", "anchor": "point-1", "change": "Name a date"}
+    )
+
+    assert "We have told the organisers" in response.content.decode()
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.DECLINED
+    assert ChangeRequest.objects.get().text == "Name a date"
+
+
+# --- Links: GET acts on nothing; bad links get a clear page -------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "purpose"),
+    [
+        ("confirm", "confirm"),
+        ("withdraw", "withdraw"),
+        ("reconfirm", "reconfirm"),
+        ("edit", "edit"),
+        ("suggest", "edit"),
+        ("thanks", "refer"),
+    ],
+)
+def test_get_on_an_emailed_signature_link_changes_nothing(
+    client, open_letter, name, purpose
+):
+    pending = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    confirmed = sign(open_letter, display_name="Other", email="o@example.org")
+    needs = sign(open_letter, display_name="Third", email="t@example.org")
+    Signature.objects.filter(pk=needs.pk).update(status=Status.NEEDS_RECONFIRMATION)
+    before = snapshot()
+
+    for signature in (pending, confirmed, needs):
+        response = client.get(link(name, purpose, signature.pk))
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"].startswith("max-age=0")
+
+    assert snapshot() == before
+
+
+def test_get_on_invitation_and_decline_links_signs_and_declines_nothing(
+    client, prospect
+):
+    client.get(link("invitation", "invite", prospect.pk))
+    client.get(link("decline", "decline", prospect.pk))
+
+    assert not Signature.objects.exists()
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.OPENED  # tracking only
+
+
+@pytest.mark.parametrize(
+    ("name", "purpose"),
+    [
+        ("invitation", "invite"),
+        ("decline", "decline"),
+        ("confirm", "confirm"),
+        ("withdraw", "withdraw"),
+        ("reconfirm", "reconfirm"),
+        ("edit", "edit"),
+    ],
+)
+def test_tampered_link_gets_a_clear_page(client, name, purpose):
+    token = make_token(purpose, 1)
+    tampered = token[:-3] + ("abc" if token[-3:] != "abc" else "xyz")
+
+    response = client.get(reverse(f"signers:{name}", args=[tampered]))
+
+    assert response.status_code == 400
+    assert "This link does not work" in response.content.decode()
+
+
+def test_a_link_for_another_purpose_is_refused(client, letter):
+    signature = sign(letter)
+
+    response = client.post(link("withdraw", "edit", signature.pk))
+
+    assert response.status_code == 400
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+
+
+def test_expired_confirmation_link_gets_a_clear_page_and_confirms_nothing(
+    client, open_letter
+):
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    url = link("confirm", "confirm", signature.pk)
+
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        response = client.post(url, {"revision": open_letter.current_revision_id})
+
+    assert response.status_code == 410
+    assert "This link has expired" in response.content.decode()
+    signature.refresh_from_db()
+    assert signature.status == Status.PENDING
+
+
+def test_reused_withdraw_link_says_it_is_already_done(client, letter):
+    signature = sign(letter)
+    url = link("withdraw", "withdraw", signature.pk)
+
+    first = client.post(url, follow=True)
+    second = client.post(url)
+
+    assert "Your signature has been withdrawn." in first.content.decode()
+    assert "has been withdrawn" in second.content.decode()
+    assert SignatureEmail.objects.filter(kind="withdrawn").count() == 1
+
+
+# --- Open join ----------------------------------------------------------------
+
+
+def test_open_join_then_confirm_by_the_emailed_link(client, open_letter):
+    url = reverse("signers:join", args=[open_letter.slug])
+
+    response = client.post(url, sign_form(open_letter))
+    assert response.status_code == 302
+    assert "Check your email" in client.get(response.url).content.decode()
+    signature = Signature.objects.get()
+    assert signature.status == Status.PENDING
+
+    confirm = link("confirm", "confirm", signature.pk)
+    page = client.get(confirm).content.decode()
+    assert "Confirm our signature" in page
+    response = client.post(confirm, {"revision": open_letter.current_revision_id})
+
+    assert response.status_code == 302
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    again = client.post(confirm, {"revision": open_letter.current_revision_id})
+    assert "already done" in again.content.decode()
+
+
+def test_open_join_rate_limit_per_email_has_a_clear_message(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_EMAIL = 2
+    url = reverse("signers:join", args=[open_letter.slug])
+    for n in range(2):
+        client.post(url, sign_form(open_letter, display_name=f"Org {n}"))
+
+    response = client.post(url, sign_form(open_letter, display_name="Org 3"))
+
+    assert response.status_code == 429
+    assert "too many signatures" in response.content.decode()
+    assert 'value="Org 3"' in response.content.decode()
+    assert not Signature.objects.filter(display_name="Org 3").exists()
+
+
+def test_open_join_rate_limit_per_address_counts_every_email(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 3
+    url = reverse("signers:join", args=[open_letter.slug])
+    statuses = [
+        client.post(
+            url,
+            sign_form(open_letter, display_name=f"Org {n}", email=f"{n}@example.org"),
+            REMOTE_ADDR="203.0.113.9",
+        ).status_code
+        for n in range(4)
+    ]
+    other = client.post(
+        url,
+        sign_form(open_letter, display_name="Elsewhere", email="e@example.org"),
+        REMOTE_ADDR="198.51.100.1",
+    )
+
+    assert statuses == [302, 302, 302, 429]
+    assert other.status_code == 302
+
+
+def test_join_form_is_not_found_for_letters_that_are_not_public(client, letter):
+    response = client.get(reverse("signers:join", args=[letter.slug]))
+    assert response.status_code == 404
+
+
+def test_join_form_of_a_published_letter_that_is_not_open_says_so(client, letter):
+    letter.status = Letter.Status.PUBLISHED
+    letter.save()
+    response = client.get(reverse("signers:join", args=[letter.slug]))
+    assert "does not take signatures" in response.content.decode()
+
+
+# --- Receipt links: edit, reconfirm, referral ---------------------------------
+
+
+def test_signer_corrects_details_from_the_receipt_link(client, letter):
+    signature = sign(letter)
+    url = link("edit", "edit", signature.pk)
+
+    response = client.post(
+        url,
+        {
+            "display_name": "Friends of Springfield Park",
+            "city": "Shelbyville",
+            "country": "United Kingdom",
+            "consent_listed": "on",
+        },
+        follow=True,
+    )
+
+    signature.refresh_from_db()
+    assert signature.city == "Shelbyville"
+    assert signature.requested_display_name == "Friends of Springfield Park"
+    assert "once the organisers have checked it" in response.content.decode()
+
+
+def test_reconfirm_page_shows_the_diff_and_the_post_reconfirms(client, letter):
+    signature = sign(letter)
+    new = RevisionFactory(
+        letter=letter, number=2, kind=Revision.Kind.MATERIAL, body="A bolder ask."
+    )
+    letter.current_revision = new
+    letter.last_material_revision_number = 2
+    letter.save()
+    services.signatures_on_new_revision(revision=new)
+    url = link("reconfirm", "reconfirm", signature.pk)
+
+    page = client.get(url).content.decode()
+    assert "<ins>" in page and "bolder" in page
+    client.post(url, {"revision": new.pk})
+
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+    assert signature.revision == new
+
+
+def test_thank_you_page_turns_suggestions_into_prospects(client, letter):
+    signature = sign(letter)
+    url = link("thanks", "refer", signature.pk)
+
+    response = client.post(
+        url,
+        {
+            "organisation": "Parents for Clean Air",
+            "contact_name": "Sam",
+            "email": "sam@parents.example.org",
+            "note": "Ran the petition",
+        },
+        follow=True,
+    )
+
+    prospect = Prospect.objects.get(email="sam@parents.example.org")
+    assert prospect.referred_by == signature
+    assert "pass Parents for Clean Air on" in response.content.decode()
+
+
+def test_signer_leaves_a_change_request_anchored_to_a_paragraph(client, letter):
+    signature = sign(letter)
+    client.post(
+        link("suggest", "edit", signature.pk),
+        {"anchor": "paragraph-1", "text": "Mention buses."},
+    )
+    request = ChangeRequest.objects.get()
+    assert (request.signature, request.anchor) == (signature, "paragraph-1")
+
+
+# --- Organisers ---------------------------------------------------------------
+
+
+def organiser_urls(letter, signature):
+    return [
+        reverse("signers:letter-signatures", args=[letter.slug]),
+        reverse("signers:signature-detail", args=[letter.slug, signature.pk]),
+        reverse("signers:signature-import", args=[letter.slug]),
+    ]
+
+
+def test_strangers_get_404_on_every_organiser_url(client, letter):
+    signature = sign(letter)
+    client.force_login(UserFactory())
+
+    for url in organiser_urls(letter, signature):
+        assert client.get(url).status_code == 404
+    act = reverse("signers:signature-act", args=[letter.slug, signature.pk, "erase"])
+    assert client.post(act, {"confirm": "on"}).status_code == 404
+    signature.refresh_from_db()
+    assert signature.erased_at is None
+
+
+def test_viewers_see_signatures_but_cannot_act(client, letter):
+    signature = sign(letter)
+    viewer = UserFactory()
+    Membership.objects.create(letter=letter, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+
+    assert client.get(organiser_urls(letter, signature)[0]).status_code == 200
+    act = reverse("signers:signature-act", args=[letter.slug, signature.pk, "reject"])
+    assert client.post(act, {"reason": "no"}).status_code == 403
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+
+
+def test_organiser_lists_and_filters_signatures_by_status_and_revision(
+    client, letter, organiser
+):
+    sign(letter, display_name="Alpha Org", email="a@example.org")
+    pending = sign(
+        letter,
+        display_name="Beta Org",
+        email="b@example.org",
+        prospect=None,
+    )
+    assert pending.status == Status.PENDING
+    client.force_login(organiser)
+    url = reverse("signers:letter-signatures", args=[letter.slug])
+
+    everything = client.get(url).content.decode()
+    only_pending = client.get(url, {"status": "pending"}).content.decode()
+    other_revision = client.get(url, {"revision": "7"})
+
+    assert "Alpha Org" in everything and "Beta Org" in everything
+    assert "Beta Org" in only_pending and "Alpha Org" not in only_pending
+    assert other_revision.status_code == 200
+    assert "Revision 1" in everything
+
+
+def test_organiser_rejects_with_a_reason_and_erases_personal_data(
+    client, letter, organiser
+):
+    signature = sign(letter, phone="+44 1")
+    client.force_login(organiser)
+    act = lambda action: reverse(  # noqa: E731
+        "signers:signature-act", args=[letter.slug, signature.pk, action]
+    )
+
+    missing = client.post(act("reject"), {"reason": ""})
+    assert missing.status_code == 400
+    client.post(act("reject"), {"reason": "Duplicate of another entry"})
+    client.post(act("erase"), {"confirm": "on"})
+    client.post(act("sort-name"), {"sort_name": "Park, Friends of the"})
+
+    signature.refresh_from_db()
+    assert signature.status == Status.REJECTED
+    assert signature.rejection_reason == "Duplicate of another entry"
+    assert signature.phone == "" and signature.erased_at is not None
+    assert signature.sort_name == "park friends of the"
+
+
+def test_organiser_approves_an_open_join_from_the_queue(client, open_letter, organiser):
+    open_letter.join_requires_approval = True
+    open_letter.save()
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
+    services.signature_confirm(
+        signature_id=signature.pk, revision_id=open_letter.current_revision_id
+    )
+    client.force_login(organiser)
+
+    page = client.get(reverse("signers:letter-signatures", args=[open_letter.slug]))
+    assert "Waiting for your approval" in page.content.decode()
+    client.post(
+        reverse(
+            "signers:signature-act", args=[open_letter.slug, signature.pk, "approve"]
+        )
+    )
+
+    signature.refresh_from_db()
+    assert signature.status == Status.CONFIRMED
+
+
+def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
+    client, letter, organiser
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(organiser)
+    csv = (
+        "organisation,city,country,website,contact_name,email\n"
+        "Good Org,Leeds,UK,,Ann,ann@example.org\n"
+        "Bad Org,Leeds,UK,,Bob,not-an-email\n"
+    )
+    url = reverse("signers:signature-import", args=[letter.slug])
+
+    response = client.post(
+        url, {"file": SimpleUploadedFile("s.csv", csv.encode("utf-8-sig"))}
+    )
+
+    page = response.content.decode()
+    assert "Nothing was imported" in page
+    assert re.search(r"Line 3: email: Enter a valid email address", page)
+    assert not Signature.objects.exists()
