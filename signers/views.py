@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from coalition.security import token_page
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
 from letters.markdown import render_markdown
@@ -81,7 +82,7 @@ def _row_link(
                 return _link_problem(request, purpose, expired=False)
             return view(request, row)
 
-        return wrapper
+        return token_page(wrapper)
 
     return decorator
 
