@@ -201,6 +201,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "coalition.tasks.beat_heartbeat_task",
         "schedule": 60.0,
     },
+    # Letters with a release date are published by this, exactly once.
+    "letters-publish-due": {
+        "task": "letters.tasks.letters_publish_due_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Internationalisation -------------------------------------------------------
