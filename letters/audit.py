@@ -7,8 +7,9 @@ from letters.models import AuditEvent, Letter, Membership, Revision
 
 
 def _field_label(name: str) -> str:
-    if name.startswith("point"):
-        return _("points of unity")
+    draft = {"points": _("points of unity"), "body": _("letter text")}
+    if name in draft:
+        return draft[name]
     try:
         field = Letter._meta.get_field(name)
     except FieldDoesNotExist:

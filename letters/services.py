@@ -322,10 +322,6 @@ def revision_publish(
 # --- Life cycle -------------------------------------------------------------------
 
 
-def _refuse(message: str, code: str) -> ValidationError:
-    return ValidationError(message, code=code)
-
-
 def _set_status(
     letter: Letter, actor: User, status: str, action: str = "", **extra: Any
 ) -> None:
@@ -343,13 +339,13 @@ def letter_start_circulating(*, letter: Letter, actor: User) -> Letter:
     _lock(letter)
     _require_role(letter, actor, Membership.Role.OWNER)
     if letter.status == Letter.Status.CIRCULATING:
-        raise _refuse(_("This letter is already circulating."), "already")
+        raise ValidationError(_("This letter is already circulating."), code="already")
     if letter.status != Letter.Status.DRAFT:
-        raise _refuse(_("Only a draft can start circulating."), "status")
+        raise ValidationError(_("Only a draft can start circulating."), code="status")
     if letter.current_revision_id is None:
-        raise _refuse(
+        raise ValidationError(
             _("Publish a first revision before circulating: it is what people sign."),
-            "no_revision",
+            code="no_revision",
         )
     _set_status(letter, actor, Letter.Status.CIRCULATING)
     return letter
@@ -361,12 +357,15 @@ def letter_publish(*, letter: Letter, actor: User) -> Letter:
     _lock(letter)
     _require_role(letter, actor, Membership.Role.OWNER)
     if letter.status == Letter.Status.PUBLISHED:
-        raise _refuse(_("This letter is already published."), "already")
+        raise ValidationError(_("This letter is already published."), code="already")
     if letter.status not in PUBLISHABLE:
-        raise _refuse(_("A closed letter cannot be published; reopen it."), "status")
+        raise ValidationError(
+            _("A closed letter cannot be published; reopen it."), code="status"
+        )
     if letter.current_revision_id is None:
-        raise _refuse(
-            _("Publish a first revision before publishing the letter."), "no_revision"
+        raise ValidationError(
+            _("Publish a first revision before publishing the letter."),
+            code="no_revision",
         )
     _set_status(
         letter,
@@ -383,9 +382,9 @@ def letter_close(*, letter: Letter, actor: User) -> Letter:
     _lock(letter)
     _require_role(letter, actor, Membership.Role.OWNER)
     if letter.status == Letter.Status.CLOSED:
-        raise _refuse(_("This letter is already closed."), "already")
+        raise ValidationError(_("This letter is already closed."), code="already")
     if letter.status == Letter.Status.DRAFT:
-        raise _refuse(_("A draft cannot be closed."), "status")
+        raise ValidationError(_("A draft cannot be closed."), code="status")
     _set_status(letter, actor, Letter.Status.CLOSED, closed_at=timezone.now())
     return letter
 
@@ -396,7 +395,7 @@ def letter_reopen(*, letter: Letter, actor: User) -> Letter:
     _lock(letter)
     _require_role(letter, actor, Membership.Role.OWNER)
     if letter.status != Letter.Status.CLOSED:
-        raise _refuse(_("Only a closed letter can be reopened."), "status")
+        raise ValidationError(_("Only a closed letter can be reopened."), code="status")
     status = (
         Letter.Status.PUBLISHED if letter.published_at else Letter.Status.CIRCULATING
     )

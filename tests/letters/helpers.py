@@ -2,6 +2,20 @@ import threading
 
 from django.db import connection
 
+from letters.services import letter_update_draft
+
+
+def edit_draft(letter, actor, **changes):
+    """Save the working draft with ``changes`` and the rest as it is."""
+    fields = {
+        "title": letter.title,
+        "addressee": letter.addressee,
+        "points": letter.points,
+        "body": letter.body,
+        **changes,
+    }
+    return letter_update_draft(letter=letter, actor=actor, **fields)
+
 
 def run_at_once(count, work):
     """Run ``work`` in ``count`` threads released together; results or errors."""

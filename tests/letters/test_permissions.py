@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from letters import urls as letter_urls
 from letters.models import AuditEvent, Membership, TeamInvitation
-from letters.services import letter_update_draft, revision_publish
+from letters.services import revision_publish
 from tests.factories import LetterFactory, UserFactory
+from tests.letters.helpers import edit_draft
 
 VIEWER_READS = {
     "detail",
@@ -59,14 +60,7 @@ def world(db):
     Membership.objects.create(letter=letter, user=editor, role="editor")
     Membership.objects.create(letter=letter, user=viewer, role="viewer")
     revision_publish(letter=letter, author=owner, change_note="")
-    letter_update_draft(
-        letter=letter,
-        actor=owner,
-        title=letter.title,
-        addressee=letter.addressee,
-        points=letter.points,
-        body="A changed body.",
-    )
+    edit_draft(letter, owner, body="A changed body.")
     revision_publish(letter=letter, author=owner, change_note="Second")
     invitation = TeamInvitation.objects.create(
         letter=letter, email="new@example.org", invited_by=owner

@@ -9,6 +9,7 @@ from letters import services
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
 from signers.models import Signature
 from tests.factories import LetterFactory, SignatureFactory, UserFactory
+from tests.letters.helpers import edit_draft as edit
 from tests.letters.helpers import run_at_once
 
 pytestmark = pytest.mark.django_db
@@ -20,17 +21,6 @@ def actions(letter):
         .order_by("id")
         .values_list("action", flat=True)
     )
-
-
-def edit(letter, actor, **changes):
-    fields = {
-        "title": letter.title,
-        "addressee": letter.addressee,
-        "points": letter.points,
-        "body": letter.body,
-        **changes,
-    }
-    return services.letter_update_draft(letter=letter, actor=actor, **fields)
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.utils import timezone
 
 from letters import services
 from letters.models import AuditEvent, Letter, TeamInvitation
 from letters.tasks import letters_publish_due_task, team_invitation_send_task
+from tests.conftest import wait_until
 from tests.factories import LetterFactory, UserFactory
 from tests.letters.helpers import run_at_once
 
@@ -153,3 +155,34 @@ def test_an_smtp_refusal_leaves_the_invitation_to_the_retry(invitation, smtp_set
 
     team_invitation_send_task(invitation.pk)
     assert len(smtp_settings.wait_for(1)) == 1
+
+
+# --- Through a real worker ----------------------------------------------------
+
+
+@pytest.mark.worker
+def test_a_real_worker_publishes_a_due_letter(celery_worker):
+    letter = scheduled_letter(release_at=timezone.now() - timedelta(minutes=1))
+
+    celery_worker.send(letters_publish_due_task)
+
+    assert wait_until(lambda: published_events(letter).exists())
+    letter.refresh_from_db()
+    assert letter.status == Letter.Status.PUBLISHED
+
+
+@pytest.mark.worker
+def test_a_real_worker_emails_a_team_invitation(celery_worker):
+    owner = UserFactory()
+    invitation = TeamInvitation.objects.create(
+        letter=LetterFactory(owner=owner), email="new@example.org", invited_by=owner
+    )
+
+    celery_worker.send(team_invitation_send_task, invitation.pk)
+
+    messages = celery_worker.smtp.wait_for(1)
+    assert [m["To"] for m in messages] == ["new@example.org"]
+    assert (
+        "/workspace/team/join/"
+        in messages[0].get_payload(0).get_payload(decode=True).decode()
+    )

@@ -14,6 +14,7 @@ from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitat
 from letters.tasks import team_invitation_send_task
 from signers.models import Signature
 from tests.factories import LetterFactory, SignatureFactory, UserFactory
+from tests.letters.helpers import edit_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +64,7 @@ def draft_data(**overrides):
 
 def publish_revision(letter, author, body=None, kind=None):
     if body is not None:
-        services.letter_update_draft(
-            letter=letter,
-            actor=author,
-            title=letter.title,
-            addressee=letter.addressee,
-            points=letter.points,
-            body=body,
-        )
+        edit_draft(letter, author, body=body)
     return services.revision_publish(
         letter=letter, author=author, change_note="n", kind=kind
     )
