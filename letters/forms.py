@@ -9,14 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from letters.models import MAX_POINT_LENGTH, MAX_POINTS, Letter, Membership, Revision
-from letters.validators import time_zone_names, validate_time_zone
+from letters.validators import canonical_time_zone, time_zone_names
 
 POINT_FIELDS = [f"point_{n}" for n in range(1, MAX_POINTS + 1)]
 DEADLINE_FIELDS = ("soft_deadline", "hard_deadline", "release_at")
-
-
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in time_zone_names()]
 
 
 def _minute(value: datetime.datetime | None) -> datetime.datetime | None:
@@ -43,6 +39,24 @@ class LocalDateTimeField(forms.DateTimeField):
             return value
         parsed: datetime.datetime | None = BaseTemporalField.to_python(self, value)
         return parsed
+
+
+class TimeZoneInput(forms.TextInput):
+    """A text input suggesting every zone name as the organiser types."""
+
+    template_name = "letters/_time_zone_input.html"
+
+    def get_context(self, name: str, value: Any, attrs: Any) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["zones"] = time_zone_names()
+        return context
+
+
+class TimeZoneField(forms.CharField):
+    widget = TimeZoneInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+
+    def clean(self, value: Any) -> str:
+        return canonical_time_zone(str(super().clean(value)))
 
 
 class LetterDraftForm(forms.Form):
@@ -100,6 +114,7 @@ class LetterDraftForm(forms.Form):
 
 
 class LetterCreateForm(LetterDraftForm):
+    base_version = None  # type: ignore[assignment]  # nothing to be stale against
     slug = forms.SlugField(
         label=_("Web address"),
         max_length=80,
@@ -109,11 +124,13 @@ class LetterCreateForm(LetterDraftForm):
             "Left empty, it is made from the title."
         ),
     )
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label=_("Time zone"),
-        choices=_time_zone_choices,
         initial="UTC",
-        help_text=_("Deadlines are entered and shown in this zone."),
+        help_text=_(
+            "Deadlines are entered and shown in this zone. Start typing a city: "
+            "Europe/Paris, America/New_York."
+        ),
     )
 
     field_order = ["title", "slug", "time_zone", "addressee", *POINT_FIELDS, "body"]
@@ -131,10 +148,12 @@ class LetterSettingsForm(forms.Form):
         max_length=80,
         help_text=_("Letters, numbers and hyphens. It can change only in draft."),
     )
-    time_zone = forms.ChoiceField(
+    time_zone = TimeZoneField(
         label=_("Time zone"),
-        choices=_time_zone_choices,
-        help_text=_("The dates below are entered and shown in this zone."),
+        help_text=_(
+            "The dates below are entered and shown in this zone. Start typing a "
+            "city: Europe/Paris, America/New_York."
+        ),
     )
     reply_to = forms.EmailField(
         label=_("Reply-to address"),
@@ -189,11 +208,6 @@ class LetterSettingsForm(forms.Form):
             self.fields["slug"].disabled = True
         for field in self.fields.values():
             field.disabled = field.disabled or read_only
-
-    def clean_time_zone(self) -> str:
-        name: str = self.cleaned_data["time_zone"]
-        validate_time_zone(name)
-        return name
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

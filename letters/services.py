@@ -6,7 +6,6 @@ can correct raise ``ValidationError``; acting without the role raises
 ``PermissionDenied``. Every change is written to the letter's audit log.
 """
 
-import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,8 +29,6 @@ from letters.models import (
 )
 from letters.validators import clean_points, validate_time_zone
 from signers.models import Signature
-
-logger = logging.getLogger(__name__)
 
 # Signatures that count, or will count again: a new revision must be classified.
 LIVE_SIGNATURE_STATUSES = (
@@ -67,12 +64,8 @@ def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _membership(letter: Letter, user: User) -> Membership | None:
-    return Membership.objects.filter(letter=letter, user=user).first()
-
-
 def _require_role(letter: Letter, user: User, role: str) -> Membership:
-    membership = _membership(letter, user)
+    membership = Membership.objects.filter(letter=letter, user=user).first()
     if membership is None or not membership.has_role(role):
         raise PermissionDenied
     return membership
@@ -88,9 +81,7 @@ def _unique_slug(title: str) -> str:
 
 
 def _slug_taken() -> ValidationError:
-    return ValidationError(
-        {"slug": _("Another letter already uses this web address.")}, code="unique"
-    )
+    return ValidationError({"slug": _("Another letter already uses this web address.")})
 
 
 # --- Letters ------------------------------------------------------------------
@@ -110,19 +101,21 @@ def letter_create(
     """Create a draft letter with ``owner`` as its first owner.
 
     Without ``slug`` one is made from the title; a ``slug`` already in use raises
-    ValidationError on ``slug``.
+    ValidationError on ``slug``. ``points`` may be empty (a draft in progress),
+    but never more than three.
     """
     validate_time_zone(time_zone)
+    points = clean_points(points) if any(p.strip() for p in points) else []
     if slug and Letter.objects.filter(slug=slug).exists():
         raise _slug_taken()
     try:
         with transaction.atomic():
             letter = Letter.objects.create(
-                title=title,
+                title=title.strip(),
                 slug=slug or _unique_slug(title),
-                addressee=addressee,
-                body=body,
-                points=[p.strip() for p in points if p.strip()],
+                addressee=addressee.strip(),
+                body=body.replace("\r\n", "\n"),
+                points=points,
                 time_zone=time_zone,
             )
     except IntegrityError as exc:  # the same slug, created a moment ago
@@ -319,7 +312,7 @@ def revision_publish(
     return revision
 
 
-# --- Life cycle -------------------------------------------------------------------
+# --- Life cycle ---------------------------------------------------------------
 
 
 def _set_status(

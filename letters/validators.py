@@ -15,6 +15,14 @@ def time_zone_names() -> list[str]:
     return sorted(zoneinfo.available_timezones() | {"UTC"})
 
 
+def canonical_time_zone(name: str) -> str:
+    """The zone's own spelling of ``name`` (any case); ValidationError if none."""
+    names = {n.lower(): n for n in time_zone_names()}
+    canonical = names.get(name.strip().lower(), name)
+    validate_time_zone(canonical)
+    return canonical
+
+
 def validate_time_zone(name: str) -> zoneinfo.ZoneInfo:
     """The zone called ``name``; ValidationError when there is none."""
     try:

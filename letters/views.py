@@ -255,7 +255,7 @@ def diff(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "letters/revision_diff.html", context)
 
 
-# --- Life cycle ---------------------------------------------------------------------
+# --- Life cycle ---------------------------------------------------------------
 
 
 def _transition(

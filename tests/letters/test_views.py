@@ -139,7 +139,7 @@ def test_creating_a_letter_makes_its_creator_owner(owner_client, owner):
         ({"slug": "taken"}, "Another letter already uses this web address."),
         ({"point_1": ""}, "Write at least one point of unity."),
         ({"point_2": "x" * 281}, "Ensure this value has at most 280 characters"),
-        ({"time_zone": "Mars/Olympus"}, "Select a valid choice."),
+        ({"time_zone": "Mars/Olympus"}, "is not a time zone we know."),
     ],
 )
 def test_bad_input_on_create_is_explained_and_nothing_typed_is_lost(
@@ -225,7 +225,7 @@ def test_deadlines_are_typed_and_shown_in_the_letters_zone(owner_client, letter)
         url("settings", letter),
         settings_data(
             letter,
-            time_zone="Europe/Berlin",
+            time_zone="europe/berlin",  # any case: the zone's own spelling is kept
             soft_deadline="2024-06-01T18:00",
             hard_deadline="2024-06-08T18:00",
             release_at="2024-06-10T09:30",
