@@ -52,7 +52,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "coalition.security.CsrfViewMiddleware",
+    "coalition.security.TokenPageCsrfMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -200,6 +201,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "beat-heartbeat": {
         "task": "coalition.tasks.beat_heartbeat_task",
+        "schedule": 60.0,
+    },
+    # Letters with a release date are published by this, exactly once.
+    "letters-publish-due": {
+        "task": "letters.tasks.letters_publish_due_task",
         "schedule": 60.0,
     },
 }

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from letters.models import Letter, Membership
+from django.contrib import admin
+from django.http import HttpRequest
+
+from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
 
 
 class MembershipInline(admin.TabularInline):
@@ -9,9 +12,46 @@ class MembershipInline(admin.TabularInline):
     raw_id_fields = ("user",)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that are never edited: revisions and the audit log."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Letter)
 class LetterAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "status", "updated_at")
     list_filter = ("status",)
     search_fields = ("title", "slug")
+    raw_id_fields = ("current_revision",)
     inlines = [MembershipInline]
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ("letter", "number", "kind", "author", "created_at")
+    list_select_related = ("letter", "author")
+    search_fields = ("letter__title", "sha256")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("letter", "action", "actor", "created_at")
+    list_filter = ("action",)
+    list_select_related = ("letter", "actor")
+    search_fields = ("letter__title", "action")
+
+
+@admin.register(TeamInvitation)
+class TeamInvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "letter", "role", "created_at", "accepted_at")
+    list_select_related = ("letter",)
+    search_fields = ("email", "letter__title")
+    raw_id_fields = ("letter", "invited_by", "accepted_by")

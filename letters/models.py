@@ -1,17 +1,26 @@
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from coalition.models import User
 
 MAX_POINTS = 3
+MAX_POINT_LENGTH = 280
+
+
+class Deadline(NamedTuple):
+    label: "str | Promise"
+    at: datetime
 
 
 class LetterQuerySet(models.QuerySet["Letter"]):
@@ -115,6 +124,36 @@ class Letter(models.Model):
     def allows_individuals(self) -> bool:
         return self.signer_kinds != self.SignerKinds.ORGANISATIONS
 
+    @property
+    def draft_hash(self) -> str:
+        """SHA-256 of the working draft's canonical text, as a revision would have."""
+        return text_hash(addressee=self.addressee, points=self.points, body=self.body)
+
+    @property
+    def draft_version(self) -> str:
+        """Changes whenever the working draft (title included) changes."""
+        return hashlib.sha256(f"{self.title}\n{self.draft_hash}".encode()).hexdigest()
+
+    @property
+    def has_unpublished_changes(self) -> bool:
+        revision = self.current_revision
+        if revision is None:
+            return True
+        return revision.sha256 != self.draft_hash or revision.title != self.title
+
+    @property
+    def next_deadline(self) -> Deadline | None:
+        """The earliest date still ahead: release, answer-by or signing closes."""
+        now = timezone.now()
+        dates = [
+            (_("Answer by"), self.soft_deadline),
+            (_("Signing closes"), self.hard_deadline),
+        ]
+        if self.status in (self.Status.DRAFT, self.Status.CIRCULATING):
+            dates.append((_("Publishes"), self.release_at))
+        ahead = [Deadline(label, at) for label, at in dates if at and at > now]
+        return min(ahead, key=lambda d: d.at) if ahead else None
+
 
 class Membership(models.Model):
     """A user's place on a letter's organising team."""
@@ -143,6 +182,80 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) on {self.letter}"
 
+    def has_role(self, role: str) -> bool:
+        """Whether this member may act as ``role``: owner > editor > viewer."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def can_edit(self) -> bool:
+        return self.has_role(self.Role.EDITOR)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+ROLE_RANK: dict[str, int] = {
+    Membership.Role.VIEWER: 0,
+    Membership.Role.EDITOR: 1,
+    Membership.Role.OWNER: 2,
+}
+
+
+class TeamInvitation(models.Model):
+    """An emailed invitation to join a letter's organising team.
+
+    The link carries this row's id (token purpose "team"); the row's state
+    decides whether it can still be accepted, so it works once.
+    """
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="team_invitations"
+    )
+    email = models.EmailField(_("email"))
+    role = models.CharField(
+        _("role"),
+        max_length=10,
+        choices=Membership.Role.choices,
+        default=Membership.Role.EDITOR,
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Claimed before the email goes out, so a redelivered task does not resend.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="teaminvitation_one_pending_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role}) to {self.letter_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None
+
 
 def canonical_text(*, addressee: str, points: list[str], body: str) -> str:
     """The exact text a signature binds to; its SHA-256 is the revision's hash.
@@ -161,6 +274,10 @@ def canonical_text(*, addressee: str, points: list[str], body: str) -> str:
 def text_hash(*, addressee: str, points: list[str], body: str) -> str:
     text = canonical_text(addressee=addressee, points=points, body=body)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class RevisionImmutableError(Exception):
+    """A published revision cannot be changed or deleted."""
 
 
 class Revision(models.Model):
@@ -200,6 +317,15 @@ class Revision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.letter} r{self.number}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The database refuses too (a trigger, migration 0002); this says why sooner.
+        if not self._state.adding:
+            raise RevisionImmutableError(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RevisionImmutableError(self)
 
     @property
     def canonical_text(self) -> str:

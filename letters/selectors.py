@@ -1,8 +1,77 @@
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from coalition.models import User
-from letters.models import Letter
+from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from signers.models import Signature
+
+
+def _confirmed_count() -> Coalesce:
+    confirmed = (
+        Signature.objects.filter(
+            letter=OuterRef("pk"), status=Signature.Status.CONFIRMED
+        )
+        .order_by()
+        .values("letter")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(confirmed, output_field=IntegerField()), 0)
 
 
 def letter_list_for_user(*, user: User) -> QuerySet[Letter]:
-    return Letter.objects.for_user(user).order_by("-updated_at")
+    """The user's letters, newest activity first, with ``signer_count``
+    (confirmed signatures)."""
+    return (
+        Letter.objects.for_user(user)
+        .annotate(signer_count=_confirmed_count())
+        .order_by("-updated_at")
+    )
+
+
+def letter_signer_count(*, letter: Letter) -> int:
+    return Signature.objects.filter(
+        letter=letter, status=Signature.Status.CONFIRMED
+    ).count()
+
+
+def membership_for(*, letter: Letter, user: User) -> Membership | None:
+    return Membership.objects.filter(letter=letter, user=user).first()
+
+
+def revision_list(*, letter: Letter) -> QuerySet[Revision]:
+    """Newest first, with how many live signatures each holds."""
+    return (
+        Revision.objects.filter(letter=letter)
+        .select_related("author")
+        .annotate(
+            signature_count=Count(
+                "signatures",
+                filter=Q(
+                    signatures__status__in=[
+                        Signature.Status.CONFIRMED,
+                        Signature.Status.NEEDS_RECONFIRMATION,
+                    ]
+                ),
+            )
+        )
+        .order_by("-number")
+    )
+
+
+def team_members(*, letter: Letter) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(letter=letter)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def team_invitations_pending(*, letter: Letter) -> QuerySet[TeamInvitation]:
+    return TeamInvitation.objects.filter(
+        letter=letter, accepted_at__isnull=True, revoked_at__isnull=True
+    ).select_related("invited_by")
+
+
+def audit_events(*, letter: Letter) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(letter=letter).select_related("actor")

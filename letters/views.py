@@ -1,19 +1,417 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+"""The organiser workspace: every letter URL is scoped to the user's letters.
 
+``_access`` answers 404 for a letter the user does not organise, whatever the
+URL, and 403 when their role is too low for what the URL does.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from coalition.models import User
 from coalition.types import AuthedHttpRequest
-from letters import selectors
-from letters.models import Letter
+from letters import selectors, services
+from letters.audit import describe
+from letters.diff import diff_revisions
+from letters.forms import (
+    LetterCreateForm,
+    LetterDraftForm,
+    LetterSettingsForm,
+    MemberRoleForm,
+    RevisionCompareForm,
+    RevisionPublishForm,
+    TeamInviteForm,
+)
+from letters.markdown import render_markdown
+from letters.models import Letter, Membership, Revision, TeamInvitation
+from signers.tokens import TokenError, TokenExpired, read_token
+
+Role = Membership.Role
+
+
+@dataclass(frozen=True)
+class Access:
+    letter: Letter
+    membership: Membership
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {"letter": self.letter, "membership": self.membership, **extra}
+
+
+def _access(request: AuthedHttpRequest, slug: str, role: str = Role.VIEWER) -> Access:
+    letter = get_object_or_404(
+        Letter.objects.for_user(request.user).select_related("current_revision"),
+        slug=slug,
+    )
+    membership = selectors.membership_for(letter=letter, user=request.user)
+    if membership is None or not membership.has_role(role):
+        raise PermissionDenied
+    return Access(letter, membership)
+
+
+def _add_error(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: on its field when it has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
+    """Run a service for a button: a message either way; True if it worked."""
+    try:
+        call()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    messages.success(request, done)
+    return True
+
+
+# --- Letters ------------------------------------------------------------------
 
 
 @login_required
+@require_safe
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     letters = selectors.letter_list_for_user(user=request.user)
     return render(request, "letters/letter_dashboard.html", {"letters": letters})
 
 
 @login_required
+def create(request: AuthedHttpRequest) -> HttpResponse:
+    form = LetterCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            letter = services.letter_create(
+                owner=request.user,
+                slug=form.cleaned_data["slug"],
+                time_zone=form.cleaned_data["time_zone"],
+                **form.draft_fields(),
+            )
+        except ValidationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("Letter created."))
+            return redirect("letters:revisions", letter.slug)
+    return render(request, "letters/letter_create.html", {"form": form})
+
+
+@login_required
+@require_safe
 def detail(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
-    return render(request, "letters/letter_detail.html", {"letter": letter})
+    access = _access(request, slug)
+    letter = access.letter
+    shown = letter.current_revision or letter
+    context = access.context(
+        shown=shown,
+        body_html=render_markdown(shown.body),
+        signer_count=selectors.letter_signer_count(letter=letter),
+    )
+    return render(request, "letters/letter_detail.html", context)
+
+
+@login_required
+def edit(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug, Role.EDITOR)
+    letter = access.letter
+    initial = LetterDraftForm.initial_for(letter)
+    form, stale = LetterDraftForm(request.POST or None, initial=initial), False
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.letter_update_draft(
+                letter=letter,
+                actor=request.user,
+                base_version=form.cleaned_data["base_version"] or None,
+                **form.draft_fields(),
+            )
+        except ValidationError as exc:
+            stale = exc.code == "stale"
+            if stale:  # keep their text, shown beside the saved one; next save wins
+                data = request.POST.copy()
+                data["base_version"] = letter.draft_version
+                form = LetterDraftForm(data, initial=initial)
+                form.is_valid()
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("Draft saved."))
+            return redirect("letters:revisions", letter.slug)
+    context = access.context(form=form, stale=stale)
+    return render(request, "letters/letter_edit.html", context)
+
+
+@login_required
+def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug)
+    can_edit = access.membership.can_edit
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied
+    letter = access.letter
+    form = LetterSettingsForm(
+        request.POST or None, letter=letter, read_only=not can_edit
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.letter_update_settings(
+                letter=letter, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("letters:settings", letter.slug)
+    return render(request, "letters/letter_settings.html", access.context(form=form))
+
+
+# --- Revisions ----------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def revisions(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug)
+    revision_list = list(selectors.revision_list(letter=access.letter))
+    compare = RevisionCompareForm(
+        numbers=[r.number for r in revision_list],
+        initial={"old": len(revision_list) - 1, "new": len(revision_list)},
+    )
+    context = access.context(revisions=revision_list, compare=compare)
+    return render(request, "letters/revision_list.html", context)
+
+
+@login_required
+@require_safe
+def revision(request: AuthedHttpRequest, slug: str, number: int) -> HttpResponse:
+    access = _access(request, slug)
+    shown = get_object_or_404(
+        Revision.objects.select_related("author"), letter=access.letter, number=number
+    )
+    context = access.context(revision=shown, body_html=render_markdown(shown.body))
+    return render(request, "letters/revision_detail.html", context)
+
+
+@login_required
+def revision_publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug, Role.EDITOR)
+    letter = access.letter
+    current = letter.current_revision
+    form = RevisionPublishForm(
+        request.POST or None,
+        first=current is None,
+        needs_kind=services.letter_has_live_signatures(letter=letter),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            published = services.revision_publish(
+                letter=letter,
+                author=request.user,
+                change_note=form.cleaned_data["change_note"],
+                kind=form.cleaned_data.get("kind"),
+            )
+        except ValidationError as exc:
+            _add_error(form, exc)
+        else:
+            message = _("Revision %(number)d published.") % {"number": published.number}
+            messages.success(request, message)
+            return redirect("letters:revisions", letter.slug)
+    draft = Revision(addressee=letter.addressee, points=letter.points, body=letter.body)
+    changes = diff_revisions(current, draft) if current else None
+    context = access.context(
+        form=form, changes=changes, draft=draft, body_html=render_markdown(draft.body)
+    )
+    return render(request, "letters/revision_publish.html", context)
+
+
+@login_required
+@require_safe
+def diff(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug)
+    by_number = {r.number: r for r in selectors.revision_list(letter=access.letter)}
+    numbers = sorted(by_number)
+    data = request.GET if "old" in request.GET else None
+    initial = {"old": numbers[-2], "new": numbers[-1]} if len(numbers) > 1 else {}
+    form = RevisionCompareForm(data or initial or None, numbers=numbers)
+    old = new = None
+    if form.is_bound and form.is_valid():
+        old, new = (
+            by_number[form.cleaned_data["old"]],
+            by_number[form.cleaned_data["new"]],
+        )
+    changes = diff_revisions(old, new) if old and new else None
+    context = access.context(form=form, old=old, new=new, changes=changes)
+    return render(request, "letters/revision_diff.html", context)
+
+
+# --- Life cycle ---------------------------------------------------------------
+
+
+def _transition(
+    request: AuthedHttpRequest,
+    slug: str,
+    service: Callable[..., Letter],
+    done: str,
+) -> HttpResponse:
+    access = _access(request, slug, Role.OWNER)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    _act(request, partial(service, letter=access.letter, actor=request.user), done)
+    return redirect(access.letter)
+
+
+@login_required
+def start_circulating(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    done = _("The letter is circulating: invited contacts can sign.")
+    return _transition(request, slug, services.letter_start_circulating, done)
+
+
+@login_required
+def publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    done = _("The letter is published: its public page is live.")
+    return _transition(request, slug, services.letter_publish, done)
+
+
+@login_required
+def close(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    done = _("The letter is closed: no more signatures.")
+    return _transition(request, slug, services.letter_close, done)
+
+
+@login_required
+def reopen(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    done = _("The letter is open for signatures again.")
+    return _transition(request, slug, services.letter_reopen, done)
+
+
+# --- Team ---------------------------------------------------------------------
+
+
+@login_required
+def team(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug)
+    if request.method == "POST" and not access.membership.is_owner:
+        raise PermissionDenied
+    form = TeamInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        try:
+            services.team_invitation_create(
+                letter=access.letter, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": email}
+            )
+            return redirect("letters:team", slug)
+    context = access.context(
+        form=form,
+        members=selectors.team_members(letter=access.letter),
+        invitations=selectors.team_invitations_pending(letter=access.letter),
+        roles=Role.choices,
+    )
+    return render(request, "letters/letter_team.html", context)
+
+
+@login_required
+def member_role(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = _access(request, slug, Role.OWNER)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    member = get_object_or_404(Membership, letter=access.letter, pk=pk)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        call = partial(
+            services.membership_change_role,
+            membership=member,
+            actor=request.user,
+            role=form.cleaned_data["role"],
+        )
+        _act(request, call, _("Role changed."))
+    return redirect("letters:team", slug)
+
+
+@login_required
+def member_remove(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = _access(request, slug)
+    member = get_object_or_404(Membership, letter=access.letter, pk=pk)
+    leaving = member.user_id == request.user.pk
+    if not (leaving or access.membership.is_owner):
+        raise PermissionDenied
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    call = partial(services.membership_remove, membership=member, actor=request.user)
+    done = _("You left the team.") if leaving else _("Removed from the team.")
+    if _act(request, call, done) and leaving:
+        return redirect("letters:dashboard")
+    return redirect("letters:team", slug)
+
+
+@login_required
+def invitation_revoke(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    access = _access(request, slug, Role.OWNER)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    invitation = get_object_or_404(TeamInvitation, letter=access.letter, pk=pk)
+    call = partial(
+        services.team_invitation_revoke, invitation=invitation, actor=request.user
+    )
+    _act(request, call, _("Invitation withdrawn."))
+    return redirect("letters:team", slug)
+
+
+def team_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: a page with one button; only the POST joins."""
+    template = "letters/team_invitation_accept.html"
+    try:
+        pk = read_token("team", token)
+    except TokenExpired:
+        return render(request, template, {"expired": True}, status=410)
+    except TokenError as exc:
+        raise Http404 from exc
+    invitation = get_object_or_404(
+        TeamInvitation.objects.select_related("letter", "invited_by"), pk=pk
+    )
+    if request.method == "POST":
+        if not isinstance(request.user, User):
+            return redirect_to_login(request.get_full_path())
+        try:
+            _member, joined = services.team_invitation_accept(
+                invitation=invitation, user=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if joined:
+                messages.success(request, _("Welcome to the team."))
+            else:
+                messages.info(request, _("You are already on this letter's team."))
+            return redirect(invitation.letter)
+    return render(request, template, {"invitation": invitation})
+
+
+# --- Activity -----------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def activity(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    access = _access(request, slug)
+    events = Paginator(selectors.audit_events(letter=access.letter), 50)
+    page = events.get_page(request.GET.get("page"))
+    rows = [(event, describe(event)) for event in page]
+    context = access.context(page=page, rows=rows)
+    return render(request, "letters/letter_activity.html", context)

@@ -17,7 +17,7 @@ def withdraw_url(signature) -> str:
     )
 
 
-def csrf_from(response) -> str:
+def csrf_from(response):
     return re.search(
         r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()
     ).group(1)

@@ -1,9 +1,13 @@
 import pytest
 from django.core.management import call_command
 
-from coalition.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from coalition.management.commands.seed_demo import (
+    DEMO_EDITOR_EMAIL,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+)
 from coalition.models import User
-from letters.models import Letter
+from letters.models import Letter, Membership
 
 
 @pytest.mark.django_db
@@ -13,6 +17,23 @@ def test_seed_demo_is_idempotent_and_the_demo_organiser_can_log_in(client):
 
     assert User.objects.filter(email=DEMO_EMAIL).count() == 1
     letter = Letter.objects.get()
-    assert letter.memberships.get().user.email == DEMO_EMAIL
+    owner = letter.memberships.get(role=Membership.Role.OWNER)
+    assert owner.user.email == DEMO_EMAIL
     client.post("/accounts/login/", {"login": DEMO_EMAIL, "password": DEMO_PASSWORD})
     assert letter.title in client.get("/workspace/").content.decode()
+
+
+@pytest.mark.django_db
+def test_seed_demo_letter_has_two_revisions_and_a_team_of_two():
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")
+
+    letter = Letter.objects.get()
+    assert list(letter.revisions.values_list("number", flat=True)) == [1, 2]
+    assert letter.current_revision.number == 2
+    assert letter.revisions.get(number=2).author.email == DEMO_EDITOR_EMAIL
+    assert sorted(letter.memberships.values_list("role", flat=True)) == [
+        "editor",
+        "owner",
+    ]
+    assert not letter.has_unpublished_changes

@@ -1,0 +1,58 @@
+"""Rules on a letter's input that both its forms and its services apply."""
+
+import zoneinfo
+from collections.abc import Iterable
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from letters.models import MAX_POINT_LENGTH, MAX_POINTS
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> list[str]:
+    return sorted(zoneinfo.available_timezones() | {"UTC"})
+
+
+def canonical_time_zone(name: str) -> str:
+    """The zone's own spelling of ``name`` (any case); ValidationError if none."""
+    names = {n.lower(): n for n in time_zone_names()}
+    canonical = names.get(name.strip().lower(), name)
+    validate_time_zone(canonical)
+    return canonical
+
+
+def validate_time_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The zone called ``name``; ValidationError when there is none."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("“%(name)s” is not a time zone we know."),
+            code="time_zone",
+            params={"name": name},
+        ) from exc
+
+
+def clean_points(points: Iterable[str]) -> list[str]:
+    """One to three non-empty points of unity, trimmed; ValidationError otherwise."""
+    cleaned = [p.strip() for p in points if p and p.strip()]
+    if not cleaned:
+        raise ValidationError(
+            _("Write at least one point of unity."), code="points_empty"
+        )
+    if len(cleaned) > MAX_POINTS:
+        raise ValidationError(
+            _("A letter has at most %(max)d points of unity."),
+            code="points_too_many",
+            params={"max": MAX_POINTS},
+        )
+    for n, point in enumerate(cleaned, start=1):
+        if len(point) > MAX_POINT_LENGTH:
+            raise ValidationError(
+                _("Point %(n)d is longer than %(max)d characters."),
+                code="point_too_long",
+                params={"n": n, "max": MAX_POINT_LENGTH},
+            )
+    return cleaned
