@@ -1,46 +1,39 @@
-"""Pages whose URL carries a secret token, and CSRF checks that still work there.
+"""Pages whose URL carries a secret, and CSRF checks that still work there.
 
-A page opened from an emailed link has the token in its URL. It answers with
-``Referrer-Policy: no-referrer`` so the token never leaves in a Referer header.
-Browsers then also send ``Origin: null`` and no Referer when that page posts its
-own form, which Django's CSRF middleware would refuse; for those views only,
-the middleware below stands in the site's own origin, and Django's middleware
-still requires the CSRF token, which is what protects the form.
+A route with a ``token`` or ``key`` argument (every emailed link: signing,
+withdrawal, team invitations, allauth's confirmation and reset links) carries
+a secret in its URL. Its responses say ``Referrer-Policy: no-referrer`` so the
+secret never leaves in a Referer header. Browsers then also send ``Origin: null``
+and no Referer when that page posts its own form, which Django's CSRF middleware
+would refuse; for those routes only, the middleware below stands in the site's
+own origin, and Django's middleware still requires the CSRF token, which is what
+protects the form.
 """
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-View = Callable[..., HttpResponse]
+SECRET_URL_KWARGS = frozenset({"token", "key"})
 
 
-def token_page(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
-
-    wrapper.token_page = True  # type: ignore[attr-defined]
-    return wrapper
+def carries_secret(url_kwargs: dict[str, Any]) -> bool:
+    return not SECRET_URL_KWARGS.isdisjoint(url_kwargs)
 
 
-class TokenPageCsrfMiddleware:
-    """Runs before Django's CsrfViewMiddleware, for token pages only.
-
-    The browser withheld the page's origin and referer because the page asked it
-    to; the request comes from that same page, so stand in the site's own origin
-    for them. Django's middleware then checks the CSRF token as for any form.
-    """
+class SecretUrlMiddleware:
+    """Goes before Django's CsrfViewMiddleware."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        match = request.resolver_match
+        if match is not None and carries_secret(match.kwargs):
+            response["Referrer-Policy"] = "no-referrer"
+        return response
 
     def process_view(
         self,
@@ -49,7 +42,7 @@ class TokenPageCsrfMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> None:
-        if not getattr(view_func, "token_page", False):
+        if not carries_secret(view_kwargs):
             return
         if request.META.get("HTTP_ORIGIN") == "null":
             del request.META["HTTP_ORIGIN"]

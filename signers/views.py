@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from coalition.security import token_page
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
 from letters.markdown import render_markdown
@@ -82,7 +81,7 @@ def _row_link(
                 return _link_problem(request, purpose, expired=False)
             return view(request, row)
 
-        return token_page(wrapper)
+        return wrapper
 
     return decorator
 

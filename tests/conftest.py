@@ -54,6 +54,9 @@ def _site_settings(settings):
         },
     }
     settings.SITE_URL = "http://testserver"
+    # Passwords are not what most tests are about; the real hasher's cost
+    # dominates their set-up. (Production keeps Django's default.)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
 
 

@@ -1,0 +1,207 @@
+"""Every URL the site has, walked as the wrong people and with the wrong methods.
+
+The URLs come from the resolver, so a new view cannot be forgotten here.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.resolvers import RegexPattern
+
+from letters.models import Membership, TeamInvitation
+from signers.models import Prospect
+from signers.tokens import make_token
+from tests.factories import (
+    LetterFactory,
+    ProspectFactory,
+    RevisionFactory,
+    SignatureFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SKIP_PREFIXES = ("admin/", "static/", "media/")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    params: tuple[tuple[str, str], ...]  # (argument, converter or "regex")
+
+
+def walk(patterns, prefix="", namespace="") -> Iterator[Route]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern) and p.name:
+            if isinstance(p.pattern, RegexPattern):
+                params = tuple((k, "regex") for k in p.pattern.regex.groupindex)
+            else:
+                params = tuple(
+                    (k, type(v).__name__) for k, v in p.pattern.converters.items()
+                )
+            yield Route(f"{namespace}{p.name}", prefix + str(p.pattern), params)
+
+
+ROUTES = [
+    r
+    for r in walk(get_resolver().url_patterns)
+    if not r.route.startswith(SKIP_PREFIXES)
+]
+# Organiser pages of one letter (the dashboard is everyone's own).
+ORGANISER_ROUTES = [
+    r
+    for r in ROUTES
+    if r.route.startswith("workspace/") and ("slug", "SlugConverter") in r.params
+]
+SECRET_ROUTES = [r for r in ROUTES if {"token", "key"} & {n for n, _ in r.params}]
+
+
+@pytest.fixture
+def world():
+    owner, viewer, stranger = UserFactory(), UserFactory(), UserFactory()
+    letter = LetterFactory(owner=owner, status="circulating")
+    letter.current_revision = RevisionFactory(letter=letter, number=1)
+    letter.save()
+    Membership.objects.create(letter=letter, user=viewer, role=Membership.Role.VIEWER)
+    signature = SignatureFactory(letter=letter, revision=letter.current_revision)
+    prospect = ProspectFactory(letter=letter)
+    team_invitation = TeamInvitation.objects.create(
+        letter=letter, email="new@example.org", role="editor", invited_by=owner
+    )
+    return {
+        "team_invitation": team_invitation,
+        "owner": owner,
+        "viewer": viewer,
+        "stranger": stranger,
+        "letter": letter,
+        "signature": signature,
+        "prospect": prospect,
+    }
+
+
+# Which row and purpose a token URL expects, so a GET reaches the real page.
+TOKEN_FOR = {
+    "signers:invitation": ("invite", "prospect"),
+    "signers:decline": ("decline", "prospect"),
+    "signers:confirm": ("confirm", "signature"),
+    "signers:withdraw": ("withdraw", "signature"),
+    "signers:edit": ("edit", "signature"),
+    "signers:suggest": ("edit", "signature"),
+    "signers:reconfirm": ("reconfirm", "signature"),
+    "signers:thanks": ("refer", "signature"),
+    "letters:team-accept": ("team", "team_invitation"),
+}
+
+
+def build(route: Route, world) -> str:
+    kwargs = {}
+    for name, conv in route.params:
+        if name == "slug":
+            kwargs[name] = world["letter"].slug
+        elif name == "token":
+            purpose, row = TOKEN_FOR.get(route.name, ("withdraw", "signature"))
+            kwargs[name] = make_token(purpose, world[row].pk)
+        elif name == "number":
+            kwargs[name] = 1
+        elif conv == "IntConverter":
+            kwargs[name] = world["signature"].pk
+        elif name == "action":
+            kwargs[name] = "approve"
+        elif name == "uidb36":
+            kwargs[name] = "1"
+        else:
+            kwargs[name] = "abc"
+    return reverse(route.name, kwargs=kwargs)
+
+
+def snapshot():
+    """Every row the project's own apps hold (opening an invitation may record
+    that the prospect opened it, and that alone)."""
+    rows = {}
+    for label in ("coalition", "letters", "signers"):
+        for model in apps.get_app_config(label).get_models():
+            values = list(model.objects.order_by("pk").values())
+            if model is Prospect:
+                for v in values:
+                    for f in ("status", "opened_at", "updated_at"):
+                        v.pop(f, None)
+            for v in values:
+                v.pop("last_login", None)  # logging in is the test's doing
+            rows[model.__name__] = values
+    return rows
+
+
+def test_the_sweep_sees_the_organiser_and_signer_urls():
+    names = {r.name for r in ROUTES}
+    assert {
+        "letters:dashboard",
+        "signers:withdraw",
+        "signers:letter-signatures",
+    } <= names
+    assert len(ORGANISER_ROUTES) >= 5
+
+
+@pytest.mark.parametrize("route", ORGANISER_ROUTES, ids=lambda r: r.name)
+def test_organiser_urls_refuse_strangers_and_anonymous_visitors(route, world):
+    url = build(route, world)
+    letter = world["letter"]
+    before = snapshot()
+
+    stranger = Client()
+    stranger.force_login(world["stranger"])
+    for response in (stranger.get(url), stranger.post(url, {})):
+        assert response.status_code in (403, 404, 405), (url, response.status_code)
+        assert letter.title.encode() not in response.content
+
+    anonymous = Client()
+    for response in (anonymous.get(url), anonymous.post(url, {})):
+        assert response.status_code in (302, 403, 404, 405), url
+        if response.status_code == 302:
+            assert response.url.startswith("/accounts/login/"), url
+
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("route", ORGANISER_ROUTES, ids=lambda r: r.name)
+def test_viewers_cannot_change_anything(route, world):
+    url = build(route, world)
+    viewer = Client()
+    viewer.force_login(world["viewer"])
+    before = snapshot()
+
+    viewer.post(url, {})
+
+    assert snapshot() == before, url
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_get_never_changes_state(route, world):
+    url = build(route, world)
+    client = Client()
+    client.force_login(world["owner"])
+    before = snapshot()
+
+    client.get(url)
+
+    assert snapshot() == before, url
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_post_without_a_csrf_token_is_refused(route, world):
+    url = build(route, world)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world["owner"])
+    before = snapshot()
+
+    response = client.post(url, {})
+
+    assert response.status_code in (403, 405), (url, response.status_code)
+    assert snapshot() == before, url
