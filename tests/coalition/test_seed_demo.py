@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from coalition.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from coalition.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD, DEMO_SLUG
 from coalition.models import User
 from letters.models import Letter
 
@@ -12,7 +12,7 @@ def test_seed_demo_is_idempotent_and_the_demo_organiser_can_log_in(client):
     call_command("seed_demo", "--quiet")
 
     assert User.objects.filter(email=DEMO_EMAIL).count() == 1
-    letter = Letter.objects.get()
+    letter = Letter.objects.get(slug=DEMO_SLUG)
     assert letter.memberships.get().user.email == DEMO_EMAIL
     client.post("/accounts/login/", {"login": DEMO_EMAIL, "password": DEMO_PASSWORD})
     assert letter.title in client.get("/workspace/").content.decode()
