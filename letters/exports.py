@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from letters import pdf
 from letters.markdown import render_markdown
 from letters.models import Letter, LetterPdf, Revision
 from signers import selectors as signer_selectors
@@ -65,6 +64,9 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
     ).first()
     if existing is not None:
         return existing
+
+    # Imported here: web processes never render, and WeasyPrint is heavy to load.
+    from letters import pdf
 
     started = time.monotonic()
     data = pdf.render_letter_pdf(letter_pdf_context(letter=letter, revision=revision))

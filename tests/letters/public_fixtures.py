@@ -13,7 +13,7 @@ from signers.models import Signature
 from tests.factories import LetterFactory, RevisionFactory, SignatureFactory
 
 
-def published_letter(**kwargs) -> Letter:
+def published_letter(**kwargs):
     kwargs.setdefault("status", Letter.Status.PUBLISHED)
     kwargs.setdefault("published_at", timezone.now())
     letter = LetterFactory(**kwargs)
@@ -33,7 +33,7 @@ def sign(letter: Letter, name: str, sort_name: str | None = None, **kwargs):
     )
 
 
-def sign_many(letter: Letter, count: int, **kwargs) -> list[Signature]:
+def sign_many(letter: Letter, count: int, **kwargs):
     """``count`` confirmed organisations, named "Org 00000" onwards."""
     return Signature.objects.bulk_create(
         Signature(

@@ -205,6 +205,7 @@ def test_share_metadata_describes_the_letter(client, settings):
     html = html_of(client, letter)
 
     title = re.escape(letter.current_revision.title)
+    assert re.search(rf"<title>{title} · Coalition</title>", html)
     assert re.search(rf'<meta property="og:title" content="{title}">', html)
     assert (
         f'<meta property="og:url" content="https://coalition.example.org'
