@@ -82,5 +82,12 @@ def html_to_pdf(html: str) -> bytes:
 
 
 def render_letter_pdf(context: dict[str, Any]) -> bytes:
-    """The letter PDF for ``context`` (see ``letters/letter_pdf.html``)."""
-    return html_to_pdf(render_to_string("letters/letter_pdf.html", context))
+    """The letter PDF for ``context`` (see ``letters/letter_pdf.html``).
+
+    Static files are named by their plain path under ``static_prefix``, not
+    through ``{% static %}``: a worker may run without the web's manifest.
+    """
+    html = render_to_string(
+        "letters/letter_pdf.html", {**context, "static_prefix": _static_prefix()}
+    )
+    return html_to_pdf(html)

@@ -200,3 +200,30 @@ def test_pdf_lists_every_signer_in_order_with_the_revision_hash(db):
     assert f"Revision {revision.number}" in text
     assert "Page 1 / " in text
     assert letter.current_revision.addressee in text
+
+
+def test_letterhead_logo_is_read_from_static_files_without_a_manifest(
+    db, settings, monkeypatch, no_outgoing_connections
+):
+    # A worker may run without collectstatic's manifest; the PDF must still render.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        },
+    }
+    served = []
+    real_fetch = pdf.StaticOnlyFetcher.fetch
+
+    def fetch(self, url, headers=None):
+        response = real_fetch(self, url, headers)
+        served.append(url)
+        return response
+
+    monkeypatch.setattr(pdf.StaticOnlyFetcher, "fetch", fetch)
+    letter = published_letter()
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    assert stored is not None
+    assert served == ["http://testserver/static/favicon.svg"]
