@@ -24,11 +24,11 @@ def published_letter(**kwargs):
 
 def sign(letter: Letter, name: str, sort_name: str | None = None, **kwargs):
     kwargs.setdefault("revision", letter.current_revision)
+    kwargs.setdefault("normalised_name", name.lower())
     return SignatureFactory(
         letter=letter,
         display_name=name,
         sort_name=sort_name if sort_name is not None else name.lower(),
-        normalised_name=(sort_name or name).lower(),
         **kwargs,
     )
 
