@@ -52,6 +52,8 @@ from signers.models import Signature
 PDF_RETRY_AFTER = 10
 # A cached rendering lives this long; a change to the letter is a new key anyway.
 PAGE_CACHE_SECONDS = 24 * 60 * 60
+# Longer than any rendering takes; others are served the previous one meanwhile.
+RENDER_LOCK_SECONDS = 30
 # Lists at least this long get A-Z jump links.
 JUMP_LINKS_FROM = 40
 
@@ -152,16 +154,9 @@ def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
     }
 
 
-def _cached(
-    request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
-) -> HttpResponse:
-    """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
-    or a 304 to a browser that has it.
-
-    The validators are cached apart from the HTML, so a 304 reads a few bytes
-    from the cache, not a page of thousands of names.
-    """
-    key = ":".join(
+def _state_key(letter: Letter, name: str) -> str:
+    """Cache key of rendering ``name`` for the letter as it is now."""
+    return ":".join(
         str(part)
         for part in (
             "letters:public",
@@ -174,6 +169,21 @@ def _cached(
             get_language(),
         )
     )
+
+
+def _cached(
+    request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
+) -> HttpResponse:
+    """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
+    or a 304 to a browser that has it.
+
+    The validators are cached apart from the HTML, so a 304 reads a few bytes
+    from the cache, not a page of thousands of names. When the letter changes,
+    one request renders the new state while the others are served the
+    previous rendering, so a busy page with thousands of signers is not
+    rendered by every worker at once after each new signature.
+    """
+    key = _state_key(letter, name)
     meta = cache.get(f"{key}:meta")
     if meta is not None:
         not_modified = get_conditional_response(
@@ -182,11 +192,26 @@ def _cached(
         if not_modified is not None:
             return _with_validators(not_modified, meta)
     html = cache.get(f"{key}:html") if meta is not None else None
-    if meta is None or html is None:
-        html = render_html()
-        digest = hashlib.sha256(html.encode()).hexdigest()[:32]
-        meta = {"etag": quote_etag(digest), "at": int(time.time())}
-        cache.set_many({f"{key}:html": html, f"{key}:meta": meta}, PAGE_CACHE_SECONDS)
+    if meta is not None and html is not None:
+        return _with_validators(HttpResponse(html), meta)
+
+    latest = f"letters:public:{name}:{letter.pk}:{get_language()}:latest"
+    if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
+        previous = cache.get(latest)
+        stale = (
+            cache.get_many([f"{previous}:html", f"{previous}:meta"]) if previous else {}
+        )
+        if len(stale) == 2:
+            return _with_validators(
+                HttpResponse(stale[f"{previous}:html"]), stale[f"{previous}:meta"]
+            )
+    html = render_html()
+    digest = hashlib.sha256(html.encode()).hexdigest()[:32]
+    meta = {"etag": quote_etag(digest), "at": int(time.time())}
+    cache.set_many(
+        {f"{key}:html": html, f"{key}:meta": meta, latest: key}, PAGE_CACHE_SECONDS
+    )
+    cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(html), meta)
 
 

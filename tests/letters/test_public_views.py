@@ -2,10 +2,12 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from letters import public_views
 from letters.models import Letter, Revision
 from signers.models import Signature
 from tests.factories import LetterFactory, RevisionFactory, UserFactory
@@ -266,6 +268,21 @@ def test_page_is_served_from_the_cache_until_the_signer_list_changes(client):
     assert "Second Group" not in html_of(client, letter)
 
     bump_signers_version(letter)
+    assert "Second Group" in html_of(client, letter)
+
+
+def test_while_another_request_renders_a_change_the_previous_page_is_served(client):
+    letter = published_letter()
+    sign(letter, "First Group")
+    html_of(client, letter)
+    sign(letter, "Second Group")
+    bump_signers_version(letter)
+    rendering = f"{public_views._state_key(letter, 'page')}:rendering"
+    cache.add(rendering, True)  # as another worker does while it renders
+
+    assert "Second Group" not in html_of(client, letter)
+
+    cache.delete(rendering)
     assert "Second Group" in html_of(client, letter)
 
 
