@@ -177,9 +177,9 @@ def test_pdf_lists_every_signer_in_order_with_the_revision_hash(db):
         ("Ärzte für Luft", "arzte fur luft"),
         ("Amnesty Local", "amnesty local"),
         ("La Bicicleta", "bicicleta"),
-        ("3rd Street Residents", "3rd street residents"),
-        ("Δέλτα Ομάδα", "δελτα ομαδα"),
-        ("Ёлка Клуб", "елка клуб"),
+        ("3rd Street Residents", "00000003rd street residents"),
+        ("Δέλτα Ομάδα", "δέλτα ομάδα"),
+        ("Ёлка Клуб", "ёлка клуб"),
     ] + [(f"Group {n:03d}", f"group {n:03d}") for n in range(120)]
     for name, sort_name in organisations:
         sign(letter, name, sort_name, city="Leeds", country="United Kingdom")

@@ -8,12 +8,13 @@ from tests.letters.public_fixtures import published_letter, sign
 
 pytestmark = pytest.mark.django_db
 
-# (display name, sort name as the signing service stores it), in the expected
-# order: digits first, then A-Z ignoring case, accents and leading articles,
-# then other scripts by code point; equal sort names keep signing order.
+# (display name, sort name as the signing service stores it: case, Latin
+# accents, punctuation and leading articles folded, numbers zero-padded), in the
+# expected order: numbers first, then A-Z, then other scripts by code point;
+# equal sort names keep signing order.
 TRICKY = [
-    ("10 Downing Street Residents", "10 downing street residents"),
-    ("3rd Avenue Tenants", "3rd avenue tenants"),
+    ("3rd Avenue Tenants", "00000003rd avenue tenants"),
+    ("10 Downing Street Residents", "00000010 downing street residents"),
     ("amnesty local", "amnesty local"),
     ("Ärzte für Luft", "arzte fur luft"),
     ("Bank of Ideas", "bank of ideas"),
@@ -23,8 +24,8 @@ TRICKY = [
     ("Émile Zola Society", "emile zola society"),
     ("Die Radler", "radler"),
     ("zebra crossing club", "zebra crossing club"),
-    ("Δέλτα Ομάδα", "δελτα ομαδα"),
-    ("Ёлка Клуб", "елка клуб"),
+    ("Δέλτα Ομάδα", "δέλτα ομάδα"),
+    ("Ёлка Клуб", "ёлка клуб"),
     ("東京ユニオン", "東京ユニオン"),
 ]
 

@@ -31,8 +31,8 @@ half and more children walked and cycled.
 We ask the Committee to fund the measures above in this year's budget.
 """
 # (name, sort name as the signing service stores it, city, country). Sort names
-# fold case and accents and drop a leading article, so "The Cycling Collective"
-# files under C and "Écoles Ouvertes" under E.
+# fold case, accents and punctuation, drop a leading article and zero-pad
+# numbers, so "The Cycling Collective" files under C and "Écoles Ouvertes" under E.
 PUBLIC_DEMO_ORGANISATIONS = [
     ("The Cycling Collective", "cycling collective", "Leeds", "United Kingdom"),
     ("Écoles Ouvertes", "ecoles ouvertes", "Lyon", "France"),
@@ -45,7 +45,12 @@ PUBLIC_DEMO_ORGANISATIONS = [
     ("Living Streets Network", "living streets network", "London", "United Kingdom"),
     ("Die Radler", "radler", "Berlin", "Germany"),
     ("La Bicicleta Feliz", "bicicleta feliz", "Madrid", "Spain"),
-    ("20's Plenty Coalition", "20's plenty coalition", "Manchester", "United Kingdom"),
+    (
+        "20's Plenty Coalition",
+        "00000020s plenty coalition",
+        "Manchester",
+        "United Kingdom",
+    ),
     ("Greenfield Primary PTA", "greenfield primary pta", "Bristol", "United Kingdom"),
     ("Walk to School Alliance", "walk to school alliance", "Cardiff", "United Kingdom"),
     ("Asthma Action", "asthma action", "London", "United Kingdom"),
@@ -53,7 +58,7 @@ PUBLIC_DEMO_ORGANISATIONS = [
     ("Hill Street Residents", "hill street residents", "Glasgow", "United Kingdom"),
     ("Open Playgrounds", "open playgrounds", "Dublin", "Ireland"),
     ("Clean Air Parents", "clean air parents", "Birmingham", "United Kingdom"),
-    ("Öko-Schulweg e.V.", "oko-schulweg e.v.", "Vienna", "Austria"),
+    ("Öko-Schulweg e.V.", "oko schulweg ev", "Vienna", "Austria"),
     ("North End Cycle Hub", "north end cycle hub", "Newcastle", "United Kingdom"),
     ("Safe Crossings Trust", "safe crossings trust", "York", "United Kingdom"),
     (
