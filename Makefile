@@ -14,11 +14,12 @@ PYTEST_ARGS ?=
 # Tests never read the developer's .env; they get a throwaway key of their own.
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
-.PHONY: help run test lint types install system-deps clean
+.PHONY: help run test lint types install system-deps clean bench-public
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
 	@echo "make test  - lint, types, migrations check and the test suite"
+	@echo "make bench-public - public page and PDF figures at 100 to 10,000 signers"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (apt-get install python3 python3-venv)."; exit 1; }
@@ -28,6 +29,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# axe-core, which the browser tests inject into pages (package.json, no build step).
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=test
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 .env:
 	@printf 'DEBUG=true\nSECRET_KEY=dev-%s\nSITE_URL=http://127.0.0.1:$(PORT)\n' \
@@ -56,7 +63,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(TEST_ENV) $(BIN)/mypy .
 
-test: $(STAMP)
+test: $(STAMP) node_modules/axe-core/axe.min.js
 	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -65,5 +72,10 @@ test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest $(if $(REDIS_URL),,-m "not worker") $(PYTEST_ARGS)
 
+# Public page and PDF figures for 100, 1,000 and 10,000 signers (bench/public_page.py).
+bench-public: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=run
+	$(BIN)/python -m bench.public_page
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -279,5 +279,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # One line per page of every PDF rendered otherwise.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

@@ -356,3 +356,40 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.letter_id} by {self.actor_id}"
+
+
+def _pdf_path(instance: "LetterPdf", filename: str) -> str:
+    return f"letters/pdf/{instance.letter_id}/{filename}"
+
+
+class LetterPdf(models.Model):
+    """The rendered PDF of one revision with one version of the signer list.
+
+    Rendered by a task; the newest row is served, even while a newer one renders.
+    """
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="pdfs")
+    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
+    signers_version = models.PositiveIntegerField()
+    file = models.FileField(upload_to=_pdf_path)
+    size = models.PositiveIntegerField(default=0)
+    render_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["revision", "signers_version"],
+                name="letterpdf_unique_revision_signers_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF of {self.revision} with signers v{self.signers_version}"
+
+    def is_current_for(self, letter: Letter) -> bool:
+        return (
+            self.revision_id == letter.current_revision_id
+            and self.signers_version == letter.signers_version
+        )

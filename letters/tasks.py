@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from coalition.celery import EMAIL_RETRY_POLICY
-from letters import services
+from letters import exports, services
 
 
 @shared_task
@@ -14,3 +14,10 @@ def letters_publish_due_task() -> None:
 def team_invitation_send_task(invitation_id: int) -> None:
     """Email a team invitation; a no-op when it was sent, accepted or withdrawn."""
     services.team_invitation_send(invitation_id=invitation_id)
+
+
+@shared_task
+def letter_pdf_render_task(letter_id: int) -> None:
+    """Render the letter's PDF for its current revision and signer list, unless
+    one exists already (see ``letters.exports.letter_pdf_render``)."""
+    exports.letter_pdf_render(letter_id=letter_id)

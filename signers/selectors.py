@@ -1,9 +1,11 @@
-"""Reads about signatures. The public listing lives with the public page."""
+"""Reads about signatures: signing state, organiser views and the public listing."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Collate
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -55,9 +57,7 @@ def signing_closed_reason(
 def signature_count_public(*, letter: Letter) -> int:
     """Confirmed signatures: what the public page says. Signers waiting to
     confirm, to be approved or to re-confirm a material change do not count."""
-    return Signature.objects.filter(
-        letter=letter, status=Signature.Status.CONFIRMED
-    ).count()
+    return signature_counts_public(letter=letter).signers
 
 
 def signature_live_for_prospect(*, prospect_id: int) -> Signature | None:
@@ -159,3 +159,102 @@ def organiser_can_act(*, letter: Letter, user: User) -> bool:
         user=user,
         role__in=[Membership.Role.OWNER, Membership.Role.EDITOR],
     ).exists()
+
+
+# --- The public listing -----------------------------------------------------
+
+# What a visitor may see of a signature, and nothing else.
+PUBLIC_FIELDS = (
+    "id",
+    "kind",
+    "display_name",
+    "sort_name",
+    "affiliation",
+    "city",
+    "country",
+    "website",
+)
+
+
+def _allowed_kinds(letter: Letter) -> list[str]:
+    kinds: list[str] = []
+    if letter.allows_organisations:
+        kinds.append(Signature.Kind.ORGANISATION)
+    if letter.allows_individuals:
+        kinds.append(Signature.Kind.INDIVIDUAL)
+    return kinds
+
+
+def _by_code_point(field: str) -> Collate:
+    # Sort names are already folded (case, accents, articles); comparing them by
+    # code point gives the same, stable order on every database and locale.
+    return Collate(F(field), "C" if connection.vendor == "postgresql" else "BINARY")
+
+
+def signature_list_public(*, letter: Letter) -> QuerySet[Signature]:
+    """Publicly listed signatures (confirmed, and consenting to be listed) of the
+    kinds the letter allows: organisations first, then individuals, each A-Z by
+    sort name, with public fields only.
+    """
+    return (
+        Signature.objects.filter(
+            letter=letter,
+            status=Signature.Status.CONFIRMED,
+            consent_listed=True,
+            kind__in=_allowed_kinds(letter),
+        )
+        .only(*PUBLIC_FIELDS)
+        .order_by(
+            # "individual" sorts before "organisation": descending puts them last.
+            F("kind").desc(),
+            _by_code_point("sort_name"),
+            "id",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PublicCounts:
+    signers: int
+    unlisted: int
+
+
+def signature_counts_public(*, letter: Letter) -> PublicCounts:
+    """How many signed (confirmed), and how many of those asked not to be named."""
+    totals = Signature.objects.filter(
+        letter=letter,
+        status=Signature.Status.CONFIRMED,
+        kind__in=_allowed_kinds(letter),
+    ).aggregate(
+        signers=Count("id"),
+        unlisted=Count("id", filter=Q(consent_listed=False)),
+    )
+    return PublicCounts(signers=totals["signers"], unlisted=totals["unlisted"])
+
+
+def signature_list_for_export(*, letter: Letter) -> QuerySet[Signature]:
+    """Every signature of the letter, whatever its status, for the organisers'
+    export: all fields and the revision each signer signed."""
+    return (
+        Signature.objects.filter(letter=letter)
+        .select_related("revision")
+        .order_by(F("kind").desc(), _by_code_point("sort_name"), "id")
+    )
+
+
+@dataclass(frozen=True)
+class SignerSection:
+    kind: str
+    signatures: list[Signature]
+
+
+def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
+    """The public list split by kind, organisations first; one query."""
+    by_kind: dict[str, list[Signature]] = {}
+    for signature in signature_list_public(letter=letter):
+        by_kind.setdefault(signature.kind, []).append(signature)
+    return [
+        SignerSection(kind=kind, signatures=by_kind[kind])
+        for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
+        if kind in by_kind
+    ]

@@ -1,5 +1,6 @@
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,28 @@ def page(browser, live_server, settings) -> Iterator:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_violations(browser, url: str) -> list[dict]:
+    """axe-core's serious and critical findings for ``url``.
+
+    The site's Content-Security-Policy rightly refuses inline script; the checker
+    is test tooling injected from outside, so it runs in a context of its own
+    that lets it in. The page's own scripts are exercised in the normal context.
+    """
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.add_script_tag(path=str(AXE))
+        results = page.evaluate("async () => await axe.run(document)")
+    finally:
+        context.close()
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"][:3]]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

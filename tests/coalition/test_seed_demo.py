@@ -5,6 +5,8 @@ from coalition.management.commands.seed_demo import (
     DEMO_EDITOR_EMAIL,
     DEMO_EMAIL,
     DEMO_PASSWORD,
+    DEMO_SLUG,
+    PUBLIC_DEMO_SLUG,
 )
 from coalition.models import User
 from letters.models import Letter, Membership
@@ -16,7 +18,7 @@ def test_seed_demo_is_idempotent_and_the_demo_organiser_can_log_in(client):
     call_command("seed_demo", "--quiet")
 
     assert User.objects.filter(email=DEMO_EMAIL).count() == 1
-    letter = Letter.objects.get()
+    letter = Letter.objects.get(slug=DEMO_SLUG)
     owner = letter.memberships.get(role=Membership.Role.OWNER)
     assert owner.user.email == DEMO_EMAIL
     client.post("/accounts/login/", {"login": DEMO_EMAIL, "password": DEMO_PASSWORD})
@@ -28,7 +30,7 @@ def test_seed_demo_letter_has_two_revisions_and_a_team_of_two():
     call_command("seed_demo", "--quiet")
     call_command("seed_demo", "--quiet")
 
-    letter = Letter.objects.get()
+    letter = Letter.objects.get(slug=DEMO_SLUG)
     assert list(letter.revisions.values_list("number", flat=True)) == [1, 2]
     assert letter.current_revision.number == 2
     assert letter.revisions.get(number=2).author.email == DEMO_EDITOR_EMAIL
@@ -37,3 +39,20 @@ def test_seed_demo_letter_has_two_revisions_and_a_team_of_two():
         "owner",
     ]
     assert not letter.has_unpublished_changes
+
+
+@pytest.mark.django_db
+def test_seed_demo_publishes_an_open_letter_with_signers_listed_a_to_z(client):
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")
+
+    letter = Letter.objects.get(slug=PUBLIC_DEMO_SLUG)
+    assert letter.status == Letter.Status.PUBLISHED and letter.open_joining
+    page = client.get(f"/letters/{PUBLIC_DEMO_SLUG}/").content.decode()
+    # Leading articles ignored, accents folded: Cycling (The) files under C,
+    # Écoles under E, Radler (Die) under R; the unlisted individual is absent.
+    assert page.index("Asthma Action") < page.index("The Cycling Collective")
+    assert page.index("The Cycling Collective") < page.index("Écoles Ouvertes")
+    assert page.index("Écoles Ouvertes") < page.index("Die Radler")
+    assert "Sam Ellis" not in page
+    assert "32" in page or "31" in page

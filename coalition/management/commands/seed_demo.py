@@ -6,10 +6,73 @@ from django.db import transaction
 
 from coalition.models import User
 from letters.models import Letter, Membership
-from letters.services import letter_create, letter_update_draft, revision_publish
+from letters.services import (
+    letter_create,
+    letter_publish,
+    letter_update_draft,
+    letter_update_settings,
+    revision_publish,
+)
+from signers.models import Signature
+from signers.services import signature_create
 
 DEMO_EMAIL = "organiser@example.org"
 DEMO_EDITOR_EMAIL = "editor@example.org"
+PUBLIC_DEMO_SLUG = "safe-routes-to-school"
+PUBLIC_DEMO_POINTS = [
+    "Every child can walk or cycle to school safely.",
+    "School streets close to through traffic at the start and end of the day.",
+    "Every school gets a crossing patrol or a signalled crossing.",
+]
+PUBLIC_DEMO_BODY = """\
+We, the undersigned, ask the Transport Committee to make the journey to school
+safe for every child in the city by the start of the next school year.
+
+Two thirds of parents say traffic is the reason their children do not walk to
+school. Where school streets have been tried, traffic outside the gates fell by
+half and more children walked and cycled.
+
+We ask the Committee to fund the measures above in this year's budget.
+"""
+# (name, city, country); sort names come from the signing service.
+PUBLIC_DEMO_ORGANISATIONS = [
+    ("The Cycling Collective", "Leeds", "United Kingdom"),
+    ("Écoles Ouvertes", "Lyon", "France"),
+    ("Parents for Safe Streets", "Bristol", "United Kingdom"),
+    ("Living Streets Network", "London", "United Kingdom"),
+    ("Die Radler", "Berlin", "Germany"),
+    ("La Bicicleta Feliz", "Madrid", "Spain"),
+    ("20's Plenty Coalition", "Manchester", "United Kingdom"),
+    ("Greenfield Primary PTA", "Bristol", "United Kingdom"),
+    ("Walk to School Alliance", "Cardiff", "United Kingdom"),
+    ("Asthma Action", "London", "United Kingdom"),
+    ("Kidical Mass", "Cologne", "Germany"),
+    ("Hill Street Residents", "Glasgow", "United Kingdom"),
+    ("Open Playgrounds", "Dublin", "Ireland"),
+    ("Clean Air Parents", "Birmingham", "United Kingdom"),
+    ("Öko-Schulweg e.V.", "Vienna", "Austria"),
+    ("North End Cycle Hub", "Newcastle", "United Kingdom"),
+    ("Safe Crossings Trust", "York", "United Kingdom"),
+    ("Riverside Community Centre", "Bristol", "United Kingdom"),
+    ("Youth Climate Forum", "Edinburgh", "United Kingdom"),
+    ("Mothers on Bikes", "Amsterdam", "Netherlands"),
+    ("Bus Users Group", "Sheffield", "United Kingdom"),
+    ("Quiet Lanes Campaign", "Norwich", "United Kingdom"),
+    ("Zebra Crossing Club", "Brighton", "United Kingdom"),
+    ("Ünited Pedestrians", "Zürich", "Switzerland"),
+]
+# (name, affiliation, city, country); the last one asked not to be listed.
+PUBLIC_DEMO_INDIVIDUALS = [
+    ("Dr Amara Okafor", "Paediatrician", "Bristol", "United Kingdom"),
+    ("José Álvarez", "Road safety engineer", "Madrid", "Spain"),
+    ("Mei Chen", "Head teacher", "Leeds", "United Kingdom"),
+    ("Tom Barker", "", "York", "United Kingdom"),
+    ("Ingrid Solberg", "Urban planner", "Oslo", "Norway"),
+    ("Priya Natarajan", "", "London", "United Kingdom"),
+    ("Lukas Weber", "Cycling instructor", "Berlin", "Germany"),
+    ("Sam Ellis", "", "Cardiff", "United Kingdom"),
+]
+
 DEMO_PASSWORD = "coalition-demo"  # noqa: S105 - printed on purpose, demo only
 DEMO_SLUG = "clean-air-for-every-school"
 
@@ -67,6 +130,8 @@ class Command(BaseCommand):
 
             letter = Letter.objects.get(slug=DEMO_SLUG)
             seed_signers(letter=letter, author=user, count=options["signers"])
+        if not Letter.objects.filter(slug=PUBLIC_DEMO_SLUG).exists():
+            _create_public_demo_letter(user)
         if not options["quiet"]:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -74,6 +139,7 @@ class Command(BaseCommand):
                     f" (co-organiser: {DEMO_EDITOR_EMAIL}, same password)"
                 )
             )
+            self.stdout.write(f"Published demo letter: /letters/{PUBLIC_DEMO_SLUG}/")
 
     def _user(self, email: str, name: str) -> User:
         user, created = User.objects.get_or_create(
@@ -111,3 +177,44 @@ class Command(BaseCommand):
                 author=editor,
                 change_note="Ask for the coming year's budget, not the next one.",
             )
+
+
+def _create_public_demo_letter(owner: User) -> None:
+    """A published, open letter with a few dozen signers, made the way an
+    organiser would: draft, first revision, publish, then import the signers."""
+    letter = letter_create(
+        owner=owner,
+        title="Safe routes to every school",
+        slug=PUBLIC_DEMO_SLUG,
+        addressee="To the Members of the Transport Committee",
+        body=PUBLIC_DEMO_BODY,
+        points=PUBLIC_DEMO_POINTS,
+    )
+    letter_update_settings(
+        letter=letter,
+        actor=owner,
+        signer_kinds=Letter.SignerKinds.BOTH,
+        open_joining=True,
+    )
+    revision = revision_publish(
+        letter=letter, author=owner, change_note="The text as agreed with partners."
+    )
+    letter_publish(letter=letter, actor=owner)
+    people: list[dict[str, Any]] = [
+        {"kind": Signature.Kind.ORGANISATION, "display_name": name, "city": city,
+         "country": country, "attested": True}
+        for name, city, country in PUBLIC_DEMO_ORGANISATIONS
+    ] + [
+        {"kind": Signature.Kind.INDIVIDUAL, "display_name": name,
+         "affiliation": affiliation, "city": city, "country": country}
+        for name, affiliation, city, country in PUBLIC_DEMO_INDIVIDUALS
+    ]  # fmt: skip
+    for number, fields in enumerate(people):
+        signature_create(
+            letter=letter,
+            revision_id=revision.pk,
+            source=Signature.Source.IMPORT,
+            email=f"signer{number}@{PUBLIC_DEMO_SLUG}.example.org",
+            consent_listed=number < len(people) - 1,
+            **fields,
+        )

@@ -1,0 +1,217 @@
+"""Services behind the public exports: the cached letter PDF and the CSV files.
+
+Kept apart from ``letters/services.py`` (the organiser workspace's writes): these
+are read-mostly and called from the public views and the PDF task.
+"""
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from letters.markdown import render_markdown
+from letters.models import Letter, LetterPdf, Revision
+from signers import selectors as signer_selectors
+
+PUBLIC_STATUSES = (Letter.Status.PUBLISHED, Letter.Status.CLOSED)
+# A queued render is not queued again for this long (so a lost task is retried).
+PDF_QUEUE_DEDUP_SECONDS = 300
+# How many rendered PDFs of a letter are kept on disk.
+PDFS_KEPT = 2
+
+
+# --- Letter PDF ---------------------------------------------------------------
+
+
+def letter_pdf_context(*, letter: Letter, revision: Revision) -> dict[str, Any]:
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "letter": letter,
+        "revision": revision,
+        "body_html": render_markdown(revision.body),
+        "sections": signer_selectors.signature_sections_public(letter=letter),
+        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "date": letter.published_at or timezone.now(),
+    }
+
+
+def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
+    """Render and store the PDF of the letter's current revision and signer list.
+
+    Idempotent: when a PDF of this (revision, signers_version) exists it is
+    returned untouched. Returns None for a letter that is not public. Not one
+    transaction (a render takes seconds): the file is written first and the row
+    created after; a concurrent render of the same version loses on the unique
+    constraint, deletes its file and returns the winner's row. Keeps the
+    ``PDFS_KEPT`` newest PDFs of the letter and deletes older ones.
+    """
+    letter = Letter.objects.select_related("current_revision").get(pk=letter_id)
+    revision = letter.current_revision
+    if revision is None or letter.status not in PUBLIC_STATUSES:
+        return None
+    # The version is read before the signer list: a signature landing in between
+    # makes this PDF newer than its label, never older.
+    version = letter.signers_version
+    existing = LetterPdf.objects.filter(
+        revision=revision, signers_version=version
+    ).first()
+    if existing is not None:
+        return existing
+
+    # Imported here: web processes never render, and WeasyPrint is heavy to load.
+    from letters import pdf
+
+    started = time.monotonic()
+    data = pdf.render_letter_pdf(letter_pdf_context(letter=letter, revision=revision))
+    stored = LetterPdf(
+        letter=letter,
+        revision=revision,
+        signers_version=version,
+        size=len(data),
+        render_seconds=time.monotonic() - started,
+    )
+    stored.file.save(f"r{revision.number}-v{version}.pdf", ContentFile(data), False)
+    try:
+        with transaction.atomic():
+            stored.save()
+    except IntegrityError:
+        stored.file.delete(save=False)
+        return LetterPdf.objects.get(revision=revision, signers_version=version)
+    for old in LetterPdf.objects.filter(letter=letter).order_by("-id")[PDFS_KEPT:]:
+        old.file.delete(save=False)
+        old.delete()
+    return stored
+
+
+def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
+    """The newest stored PDF of a public letter, perhaps of an older signer list.
+
+    When it is out of date (or there is none) a render is queued, once per
+    (revision, signers_version) however many visitors ask at the same time.
+    """
+    latest = LetterPdf.objects.filter(letter=letter).order_by("-id").first()
+    if latest is None or not latest.is_current_for(letter):
+        queued = (
+            f"letters:pdf-queued:{letter.current_revision_id}:{letter.signers_version}"
+        )
+        if cache.add(queued, True, timeout=PDF_QUEUE_DEDUP_SECONDS):
+            from letters.tasks import letter_pdf_render_task
+
+            letter_pdf_render_task.delay_on_commit(letter.pk)  # type: ignore[attr-defined]
+    return latest
+
+
+# --- CSV ----------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula (a tab or
+# carriage return can precede it and be dropped on import).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
+
+
+def csv_safe(value: object) -> str:
+    """``value`` as text a spreadsheet shows as text, never runs as a formula.
+
+    A leading apostrophe is the spreadsheet convention for "this is text"; it
+    is added to every cell that starts (after spaces) with a formula trigger.
+    """
+    text = "" if value is None else str(value)
+    if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+def _when(value: Any) -> str:
+    return value.isoformat() if value else ""
+
+
+def public_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
+    """Header and rows of the public signer list: public fields only."""
+    yield [
+        _("Kind"),
+        _("Name"),
+        _("Affiliation"),
+        _("City or region"),
+        _("Country"),
+        _("Website"),
+    ]
+    for s in signer_selectors.signature_list_public(letter=letter).iterator(2000):
+        row: Iterable[object] = (
+            s.get_kind_display(),
+            s.display_name,
+            s.affiliation,
+            s.city,
+            s.country,
+            s.website,
+        )
+        yield [csv_safe(v) for v in row]
+
+
+def organiser_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
+    """Header and rows of every signature with all its fields, for organisers."""
+    yield [
+        _("ID"),
+        _("Kind"),
+        _("Status"),
+        _("Source"),
+        _("Name"),
+        _("Sort name"),
+        _("Affiliation"),
+        _("City or region"),
+        _("Country"),
+        _("Website"),
+        _("Contact name"),
+        _("Title or role"),
+        _("Email"),
+        _("Phone"),
+        _("Comment to the organisers"),
+        _("Listed publicly"),
+        _("Coalition updates"),
+        _("Logo may be shown"),
+        _("Attested"),
+        _("Revision signed"),
+        _("Revision hash"),
+        _("Signed at"),
+        _("Confirmed at"),
+        _("Withdrawn at"),
+        _("Erased at"),
+        _("Rejection reason"),
+    ]
+    yes, no = _("yes"), _("no")
+    signatures = signer_selectors.signature_list_for_export(letter=letter)
+    for s in signatures.iterator(2000):
+        row: Iterable[object] = (
+            s.pk,
+            s.get_kind_display(),
+            s.get_status_display(),
+            s.get_source_display(),
+            s.display_name,
+            s.sort_name,
+            s.affiliation,
+            s.city,
+            s.country,
+            s.website,
+            s.contact_name,
+            s.contact_title,
+            s.email,
+            s.phone,
+            s.comment,
+            yes if s.consent_listed else no,
+            yes if s.consent_updates else no,
+            yes if s.consent_logo else no,
+            yes if s.attested else no,
+            s.revision.number,
+            s.revision.sha256,
+            _when(s.created_at),
+            _when(s.confirmed_at),
+            _when(s.withdrawn_at),
+            _when(s.erased_at),
+            s.rejection_reason,
+        )
+        yield [csv_safe(v) for v in row]

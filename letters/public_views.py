@@ -1,0 +1,330 @@
+"""The public side of a letter: its page, PDF, CSV and embeddable widget.
+
+The page and the widget are the same for every visitor, so each is rendered once
+per state of the letter and cached; the cache key holds everything that changes
+what they show (status, current revision, ``signers_version``, the letter's last
+edit), so a new signature, a withdrawal or a new revision is a new key and the
+old entry simply expires. They are rendered without the request: no session,
+CSRF token or user can end up in HTML that everyone is served.
+"""
+
+import csv
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+)
+from django.utils.http import http_date, quote_etag
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
+
+from coalition.models import User
+from coalition.types import AuthedHttpRequest
+from letters import exports
+from letters.markdown import render_markdown
+from letters.models import Letter
+from signers import selectors as signer_selectors
+from signers.models import Signature
+
+# Seconds before the PDF page asks a browser to try again.
+PDF_RETRY_AFTER = 10
+# A cached rendering lives this long; a change to the letter is a new key anyway.
+PAGE_CACHE_SECONDS = 24 * 60 * 60
+# Longer than any rendering takes; others are served the previous one meanwhile.
+RENDER_LOCK_SECONDS = 30
+# Lists at least this long get A-Z jump links.
+JUMP_LINKS_FROM = 40
+
+
+@dataclass
+class SignerGroup:
+    """Consecutive signers whose sort names start alike: one A-Z jump target."""
+
+    key: str
+    label: str
+    signatures: list[Signature] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SignerList:
+    kind: str
+    heading: str
+    groups: list[SignerGroup]
+    count: int
+    jump_links: bool
+
+
+def _group_of(sort_name: str) -> tuple[str, str]:
+    first = sort_name[:1]
+    if "a" <= first <= "z":
+        return first, first.upper()
+    # Sorted by code point: digits and symbols come before "a", other scripts
+    # after "z", so each group stays in one run.
+    if first < "a":
+        return "0", "#"
+    return "other", _("Other")
+
+
+def _signer_lists(letter: Letter) -> list[SignerList]:
+    lists = []
+    for section in signer_selectors.signature_sections_public(letter=letter):
+        groups: list[SignerGroup] = []
+        for signature in section.signatures:
+            key, label = _group_of(signature.sort_name)
+            if not groups or groups[-1].key != key:
+                groups.append(SignerGroup(key=key, label=label))
+            groups[-1].signatures.append(signature)
+        is_org = section.kind == Signature.Kind.ORGANISATION
+        lists.append(
+            SignerList(
+                kind="org" if is_org else "ind",
+                heading=_("Organisations") if is_org else _("Individuals"),
+                groups=groups,
+                count=len(section.signatures),
+                jump_links=len(section.signatures) >= JUMP_LINKS_FROM,
+            )
+        )
+    return lists
+
+
+def _letter_or_404(request: HttpRequest, slug: str) -> tuple[Letter, bool]:
+    """The letter, and whether the visitor sees an organiser's preview of it."""
+    letter = get_object_or_404(
+        Letter.objects.select_related("current_revision"), slug=slug
+    )
+    if letter.status in exports.PUBLIC_STATUSES and letter.current_revision_id:
+        return letter, False
+    # Only a letter that is not public yet looks at who is asking.
+    user = request.user
+    if (
+        isinstance(user, User)
+        and Letter.objects.for_user(user).filter(pk=letter.pk).exists()
+    ):
+        return letter, True
+    raise Http404
+
+
+def _public_letter_or_404(slug: str) -> Letter:
+    return get_object_or_404(
+        Letter.objects.public()
+        .select_related("current_revision")
+        .filter(current_revision__isnull=False),
+        slug=slug,
+    )
+
+
+def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
+    text = letter.current_revision or letter
+    path = reverse("letters:public", kwargs={"slug": letter.slug})
+    return {
+        "site_name": settings.SITE_NAME,
+        "letter": letter,
+        "text": text,
+        "body_html": render_markdown(text.body),
+        "signer_lists": _signer_lists(letter),
+        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "page_url": settings.SITE_URL + path,
+        "embed_url": settings.SITE_URL
+        + reverse("letters:embed", kwargs={"slug": letter.slug}),
+        "preview": preview,
+        "open_for_joining": letter.status == Letter.Status.PUBLISHED
+        and letter.open_joining,
+    }
+
+
+def _state_key(letter: Letter, name: str) -> str:
+    """Cache key of rendering ``name`` for the letter as it is now."""
+    return ":".join(
+        str(part)
+        for part in (
+            "letters:public",
+            name,
+            letter.pk,
+            letter.status,
+            letter.current_revision_id,
+            letter.signers_version,
+            letter.updated_at.timestamp(),
+            get_language(),
+        )
+    )
+
+
+def _cached(
+    request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
+) -> HttpResponse:
+    """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
+    or a 304 to a browser that has it.
+
+    The validators are cached apart from the HTML, so a 304 reads a few bytes
+    from the cache, not a page of thousands of names. When the letter changes,
+    one request renders the new state while the others are served the
+    previous rendering, so a busy page with thousands of signers is not
+    rendered by every worker at once after each new signature.
+    """
+    key = _state_key(letter, name)
+    meta = cache.get(f"{key}:meta")
+    if meta is not None:
+        not_modified = get_conditional_response(
+            request, etag=meta["etag"], last_modified=meta["at"]
+        )
+        if not_modified is not None:
+            return _with_validators(not_modified, meta)
+    html = cache.get(f"{key}:html") if meta is not None else None
+    if meta is not None and html is not None:
+        return _with_validators(HttpResponse(html), meta)
+
+    latest = f"letters:public:{name}:{letter.pk}:{get_language()}:latest"
+    if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
+        previous = cache.get(latest)
+        stale = (
+            cache.get_many([f"{previous}:html", f"{previous}:meta"]) if previous else {}
+        )
+        if len(stale) == 2:
+            return _with_validators(
+                HttpResponse(stale[f"{previous}:html"]), stale[f"{previous}:meta"]
+            )
+    html = render_html()
+    digest = hashlib.sha256(html.encode()).hexdigest()[:32]
+    meta = {"etag": quote_etag(digest), "at": int(time.time())}
+    cache.set_many(
+        {f"{key}:html": html, f"{key}:meta": meta, latest: key}, PAGE_CACHE_SECONDS
+    )
+    cache.delete(f"{key}:rendering")
+    return _with_validators(HttpResponse(html), meta)
+
+
+def _with_validators(response: HttpResponse, meta: dict[str, Any]) -> HttpResponse:
+    response.headers["ETag"] = meta["etag"]
+    response.headers["Last-Modified"] = http_date(meta["at"])
+    return response
+
+
+@require_safe
+def public(request: HttpRequest, slug: str) -> HttpResponse:
+    letter, preview = _letter_or_404(request, slug)
+    if preview:
+        response = render(
+            request, "letters/letter_public.html", _page_context(letter, preview=True)
+        )
+        add_never_cache_headers(response)
+        return response
+    response = _cached(
+        request,
+        letter,
+        "page",
+        lambda: render_to_string("letters/letter_public.html", _page_context(letter)),
+    )
+    # Shared caches may keep it but must ask again: a new signer shows at once.
+    patch_cache_control(response, public=True, no_cache=True)
+    return response
+
+
+@require_safe
+@xframe_options_exempt
+def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = _public_letter_or_404(slug)
+    context = {
+        "letter": letter,
+        "title": letter.current_revision.title if letter.current_revision else "",
+        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "page_url": settings.SITE_URL
+        + reverse("letters:public", kwargs={"slug": letter.slug}),
+    }
+    response = _cached(
+        request,
+        letter,
+        "embed",
+        lambda: render_to_string("letters/letter_embed.html", context),
+    )
+    # Partners' pages can be busy; a count a minute old is fine there.
+    patch_cache_control(response, public=True, max_age=60)
+    return response
+
+
+@require_safe
+def pdf_download(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """The newest rendered PDF; while none exists yet, a page asking to reload.
+
+    Rendering thousands of signers takes seconds, longer than a web request
+    should; so it always happens in a task, queued once however many ask.
+    """
+    letter = _public_letter_or_404(slug)
+    stored = exports.letter_pdf_for_download(letter=letter)
+    if stored is None:
+        response = render(
+            request,
+            "letters/letter_pdf_preparing.html",
+            {"letter": letter, "retry_after": PDF_RETRY_AFTER},
+            status=503,
+        )
+        response.headers["Retry-After"] = str(PDF_RETRY_AFTER)
+        add_never_cache_headers(response)
+        return response
+    etag = quote_etag(f"{stored.revision_id}-{stored.signers_version}")
+    answer: HttpResponseBase = get_conditional_response(
+        request, etag=etag
+    ) or FileResponse(
+        stored.file.open("rb"),
+        content_type="application/pdf",
+        filename=f"{letter.slug}.pdf",
+    )
+    answer.headers["ETag"] = etag
+    patch_cache_control(answer, public=True, no_cache=True)
+    return answer
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_safe
+def signers_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    letter = _public_letter_or_404(slug)
+    return _csv_response(
+        exports.public_csv_rows(letter=letter), f"{letter.slug}-signers.csv"
+    )
+
+
+@require_safe
+@login_required
+def export_csv(request: AuthedHttpRequest, slug: str) -> StreamingHttpResponse:
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    response = _csv_response(
+        exports.organiser_csv_rows(letter=letter), f"{letter.slug}-all-signatures.csv"
+    )
+    add_never_cache_headers(response)
+    return response
