@@ -366,7 +366,15 @@ def letter_publish(*, letter: Letter, actor: User) -> Letter:
         Letter.Status.PUBLISHED,
         published_at=letter.published_at or timezone.now(),
     )
+    _render_pdf_after_commit(letter)
     return letter
+
+
+def _render_pdf_after_commit(letter: Letter) -> None:
+    # The first download should find a PDF waiting, not a "being prepared" page.
+    from letters.tasks import letter_pdf_render_task
+
+    letter_pdf_render_task.delay_on_commit(letter.pk)
 
 
 @transaction.atomic
@@ -429,6 +437,7 @@ def _publish_scheduled(*, pk: int, now: datetime) -> bool:
             scheduled=True,
             release_at=_json(letter.release_at),
         )
+        _render_pdf_after_commit(letter)
     return bool(claimed)
 
 

@@ -644,3 +644,22 @@ def test_members_leave_and_owners_remove_but_others_cannot(letter, owner):
 
     assert list(letter.memberships.values_list("role", flat=True)) == ["owner"]
     assert actions(letter) == ["member.removed", "member.removed"]
+
+
+def test_publishing_queues_the_first_pdf_render(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    from letters.services import letter_publish, revision_publish
+    from letters.tasks import letter_pdf_render_task
+    from tests.factories import LetterFactory, UserFactory
+
+    queued = []
+    monkeypatch.setattr(letter_pdf_render_task, "delay", queued.append)
+    owner = UserFactory()
+    letter = LetterFactory(owner=owner)
+    revision_publish(letter=letter, author=owner, change_note="")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        letter_publish(letter=letter, actor=owner)
+
+    assert queued == [letter.pk]
