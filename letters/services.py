@@ -374,7 +374,7 @@ def _render_pdf_after_commit(letter: Letter) -> None:
     # The first download should find a PDF waiting, not a "being prepared" page.
     from letters.tasks import letter_pdf_render_task
 
-    letter_pdf_render_task.delay_on_commit(letter.pk)
+    letter_pdf_render_task.delay_on_commit(letter.pk)  # type: ignore[attr-defined]
 
 
 @transaction.atomic
