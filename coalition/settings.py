@@ -201,7 +201,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "coalition.tasks.beat_heartbeat_task",
         "schedule": 60.0,
     },
+    # Plans the reminders that are due and sends every planned delivery.
+    "signers-dispatch-deliveries": {
+        "task": "signers.tasks.deliveries_dispatch_task",
+        "schedule": 60.0,
+    },
 }
+
+# --- Deliveries (invitations, reminders, digests) ------------------------------
+# A claim older than this is taken back by the dispatcher: its sender died. Longer
+# than any task's time limit, so a live sender never loses its claim.
+DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
+# Seconds one dispatcher run keeps claiming chunks; the next minute's run (or a
+# second one running at once) goes on with the rest.
+DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
+DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
 
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -12,12 +12,48 @@ urlpatterns = [
     path("s/withdraw/<str:token>/", views.not_built, name="withdraw"),
     path("s/edit/<str:token>/", views.not_built, name="edit"),
     path("s/reconfirm/<str:token>/", views.not_built, name="reconfirm"),
-    path("u/<str:token>/", views.not_built, name="unsubscribe"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # Organiser workspace tabs.
     path(
         "workspace/letters/<slug:slug>/signers/",
         views.not_built,
         name="letter-signatures",
     ),
-    path("workspace/letters/<slug:slug>/outreach/", views.not_built, name="outreach"),
+    # Outreach: prospects, invitations and reminders.
+    path("workspace/letters/<slug:slug>/outreach/", views.outreach, name="outreach"),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/new/",
+        views.prospect_add,
+        name="prospect-add",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/<int:pk>/",
+        views.prospect_edit,
+        name="prospect-edit",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/import/",
+        views.prospect_import,
+        name="prospect-import",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects.csv",
+        views.prospect_export,
+        name="prospect-export",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/invite/",
+        views.outreach_invite,
+        name="outreach-invite",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/batches/<int:pk>/",
+        views.outreach_batch,
+        name="outreach-batch",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/schedule/",
+        views.outreach_schedule,
+        name="outreach-schedule",
+    ),
 ]

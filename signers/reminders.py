@@ -1,0 +1,385 @@
+"""The reminder planner: what is due, computed from the database alone.
+
+A letter's schedule gives *steps*: one kind of email, when it becomes due, when
+it goes stale, and the ``basis`` (the deadline values it was computed from).
+The basis is part of every delivery's unique key, so moving a deadline gives
+new keys (re-planning) and leaves the rows planned for the old value stale: a
+sender skips them. Nothing here writes; ``signers.services`` turns what these
+functions find into ``Delivery`` rows and claims them.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from coalition.models import User
+from letters.models import Letter, Revision
+from signers.models import Delivery, Prospect, ReminderSchedule, Signature, Suppression
+from signers.tokens import MAX_AGE
+
+Kind = Delivery.Kind
+
+# Letters whose invitees and signers are still being chased.
+ACTIVE_LETTER_STATUSES = (Letter.Status.CIRCULATING, Letter.Status.PUBLISHED)
+
+# Invited and not answered yet: these get reminders.
+AWAITING_ANSWER = (
+    Prospect.Status.INVITED,
+    Prospect.Status.OPENED,
+    Prospect.Status.NEEDS_TIME,
+    Prospect.Status.NO_RESPONSE,
+)
+# Never invited, or invited by hand: these may get the invitation.
+INVITABLE = (
+    Prospect.Status.IDENTIFIED,
+    Prospect.Status.NEEDS_TIME,
+    Prospect.Status.NO_RESPONSE,
+)
+PROSPECT_KINDS = (Kind.SOFT_REMINDER, Kind.HARD_ANNOUNCEMENT, Kind.LAST_CALL)
+ORGANISER_KINDS = (Kind.DIGEST, Kind.SIGNING_CLOSED)
+
+# The organisers hear that signing closed for this long after the deadline; a
+# deadline that passed longer ago (the site was down) is not announced late.
+CLOSED_NOTICE_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    due_at: datetime
+    until: datetime | None  # stale from then on: not sent any more
+    basis: str
+
+    def is_due(self, now: datetime) -> bool:
+        return self.due_at <= now and (self.until is None or now < self.until)
+
+
+def schedule_for(letter: Letter) -> ReminderSchedule:
+    """The letter's schedule, or the defaults (unsaved) if it has none."""
+    try:
+        return letter.reminder_schedule
+    except ReminderSchedule.DoesNotExist:
+        return ReminderSchedule(letter=letter)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds")
+
+
+def digest_step(letter: Letter, schedule: ReminderSchedule, day: date) -> Step:
+    zone = ZoneInfo(letter.time_zone)
+    due = datetime.combine(day, time(schedule.digest_hour), tzinfo=zone)
+    until = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return Step(Kind.DIGEST, due, until, day.isoformat())
+
+
+def letter_steps(
+    letter: Letter,
+    schedule: ReminderSchedule,
+    *,
+    now: datetime,
+    material_revision_at: datetime | None = None,
+) -> list[Step]:
+    """Every step of the letter's schedule around ``now``, due or not."""
+    steps: list[Step] = []
+    soft, hard = letter.soft_deadline, letter.hard_deadline
+    if soft:
+        days = sorted({int(d) for d in schedule.soft_days_before}, reverse=True)
+        dues = [soft - timedelta(days=d) for d in days]
+        # Only the latest reminder that is due goes out: after a deadline moves
+        # earlier, invitees get one reminder, not two at once.
+        for i, d in enumerate(days):
+            until = dues[i + 1] if i + 1 < len(dues) else soft
+            steps.append(Step(Kind.SOFT_REMINDER, dues[i], until, f"{_iso(soft)}/{d}d"))
+    last_call_at = None
+    if hard and schedule.last_call_days_before is not None:
+        last_call_at = hard - timedelta(days=schedule.last_call_days_before)
+    if hard and soft and soft < hard and schedule.announce_hard_deadline:
+        until = last_call_at if last_call_at and last_call_at > soft else hard
+        basis = f"{_iso(soft)}/{_iso(hard)}"
+        steps.append(Step(Kind.HARD_ANNOUNCEMENT, soft, until, basis))
+    if hard and last_call_at is not None:
+        basis = f"{_iso(hard)}/{schedule.last_call_days_before}d"
+        steps.append(Step(Kind.LAST_CALL, last_call_at, hard, basis))
+    if hard:
+        until = hard + CLOSED_NOTICE_WINDOW
+        steps.append(Step(Kind.SIGNING_CLOSED, hard, until, _iso(hard)))
+    if material_revision_at and schedule.reconfirm_after_days is not None:
+        due = material_revision_at + timedelta(days=schedule.reconfirm_after_days)
+        basis = f"r{letter.last_material_revision_number}"
+        steps.append(Step(Kind.RECONFIRM_REMINDER, due, None, basis))
+    if schedule.digest_enabled:
+        today = now.astimezone(ZoneInfo(letter.time_zone)).date()
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            steps.append(digest_step(letter, schedule, day))
+    return steps
+
+
+def material_revision_time(letter: Letter) -> datetime | None:
+    if not letter.last_material_revision_number:
+        return None
+    return (
+        Revision.objects.filter(
+            letter=letter, number=letter.last_material_revision_number
+        )
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def steps_for(letter: Letter, *, now: datetime) -> list[Step]:
+    return letter_steps(
+        letter,
+        schedule_for(letter),
+        now=now,
+        material_revision_at=material_revision_time(letter),
+    )
+
+
+# --- Who may get what -------------------------------------------------------
+
+
+def _suppressed(email_ref: str = "email") -> Exists:
+    return Exists(
+        Suppression.objects.filter(
+            letter=OuterRef("letter"), email__iexact=OuterRef(email_ref)
+        )
+    )
+
+
+def _has_signature() -> Exists:
+    return Exists(
+        Signature.objects.filter(letter=OuterRef("letter")).filter(
+            Q(prospect=OuterRef("pk")) | Q(email__iexact=OuterRef("email"))
+        )
+    )
+
+
+def invitable_prospects(letter: Letter) -> QuerySet[Prospect]:
+    """Prospects who may be invited: not answered, not suppressed, not signed."""
+    return (
+        Prospect.objects.filter(letter=letter, status__in=INVITABLE)
+        .exclude(_suppressed())
+        .exclude(_has_signature())
+    )
+
+
+def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
+    """Invited prospects who have not answered: they get reminders."""
+    return (
+        Prospect.objects.filter(
+            letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
+        )
+        .exclude(_suppressed())
+        .exclude(_has_signature())
+    )
+
+
+def pending_signatures(letter: Letter) -> QuerySet[Signature]:
+    return Signature.objects.filter(
+        letter=letter, status=Signature.Status.PENDING
+    ).exclude(_suppressed())
+
+
+def reconfirm_signatures(letter: Letter) -> QuerySet[Signature]:
+    return Signature.objects.filter(
+        letter=letter, status=Signature.Status.NEEDS_RECONFIRMATION
+    ).exclude(_suppressed())
+
+
+def organisers(letter: Letter) -> QuerySet[User]:
+    return User.objects.filter(memberships__letter=letter, is_active=True).distinct()
+
+
+# --- Planning -----------------------------------------------------------------
+
+
+def delivery_key(letter_id: int, kind: str, recipient: str, basis: str) -> str:
+    return f"{letter_id}:{kind}:{recipient}:{basis}"
+
+
+def message_id_for(key: str) -> str:
+    """A Message-ID fixed by the delivery's key: a resend carries the same one."""
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<{digest[:32]}@{domain}>"
+
+
+def new_delivery(
+    *,
+    letter: Letter,
+    kind: str,
+    basis: str,
+    due_at: datetime,
+    prospect: Prospect | None = None,
+    signature: Signature | None = None,
+    user: User | None = None,
+) -> Delivery:
+    if prospect is not None:
+        recipient, email = f"p{prospect.pk}", prospect.email
+    elif signature is not None:
+        recipient, email = f"s{signature.pk}", signature.email
+    elif user is not None:
+        recipient, email = f"u{user.pk}", user.email
+    else:
+        raise ValueError("a delivery needs a recipient")
+    key = delivery_key(letter.pk, kind, recipient, basis)
+    return Delivery(
+        key=key,
+        message_id=message_id_for(key),
+        letter=letter,
+        kind=kind,
+        basis=basis,
+        email=email,
+        prospect=prospect,
+        signature=signature,
+        user=user,
+        due_at=due_at,
+    )
+
+
+def _already_planned(kind: str, basis: str, field: str) -> Exists:
+    return Exists(
+        Delivery.objects.filter(
+            letter=OuterRef("letter"), kind=kind, basis=basis, **{field: OuterRef("pk")}
+        )
+    )
+
+
+def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
+    """Unsaved deliveries that are due now for ``letter`` and not planned yet."""
+    schedule = schedule_for(letter)
+    steps = letter_steps(
+        letter,
+        schedule,
+        now=now,
+        material_revision_at=material_revision_time(letter),
+    )
+    for step in steps:
+        if not step.is_due(now):
+            continue
+        kind, basis, due = step.kind, step.basis, step.due_at
+        if kind in PROSPECT_KINDS:
+            prospects = awaiting_prospects(letter).exclude(
+                _already_planned(kind, basis, "prospect")
+            )
+            for prospect in prospects:
+                yield new_delivery(
+                    letter=letter, kind=kind, basis=basis, due_at=due, prospect=prospect
+                )
+        elif kind == Kind.RECONFIRM_REMINDER:
+            signatures = reconfirm_signatures(letter).exclude(
+                _already_planned(kind, basis, "signature")
+            )
+            for signature in signatures:
+                yield new_delivery(
+                    letter=letter,
+                    kind=kind,
+                    basis=basis,
+                    due_at=due,
+                    signature=signature,
+                )
+        elif kind in ORGANISER_KINDS:
+            already = Delivery.objects.filter(
+                letter=letter, kind=kind, basis=basis
+            ).values("user_id")
+            for user in organisers(letter).exclude(pk__in=already):
+                yield new_delivery(
+                    letter=letter, kind=kind, basis=basis, due_at=due, user=user
+                )
+    if schedule.confirm_after_days is not None:
+        yield from _due_confirm_reminders(letter, schedule.confirm_after_days, now)
+
+
+def _due_confirm_reminders(
+    letter: Letter, after_days: int, now: datetime
+) -> Iterator[Delivery]:
+    # One reminder per pending sign-up, while its confirmation link still works.
+    basis = f"{after_days}d"
+    signatures = (
+        pending_signatures(letter)
+        .filter(
+            created_at__lte=now - timedelta(days=after_days),
+            created_at__gt=now - MAX_AGE["confirm"],
+        )
+        .exclude(_already_planned(Kind.CONFIRM_REMINDER, basis, "signature"))
+    )
+    for signature in signatures:
+        yield new_delivery(
+            letter=letter,
+            kind=Kind.CONFIRM_REMINDER,
+            basis=basis,
+            due_at=signature.created_at + timedelta(days=after_days),
+            signature=signature,
+        )
+
+
+def active_letters() -> QuerySet[Letter]:
+    return Letter.objects.filter(status__in=ACTIVE_LETTER_STATUSES).select_related(
+        "reminder_schedule"
+    )
+
+
+# --- At send time ---------------------------------------------------------------
+
+
+def skip_reason(delivery: Delivery, *, now: datetime) -> str:
+    """Why a claimed delivery must not go out after all, or "" to send it.
+
+    Checked again just before sending: the prospect may have signed, the address
+    unsubscribed, or the deadline moved since the row was planned.
+    """
+    letter = delivery.letter
+    suppression = (
+        Suppression.objects.filter(letter=letter, email__iexact=delivery.email)
+        .values_list("reason", flat=True)
+        .first()
+    )
+    if suppression:
+        return str(suppression)
+    kind = delivery.kind
+    if kind == Kind.INVITATION:
+        if not _includes(invitable_prospects(letter), delivery.prospect_id):
+            return "prospect answered or may not be contacted"
+        if not letter_accepts_invitations(letter, now=now):
+            return "letter does not accept signatures"
+        return ""
+    if letter.status not in ACTIVE_LETTER_STATUSES:
+        return "letter is not circulating"
+    if kind in PROSPECT_KINDS:
+        if not _includes(awaiting_prospects(letter), delivery.prospect_id):
+            return "prospect answered or may not be contacted"
+    elif kind == Kind.CONFIRM_REMINDER:
+        if not _includes(pending_signatures(letter), delivery.signature_id):
+            return "signature no longer pending"
+        return ""
+    elif kind == Kind.RECONFIRM_REMINDER:
+        if not _includes(reconfirm_signatures(letter), delivery.signature_id):
+            return "signature no longer needs re-confirmation"
+    elif kind in ORGANISER_KINDS and not _includes(
+        organisers(letter), delivery.user_id
+    ):
+        return "no longer an organiser"
+    current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
+    if (kind, delivery.basis) not in current:
+        return "schedule or deadline changed"
+    return ""
+
+
+def _includes(queryset: QuerySet[Any], pk: int | None) -> bool:
+    return pk is not None and queryset.filter(pk=pk).exists()
+
+
+def letter_accepts_invitations(letter: Letter, *, now: datetime) -> bool:
+    return (
+        letter.status in ACTIVE_LETTER_STATUSES
+        and letter.current_revision_id is not None
+        and not (letter.hard_deadline and letter.hard_deadline <= now)
+    )
