@@ -135,12 +135,13 @@ def prospect_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         context["upload"] = upload
         if upload.is_valid():
             data = upload.cleaned_data["file"]
-            context["preview"] = selectors.prospect_import_preview(
-                letter=letter, data=data
-            )
-            context["confirm"] = ProspectImportConfirmForm(
-                initial={"payload": ProspectImportConfirmForm.payload_for(data)}
-            )
+            preview = selectors.prospect_import_preview(letter=letter, data=data)
+            context["preview"] = preview
+            if preview.can_import:
+                payload = ProspectImportConfirmForm.payload_for(data)
+                context["confirm"] = ProspectImportConfirmForm(
+                    initial={"payload": payload}
+                )
     return render(request, "signers/prospect_import.html", context)
 
 

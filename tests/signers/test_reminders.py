@@ -42,7 +42,9 @@ def invited(letter, status=P.INVITED, **kwargs):
 
 
 def no_digest(letter, **fields):
-    return ReminderSchedule.objects.create(letter=letter, digest_enabled=False, **fields)
+    return ReminderSchedule.objects.create(
+        letter=letter, digest_enabled=False, **fields
+    )
 
 
 def dispatch():
@@ -58,7 +60,11 @@ def test_soft_reminders_go_3_days_and_1_day_before_to_unanswered_invitees(
 ):
     letter = circulating_letter(soft_deadline=SOFT, hard_deadline=HARD)
     no_digest(letter, last_call_days_before=None)
-    waiting = [invited(letter), invited(letter, P.OPENED), invited(letter, P.NEEDS_TIME)]
+    waiting = [
+        invited(letter),
+        invited(letter, P.OPENED),
+        invited(letter, P.NEEDS_TIME),
+    ]
 
     with at(SOFT - timedelta(days=3, minutes=1)):
         dispatch()
@@ -93,7 +99,7 @@ def test_reminder_names_the_deadline_in_the_letters_time_zone_and_can_unsubscrib
     (message,) = mailoutbox
     assert "Dear Ada Lovelace," in message.body
     assert "Wednesday 10 June 2026, 19:00 (Europe/Paris time)" in message.body
-    assert f"http://testserver/invite/" in message.body
+    assert "http://testserver/invite/" in message.body
     delivery = Delivery.objects.get(prospect=prospect)
     assert message.extra_headers["Message-ID"] == delivery.message_id
     assert message.extra_headers["List-Unsubscribe"].startswith("<http://testserver/u/")
@@ -106,7 +112,11 @@ def test_excluded_people_get_no_reminder(mailoutbox):
     for status in (P.SIGNED, P.DECLINED, P.DO_NOT_CONTACT):
         invited(letter, status)
     ProspectFactory(letter=letter, status=P.IDENTIFIED)  # never invited
-    unsubscribed, bounced, signed_anyway = invited(letter), invited(letter), invited(letter)
+    unsubscribed, bounced, signed_anyway = (
+        invited(letter),
+        invited(letter),
+        invited(letter),
+    )
     Suppression.objects.create(
         letter=letter, email=unsubscribed.email.upper(), reason="unsubscribed"
     )
@@ -351,9 +361,7 @@ def test_daily_digest_goes_to_each_organiser_with_follow_ups_and_new_signatures(
     viewer = UserFactory()
     Membership.objects.create(letter=letter, user=viewer, role="viewer")
     day = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)  # 08:00 in New York
-    ProspectFactory(
-        letter=letter, organisation="Due Today", next_follow_up=day.date()
-    )
+    ProspectFactory(letter=letter, organisation="Due Today", next_follow_up=day.date())
     ProspectFactory(
         letter=letter,
         organisation="Done Already",
