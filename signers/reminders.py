@@ -330,51 +330,77 @@ def active_letters() -> QuerySet[Letter]:
 # --- At send time ---------------------------------------------------------------
 
 
-def skip_reason(delivery: Delivery, *, now: datetime) -> str:
-    """Why a claimed delivery must not go out after all, or "" to send it.
+def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]:
+    """Why each claimed delivery must not go out after all ("" to send it).
 
     Checked again just before sending: the prospect may have signed, the address
-    unsubscribed, or the deadline moved since the row was planned.
+    unsubscribed, or the deadline moved since the row was planned. A handful of
+    queries per letter for the whole chunk, not per delivery.
     """
-    letter = delivery.letter
-    suppression = (
-        Suppression.objects.filter(letter=letter, email__iexact=delivery.email)
-        .values_list("reason", flat=True)
-        .first()
+    reasons: dict[int, str] = {}
+    by_letter: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_letter.setdefault(delivery.letter_id, []).append(delivery)
+    for group in by_letter.values():
+        reasons.update(_skip_reasons_for_letter(group[0].letter, group, now=now))
+    return reasons
+
+
+def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
+    wanted = [pk for pk in pks if pk is not None]
+    if not wanted:
+        return set()
+    return set(queryset.filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def _skip_reasons_for_letter(
+    letter: Letter, deliveries: list[Delivery], *, now: datetime
+) -> dict[int, str]:
+    suppressed = dict(
+        Suppression.objects.filter(
+            letter=letter, email__in={d.email.lower() for d in deliveries}
+        ).values_list("email", "reason")
     )
-    if suppression:
-        return str(suppression)
-    kind = delivery.kind
-    if kind == Kind.INVITATION:
-        if not _includes(invitable_prospects(letter), delivery.prospect_id):
-            return "prospect answered or may not be contacted"
-        if not letter_accepts_invitations(letter, now=now):
-            return "letter does not accept signatures"
-        return ""
-    if letter.status not in ACTIVE_LETTER_STATUSES:
-        return "letter is not circulating"
-    if kind in PROSPECT_KINDS:
-        if not _includes(awaiting_prospects(letter), delivery.prospect_id):
-            return "prospect answered or may not be contacted"
-    elif kind == Kind.CONFIRM_REMINDER:
-        if not _includes(pending_signatures(letter), delivery.signature_id):
-            return "signature no longer pending"
-        return ""
-    elif kind == Kind.RECONFIRM_REMINDER:
-        if not _includes(reconfirm_signatures(letter), delivery.signature_id):
-            return "signature no longer needs re-confirmation"
-    elif kind in ORGANISER_KINDS and not _includes(
-        organisers(letter), delivery.user_id
-    ):
-        return "no longer an organiser"
+    kinds = {d.kind for d in deliveries}
+    prospect_ids = [d.prospect_id for d in deliveries]
+    signature_ids = [d.signature_id for d in deliveries]
+    invitable = awaiting = pending = reconfirm = organiser_ids = set()
+    if Kind.INVITATION in kinds:
+        invitable = _ids(invitable_prospects(letter), prospect_ids)
+    if kinds & set(PROSPECT_KINDS):
+        awaiting = _ids(awaiting_prospects(letter), prospect_ids)
+    if Kind.CONFIRM_REMINDER in kinds:
+        pending = _ids(pending_signatures(letter), signature_ids)
+    if Kind.RECONFIRM_REMINDER in kinds:
+        reconfirm = _ids(reconfirm_signatures(letter), signature_ids)
+    if kinds & set(ORGANISER_KINDS):
+        organiser_ids = _ids(organisers(letter), [d.user_id for d in deliveries])
     current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
-    if (kind, delivery.basis) not in current:
-        return "schedule or deadline changed"
-    return ""
+    active = letter.status in ACTIVE_LETTER_STATUSES
+    accepts = letter_accepts_invitations(letter, now=now)
 
+    def reason(d: Delivery) -> str:
+        if d.email.lower() in suppressed:
+            return str(suppressed[d.email.lower()])
+        if d.kind == Kind.INVITATION:
+            if d.prospect_id not in invitable:
+                return "prospect answered or may not be contacted"
+            return "" if accepts else "letter does not accept signatures"
+        if not active:
+            return "letter is not circulating"
+        if d.kind in PROSPECT_KINDS and d.prospect_id not in awaiting:
+            return "prospect answered or may not be contacted"
+        if d.kind == Kind.CONFIRM_REMINDER:
+            return "" if d.signature_id in pending else "signature no longer pending"
+        if d.kind == Kind.RECONFIRM_REMINDER and d.signature_id not in reconfirm:
+            return "signature no longer needs re-confirmation"
+        if d.kind in ORGANISER_KINDS and d.user_id not in organiser_ids:
+            return "no longer an organiser"
+        if (d.kind, d.basis) not in current:
+            return "schedule or deadline changed"
+        return ""
 
-def _includes(queryset: QuerySet[Any], pk: int | None) -> bool:
-    return pk is not None and queryset.filter(pk=pk).exists()
+    return {d.pk: reason(d) for d in deliveries}
 
 
 def letter_accepts_invitations(letter: Letter, *, now: datetime) -> bool:

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -379,14 +380,18 @@ def _mark_sent(delivery: Delivery, claimer: str, now: datetime) -> None:
         # Our claim went stale and someone took the row back: it may go twice.
         logger.warning("delivery %s sent after its claim was taken", delivery.pk)
         return
-    if delivery.prospect_id:
-        prospects = Prospect.objects.filter(pk=delivery.prospect_id)
-        prospects.update(last_contacted_at=now)
-        if delivery.kind == Delivery.Kind.INVITATION:
-            prospects.filter(invited_at__isnull=True).update(invited_at=now)
-            prospects.filter(status=Prospect.Status.IDENTIFIED).update(
-                status=Prospect.Status.INVITED
-            )
+    if delivery.prospect_id and delivery.kind == Delivery.Kind.INVITATION:
+        identified = Q(status=Prospect.Status.IDENTIFIED)
+        Prospect.objects.filter(pk=delivery.prospect_id).update(
+            last_contacted_at=now,
+            invited_at=Coalesce("invited_at", Value(now)),
+            status=Case(
+                When(identified, then=Value(Prospect.Status.INVITED)),
+                default=F("status"),
+            ),
+        )
+    elif delivery.prospect_id:
+        Prospect.objects.filter(pk=delivery.prospect_id).update(last_contacted_at=now)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -412,11 +417,12 @@ def _send_claimed(
     *,
     claimer: str,
     now: datetime,
+    reason: str,
     connection: BaseEmailBackend | None = None,
 ) -> SendOutcome:
-    """Send one delivery this caller has claimed, and record what happened."""
+    """Send one delivery this caller has claimed (unless ``reason`` says why
+    not), and record what happened."""
     S = Delivery.Status
-    reason = reminders.skip_reason(delivery, now=now)
     message = None if reason else _delivery_message(delivery)
     if message is None:
         _finish(delivery, claimer, status=S.SKIPPED, last_error=reason or "empty")
@@ -467,7 +473,8 @@ def delivery_send(*, delivery_id: int, claimer: str) -> str:
     delivery = delivery_claim(delivery_id=delivery_id, claimer=claimer, now=now)
     if delivery is None:
         return ""
-    outcome = _send_claimed(delivery, claimer=claimer, now=now)
+    reason = reminders.skip_reasons([delivery], now=now)[delivery.pk]
+    outcome = _send_claimed(delivery, claimer=claimer, now=now, reason=reason)
     if outcome.retry is not None:
         raise outcome.retry
     return outcome.status
@@ -553,13 +560,18 @@ def deliveries_dispatch(
         if not chunk:
             break
         connection = _Connection()
+        reasons = reminders.skip_reasons(chunk, now=now)
         for delivery in chunk:
             try:
                 backend = connection.get()
             except (smtplib.SMTPException, OSError):
                 backend = None  # _send_claimed records the failure
             outcome = _send_claimed(
-                delivery, claimer=claimer, now=now, connection=backend
+                delivery,
+                claimer=claimer,
+                now=now,
+                reason=reasons[delivery.pk],
+                connection=backend,
             )
             if outcome.retry is not None:
                 connection.reset()
