@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -88,8 +88,13 @@ def prospect_list(
     follow_up_due_on: date | None = None,
 ) -> QuerySet[Prospect]:
     """The letter's prospects, filtered; ``owner`` is a user id or "none"."""
-    prospects = Prospect.objects.filter(letter=letter).select_related(
-        "owner", "referred_by"
+    invitation = Delivery.objects.filter(
+        prospect=OuterRef("pk"), kind=Delivery.Kind.INVITATION
+    )
+    prospects = (
+        Prospect.objects.filter(letter=letter)
+        .select_related("owner", "referred_by")
+        .annotate(has_invitation=Exists(invitation))
     )
     if q:
         prospects = prospects.filter(

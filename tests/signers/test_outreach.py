@@ -522,6 +522,7 @@ def test_outreach_page_shows_the_reminder_plan_with_what_was_sent(
 ):
     soft = datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
     letter.soft_deadline = soft
+    letter.time_zone = "Europe/Paris"
     letter.save()
     ProspectFactory(
         letter=letter, status=P.INVITED, invited_at=soft - timedelta(days=9)
@@ -529,9 +530,11 @@ def test_outreach_page_shows_the_reminder_plan_with_what_was_sent(
 
     with time_machine.travel(soft - timedelta(days=2), tick=False):
         services.deliveries_dispatch()
-        plan = organiser.get(url("outreach", letter)).context["overview"].plan
+        response = organiser.get(url("outreach", letter))
+        plan = response.context["overview"].plan
 
     rows = [(r.kind, r.state, r.sent) for r in plan]
     assert ("soft_reminder", "sent", 1) in rows
     assert ("soft_reminder", "next", 0) in rows or ("digest", "next", 0) in rows
     assert [r for r in rows if r[0] == "digest"] != []
+    assert "Tue 9 Jun 2026, 19:00" in response.content.decode()  # Paris time
