@@ -132,7 +132,7 @@ def main() -> None:
         "EMAIL_HOST_PASSWORD": "",
         "SITE_URL": "http://bench.example.org",
     }
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     vendor = connection.vendor
     rows: list[list] = []
     try:

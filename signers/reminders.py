@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from coalition.models import User
 from letters.models import Letter, Revision
@@ -146,52 +147,57 @@ def steps_for(letter: Letter, *, now: datetime) -> list[Step]:
 # --- Who may get what -------------------------------------------------------
 
 
-def _suppressed(email_ref: str = "email") -> Exists:
-    return Exists(
-        Suppression.objects.filter(
-            letter=OuterRef("letter"), email__iexact=OuterRef(email_ref)
-        )
-    )
+# Exclusions are NOT IN (subquery), which the database runs as one hashed
+# lookup whatever its statistics say; a correlated NOT EXISTS on fresh rows
+# made the planner compare every prospect with every row (seconds at 10,000).
 
 
-def _has_signature() -> Exists:
-    return Exists(
-        Signature.objects.filter(letter=OuterRef("letter")).filter(
-            Q(prospect=OuterRef("pk")) | Q(email__iexact=OuterRef("email"))
+def _emails(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    return queryset.annotate(address=Lower("email")).values("address")
+
+
+def _not_suppressed(queryset: QuerySet[Any], letter: Letter) -> QuerySet[Any]:
+    suppressed = _emails(Suppression.objects.filter(letter=letter))
+    return queryset.alias(address=Lower("email")).exclude(address__in=suppressed)
+
+
+def _not_signed(prospects: QuerySet[Prospect], letter: Letter) -> QuerySet[Prospect]:
+    signatures = Signature.objects.filter(letter=letter)
+    return (
+        prospects.exclude(
+            pk__in=signatures.filter(prospect__isnull=False).values("prospect_id")
         )
+        .alias(signer_address=Lower("email"))
+        .exclude(signer_address__in=_emails(signatures))
     )
 
 
 def invitable_prospects(letter: Letter) -> QuerySet[Prospect]:
     """Prospects who may be invited: not answered, not suppressed, not signed."""
-    return (
-        Prospect.objects.filter(letter=letter, status__in=INVITABLE)
-        .exclude(_suppressed())
-        .exclude(_has_signature())
-    )
+    prospects = Prospect.objects.filter(letter=letter, status__in=INVITABLE)
+    return _not_signed(_not_suppressed(prospects, letter), letter)
 
 
 def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
     """Invited prospects who have not answered: they get reminders."""
-    return (
-        Prospect.objects.filter(
-            letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
-        )
-        .exclude(_suppressed())
-        .exclude(_has_signature())
+    prospects = Prospect.objects.filter(
+        letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
     )
+    return _not_signed(_not_suppressed(prospects, letter), letter)
 
 
 def pending_signatures(letter: Letter) -> QuerySet[Signature]:
-    return Signature.objects.filter(
+    signatures = Signature.objects.filter(
         letter=letter, status=Signature.Status.PENDING
-    ).exclude(_suppressed())
+    )
+    return _not_suppressed(signatures, letter)
 
 
 def reconfirm_signatures(letter: Letter) -> QuerySet[Signature]:
-    return Signature.objects.filter(
+    signatures = Signature.objects.filter(
         letter=letter, status=Signature.Status.NEEDS_RECONFIRMATION
-    ).exclude(_suppressed())
+    )
+    return _not_suppressed(signatures, letter)
 
 
 def organisers(letter: Letter) -> QuerySet[User]:
@@ -245,11 +251,17 @@ def new_delivery(
     )
 
 
-def _already_planned(kind: str, basis: str, field: str) -> Exists:
-    return Exists(
-        Delivery.objects.filter(
-            letter=OuterRef("letter"), kind=kind, basis=basis, **{field: OuterRef("pk")}
-        )
+def invited_ids(letter: Letter) -> QuerySet[Any]:
+    """Prospects who already have an invitation, sent or on its way."""
+    return _planned(letter, Kind.INVITATION, "once", "prospect")
+
+
+def _planned(letter: Letter, kind: str, basis: str, field: str) -> QuerySet[Any]:
+    """Ids of ``field`` (prospect, signature, user) already planned for a step."""
+    return (
+        Delivery.objects.filter(letter=letter, kind=kind, basis=basis)
+        .filter(**{f"{field}__isnull": False})
+        .values(f"{field}_id")
     )
 
 
@@ -268,7 +280,7 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
         kind, basis, due = step.kind, step.basis, step.due_at
         if kind in PROSPECT_KINDS:
             prospects = awaiting_prospects(letter).exclude(
-                _already_planned(kind, basis, "prospect")
+                pk__in=_planned(letter, kind, basis, "prospect")
             )
             for prospect in prospects:
                 yield new_delivery(
@@ -276,7 +288,7 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
                 )
         elif kind == Kind.RECONFIRM_REMINDER:
             signatures = reconfirm_signatures(letter).exclude(
-                _already_planned(kind, basis, "signature")
+                pk__in=_planned(letter, kind, basis, "signature")
             )
             for signature in signatures:
                 yield new_delivery(
@@ -287,9 +299,7 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
                     signature=signature,
                 )
         elif kind in ORGANISER_KINDS:
-            already = Delivery.objects.filter(
-                letter=letter, kind=kind, basis=basis
-            ).values("user_id")
+            already = _planned(letter, kind, basis, "user")
             for user in organisers(letter).exclude(pk__in=already):
                 yield new_delivery(
                     letter=letter, kind=kind, basis=basis, due_at=due, user=user
@@ -309,7 +319,7 @@ def _due_confirm_reminders(
             created_at__lte=now - timedelta(days=after_days),
             created_at__gt=now - MAX_AGE["confirm"],
         )
-        .exclude(_already_planned(Kind.CONFIRM_REMINDER, basis, "signature"))
+        .exclude(pk__in=_planned(letter, Kind.CONFIRM_REMINDER, basis, "signature"))
     )
     for signature in signatures:
         yield new_delivery(
@@ -357,9 +367,10 @@ def _skip_reasons_for_letter(
     letter: Letter, deliveries: list[Delivery], *, now: datetime
 ) -> dict[int, str]:
     suppressed = dict(
-        Suppression.objects.filter(
-            letter=letter, email__in={d.email.lower() for d in deliveries}
-        ).values_list("email", "reason")
+        Suppression.objects.filter(letter=letter)
+        .annotate(address=Lower("email"))
+        .filter(address__in={d.email.lower() for d in deliveries})
+        .values_list("address", "reason")
     )
     kinds = {d.kind for d in deliveries}
     prospect_ids = [d.prospect_id for d in deliveries]

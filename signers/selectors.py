@@ -119,7 +119,7 @@ def prospect_list(
 def invitable_count(*, letter: Letter) -> int:
     return (
         reminders.invitable_prospects(letter)
-        .exclude(deliveries__kind=Delivery.Kind.INVITATION)
+        .exclude(pk__in=reminders.invited_ids(letter))
         .count()
     )
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -199,10 +199,9 @@ def invitations_send(
                 "published, has a revision to sign, and signing has not closed."
             )
         )
-    invited = Delivery.objects.filter(
-        prospect=OuterRef("pk"), kind=Delivery.Kind.INVITATION
+    prospects = reminders.invitable_prospects(letter).exclude(
+        pk__in=reminders.invited_ids(letter)
     )
-    prospects = reminders.invitable_prospects(letter).exclude(Exists(invited))
     if prospect_ids is not None:
         prospects = prospects.filter(pk__in=prospect_ids)
     batch = InvitationBatch.objects.create(letter=letter, created_by=actor)
