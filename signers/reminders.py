@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_noop
 
 from coalition.models import User
 from letters.models import Letter, Revision
@@ -340,6 +341,21 @@ def active_letters() -> QuerySet[Letter]:
 # --- At send time ---------------------------------------------------------------
 
 
+# Why a delivery was skipped, kept on the row; translated when shown.
+ANSWERED = gettext_noop("The prospect answered, or asked not to be contacted.")
+CLOSED = gettext_noop("The letter no longer accepts signatures.")
+NOT_CIRCULATING = gettext_noop("The letter is not circulating.")
+NOT_PENDING = gettext_noop("The signature is no longer waiting for confirmation.")
+RECONFIRMED = gettext_noop("The signature no longer needs re-confirmation.")
+NOT_ORGANISER = gettext_noop("No longer an organiser of the letter.")
+MOVED = gettext_noop("The schedule or the deadline changed.")
+NOTHING_TO_SAY = gettext_noop("Nothing to report.")
+SUPPRESSED: dict[str, str] = {
+    Suppression.Reason.UNSUBSCRIBED: gettext_noop("The address unsubscribed."),
+    Suppression.Reason.BOUNCED: gettext_noop("The address bounced."),
+}
+
+
 def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]:
     """Why each claimed delivery must not go out after all ("" to send it).
 
@@ -392,23 +408,23 @@ def _skip_reasons_for_letter(
 
     def reason(d: Delivery) -> str:
         if d.email.lower() in suppressed:
-            return str(suppressed[d.email.lower()])
+            return SUPPRESSED[suppressed[d.email.lower()]]
         if d.kind == Kind.INVITATION:
             if d.prospect_id not in invitable:
-                return "prospect answered or may not be contacted"
-            return "" if accepts else "letter does not accept signatures"
+                return ANSWERED
+            return "" if accepts else CLOSED
         if not active:
-            return "letter is not circulating"
+            return NOT_CIRCULATING
         if d.kind in PROSPECT_KINDS and d.prospect_id not in awaiting:
-            return "prospect answered or may not be contacted"
+            return ANSWERED
         if d.kind == Kind.CONFIRM_REMINDER:
-            return "" if d.signature_id in pending else "signature no longer pending"
+            return "" if d.signature_id in pending else NOT_PENDING
         if d.kind == Kind.RECONFIRM_REMINDER and d.signature_id not in reconfirm:
-            return "signature no longer needs re-confirmation"
+            return RECONFIRMED
         if d.kind in ORGANISER_KINDS and d.user_id not in organiser_ids:
-            return "no longer an organiser"
+            return NOT_ORGANISER
         if (d.kind, d.basis) not in current:
-            return "schedule or deadline changed"
+            return MOVED
         return ""
 
     return {d.pk: reason(d) for d in deliveries}

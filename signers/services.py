@@ -424,7 +424,12 @@ def _send_claimed(
     S = Delivery.Status
     message = None if reason else _delivery_message(delivery)
     if message is None:
-        _finish(delivery, claimer, status=S.SKIPPED, last_error=reason or "empty")
+        _finish(
+            delivery,
+            claimer,
+            status=S.SKIPPED,
+            last_error=reason or reminders.NOTHING_TO_SAY,
+        )
         return SendOutcome(S.SKIPPED)
     try:
         if connection is None:
@@ -556,15 +561,43 @@ def deliveries_dispatch(
         chunk = deliveries_claim_due(
             now=now, claimer=claimer, limit=settings.DELIVERY_CHUNK_SIZE
         )
-        if not chunk:
+        if not chunk or not _send_chunk(
+            chunk, claimer=claimer, now=now, stop_at=stop_at, result=result
+        ):
             break
-        connection = _Connection()
-        reasons = reminders.skip_reasons(chunk, now=now)
-        for delivery in chunk:
-            try:
-                backend = connection.get()
-            except (smtplib.SMTPException, OSError):
-                backend = None  # _send_claimed records the failure
+    return result
+
+
+def _send_chunk(
+    chunk: list[Delivery],
+    *,
+    claimer: str,
+    now: datetime,
+    stop_at: float,
+    result: DispatchResult,
+) -> bool:
+    """Send a claimed chunk over one SMTP connection. False when the run should
+    stop: the time is spent, or the SMTP server cannot be reached (the rest of
+    the chunk goes back to planned without using up an attempt)."""
+    connection = _Connection()
+    reasons = reminders.skip_reasons(chunk, now=now)
+    try:
+        for index, delivery in enumerate(chunk):
+            backend = None
+            if not reasons[delivery.pk]:
+                if monotonic() > stop_at:
+                    _release(chunk[index:], claimer=claimer, due_at=now, error="")
+                    return False
+                try:
+                    backend = connection.get()
+                except (smtplib.SMTPException, OSError) as exc:
+                    rest = chunk[index:]
+                    error = f"{type(exc).__name__}: {exc}"[:1000]
+                    _release(
+                        rest, claimer=claimer, due_at=now + _backoff(1), error=error
+                    )
+                    result.deferred += len(rest)
+                    return False
             outcome = _send_claimed(
                 delivery,
                 claimer=claimer,
@@ -575,8 +608,26 @@ def deliveries_dispatch(
             if outcome.retry is not None:
                 connection.reset()
             _count(result, outcome)
+    finally:
         connection.reset()
-    return result
+    return True
+
+
+def _release(
+    deliveries: list[Delivery], *, claimer: str, due_at: datetime, error: str
+) -> None:
+    """Give claimed deliveries back untried: they keep their attempts."""
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries],
+        status=Delivery.Status.CLAIMED,
+        claimed_by=claimer,
+    ).update(
+        status=Delivery.Status.PLANNED,
+        claimed_by="",
+        attempts=F("attempts") - 1,
+        due_at=due_at,
+        last_error=error or F("last_error"),
+    )
 
 
 def _count(result: DispatchResult, outcome: SendOutcome) -> None:

@@ -6,9 +6,10 @@ import time_machine
 from django.urls import reverse
 
 from signers import services
-from signers.models import Delivery, Prospect, Suppression
+from signers.models import Delivery, Prospect, ReminderSchedule, Suppression
 from signers.services import DELIVERY_MAX_ATTEMPTS
 from signers.tasks import delivery_send_task
+from tests.conftest import free_port
 from tests.factories import ProspectFactory, circulating_letter
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +22,7 @@ def at(when):
 
 def plan_invitations(count=1):
     letter = circulating_letter()
+    ReminderSchedule.objects.create(letter=letter, digest_enabled=False)
     ProspectFactory.create_batch(count, letter=letter)
     with at(NOW):
         batch = services.invitations_send(letter=letter, actor=None)
@@ -143,3 +145,25 @@ def test_the_dispatcher_sends_deliveries_whose_task_was_lost(smtp_settings):
 
     assert result.sent == 2
     assert len(smtp_settings.messages) == 2
+
+
+def test_an_unreachable_smtp_server_defers_the_chunk_without_using_attempts(
+    settings, smtp_settings
+):
+    _letter, deliveries = plan_invitations(3)
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+
+    with at(NOW):
+        down = services.deliveries_dispatch()
+
+    assert (down.sent, down.deferred) == (0, 3)
+    rows = Delivery.objects.order_by("pk")
+    assert {(d.status, d.attempts) for d in rows} == {("planned", 0)}
+    assert "Connection refused" in rows[0].last_error or "Errno" in rows[0].last_error
+    settings.EMAIL_PORT = smtp_settings.port
+    with at(NOW + timedelta(seconds=5)):
+        up = services.deliveries_dispatch()
+    assert up.sent == 3
+    assert sorted(message_ids(smtp_settings)) == sorted(
+        d.message_id for d in deliveries
+    )

@@ -224,7 +224,7 @@ def test_a_reminder_planned_for_the_old_deadline_is_skipped_not_sent(mailoutbox)
 
     assert mailoutbox == []
     assert Delivery.objects.get().status == Delivery.Status.SKIPPED
-    assert Delivery.objects.get().last_error == "schedule or deadline changed"
+    assert Delivery.objects.get().last_error == "The schedule or the deadline changed."
 
 
 def test_moving_the_deadline_earlier_sends_one_reminder_not_two(mailoutbox):
