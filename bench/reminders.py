@@ -108,7 +108,7 @@ def dispatch_in_threads(n: int) -> list[services.DispatchResult]:
     return results
 
 
-def timed(rows: list, label: str, fn) -> object:
+def timed(rows, label, fn):
     start = time.perf_counter()
     result = fn()
     rows.append([label, time.perf_counter() - start, 0])
