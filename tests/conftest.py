@@ -56,6 +56,7 @@ class SMTPSink:
     # each message (so a client can be killed in the middle of a conversation).
     reject_recipients: set[str] = field(default_factory=set)
     delay: float = 0.0
+    in_data: int = 0  # messages kept whose answer is not sent yet
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject_recipients:
@@ -67,9 +68,15 @@ class SMTPSink:
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return "451 4.3.0 Try again later"
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        # Kept first, answered after `delay`: like a server that queues the
+        # message and then answers, so a client cut off in between has sent it.
         self.received.append(envelope.original_content or envelope.content)
+        self.in_data += 1
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_data -= 1
         return "250 Message accepted for delivery"
 
     @property
