@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from time import monotonic
+from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,65 +55,48 @@ def _audit(letter: Letter, actor: User | None, action: str, **detail: object) ->
     AuditEvent.objects.create(letter=letter, actor=actor, action=action, detail=detail)
 
 
-@transaction.atomic
-def prospect_create(
-    *,
-    letter: Letter,
-    organisation: str,
-    email: str,
-    contact_name: str = "",
-    notes: str = "",
-    is_large: bool = False,
-    owner: User | None = None,
-    status: str = Prospect.Status.IDENTIFIED,
-    next_follow_up: date | None = None,
-) -> Prospect:
-    """Add a prospect; raises ValidationError if the address is already listed."""
-    email = email.strip().lower()
-    if Prospect.objects.filter(letter=letter, email__iexact=email).exists():
+class ProspectFields(TypedDict, total=False):
+    """What an organiser can set on a prospect (the form's fields)."""
+
+    organisation: Required[str]
+    email: Required[str]
+    contact_name: str
+    notes: str
+    is_large: bool
+    owner: User | None
+    status: str
+    next_follow_up: date | None
+
+
+def _check_address_free(letter: Letter, email: str, prospect_pk: int | None) -> None:
+    taken = Prospect.objects.filter(letter=letter, email__iexact=email)
+    if prospect_pk is not None:
+        taken = taken.exclude(pk=prospect_pk)
+    if taken.exists():
         raise ValidationError({"email": _("This address is already on the list.")})
-    now = timezone.now()
-    return Prospect.objects.create(
-        letter=letter,
-        organisation=organisation.strip(),
-        email=email,
-        contact_name=contact_name.strip(),
-        notes=notes,
-        is_large=is_large,
-        owner=owner,
-        status=status,
-        next_follow_up=next_follow_up,
-        invited_at=now if status in reminders.AWAITING_ANSWER else None,
-    )
+
+
+@transaction.atomic
+def prospect_create(*, letter: Letter, **fields: Unpack[ProspectFields]) -> Prospect:
+    """Add a prospect; raises ValidationError if the address is already listed."""
+    prospect = Prospect(letter=letter)
+    return prospect_update(prospect=prospect, **fields)
 
 
 @transaction.atomic
 def prospect_update(
-    *,
-    prospect: Prospect,
-    organisation: str,
-    email: str,
-    contact_name: str = "",
-    notes: str = "",
-    is_large: bool = False,
-    owner: User | None = None,
-    status: str = Prospect.Status.IDENTIFIED,
-    next_follow_up: date | None = None,
+    *, prospect: Prospect, **fields: Unpack[ProspectFields]
 ) -> Prospect:
-    """Edit a prospect. Marking one invited by hand starts their reminders."""
-    email = email.strip().lower()
-    taken = Prospect.objects.filter(letter=prospect.letter, email__iexact=email)
-    if taken.exclude(pk=prospect.pk).exists():
-        raise ValidationError({"email": _("This address is already on the list.")})
-    prospect.organisation = organisation.strip()
-    prospect.email = email
-    prospect.contact_name = contact_name.strip()
-    prospect.notes = notes
-    prospect.is_large = is_large
-    prospect.owner = owner
-    prospect.status = status
-    prospect.next_follow_up = next_follow_up
-    if status in reminders.AWAITING_ANSWER and prospect.invited_at is None:
+    """Save an organiser's changes. Marking a prospect invited by hand (they were
+    asked some other way) starts their reminders."""
+    values: dict[str, object] = {**fields}
+    values["email"] = fields["email"].strip().lower()
+    values["organisation"] = fields["organisation"].strip()
+    values["contact_name"] = fields.get("contact_name", "").strip()
+    _check_address_free(prospect.letter, str(values["email"]), prospect.pk)
+    for name, value in values.items():
+        setattr(prospect, name, value)
+    if prospect.status in reminders.AWAITING_ANSWER and prospect.invited_at is None:
         prospect.invited_at = timezone.now()
     prospect.save()
     return prospect
