@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Tests never read the developer's .env; they get a throwaway key of their own.
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
-.PHONY: help run test lint types install system-deps clean bench-public
+.PHONY: help run test lint types install system-deps clean bench-public bench-reminders
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
@@ -76,6 +76,10 @@ test: $(STAMP) node_modules/axe-core/axe.min.js
 bench-public: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=run
 	$(BIN)/python -m bench.public_page
+# How long the reminder dispatcher takes to plan and send 10,000 reminders to a
+# local SMTP sink (a throwaway copy of the configured database). BENCH_ARGS="--count N".
+bench-reminders: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m bench.reminders $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -198,6 +198,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "beat-heartbeat": {
         "task": "coalition.tasks.beat_heartbeat_task",
@@ -208,7 +209,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "letters.tasks.letters_publish_due_task",
         "schedule": 60.0,
     },
+    # Plans the reminders that are due and sends every planned delivery.
+    "signers-dispatch-deliveries": {
+        "task": "signers.tasks.deliveries_dispatch_task",
+        "schedule": 60.0,
+    },
 }
+
+# --- Deliveries (invitations, reminders, digests) ------------------------------
+# A claim older than this is taken back by the dispatcher: its sender died. Longer
+# than any task's time limit, so a live sender never loses its claim.
+DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
+# Seconds one dispatcher run keeps claiming chunks; the next minute's run (or a
+# second one running at once) goes on with the rest.
+DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
+DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
 
 # --- Signing -------------------------------------------------------------------
 # The public join form: submissions per hashed IP address and per email address

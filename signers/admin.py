@@ -4,7 +4,16 @@ from django.utils.translation import gettext_lazy as _
 
 from coalition.types import AuthedHttpRequest
 from signers import services
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import (
+    ChangeRequest,
+    Delivery,
+    InvitationBatch,
+    Prospect,
+    ReminderSchedule,
+    Signature,
+    SignatureEmail,
+    Suppression,
+)
 
 
 @admin.register(Signature)
@@ -65,3 +74,43 @@ class SignatureEmailAdmin(admin.ModelAdmin):
     list_display = ("signature", "kind", "revision", "created_at", "sent_at")
     list_filter = ("kind",)
     raw_id_fields = ("signature", "revision")
+
+
+# --- Outreach ---------------------------------------------------------------------
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "kind",
+        "email",
+        "letter",
+        "status",
+        "attempts",
+        "due_at",
+        "sent_at",
+    )
+    list_filter = ("status", "kind")
+    search_fields = ("email", "key", "message_id")
+    raw_id_fields = ("letter", "prospect", "signature", "user", "batch")
+    readonly_fields = ("key", "message_id", "created_at", "updated_at")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("email", "letter", "reason", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("email",)
+    raw_id_fields = ("letter",)
+
+
+@admin.register(ReminderSchedule)
+class ReminderScheduleAdmin(admin.ModelAdmin):
+    list_display = ("letter", "soft_days_before", "last_call_days_before", "updated_at")
+    raw_id_fields = ("letter",)
+
+
+@admin.register(InvitationBatch)
+class InvitationBatchAdmin(admin.ModelAdmin):
+    list_display = ("pk", "letter", "created_by", "created_at")
+    raw_id_fields = ("letter", "created_by")

@@ -3,12 +3,13 @@
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
 
 from coalition.emails import render_email
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown
 from letters.models import Revision
-from signers.links import token_url
+from signers.links import absolute, token_url
 from signers.models import Prospect, Signature, SignatureEmail
 
 
@@ -157,3 +158,121 @@ def signature_email_message(email: SignatureEmail) -> EmailMultiAlternatives:
     if email.kind == Kind.RECONFIRM_REQUEST:
         return reconfirm_request_message(signature=signature, revision=revision)
     raise ValueError(f"unknown signature email kind {email.kind!r}")
+
+
+# --- Outreach: reminders and organiser notices ----------------------------------
+# Each returns the message for one Delivery row; signers.services decides
+# whether it goes, claims the row, and sends.
+
+
+def delivery_headers(delivery: Any, *, unsubscribe: bool = True) -> dict[str, str]:
+    """The fixed Message-ID, and a one-click unsubscribe for signer-facing mail."""
+    headers = {"Message-ID": delivery.message_id}
+    if unsubscribe:
+        url = token_url("unsubscribe", "unsubscribe", delivery.pk)
+        headers["List-Unsubscribe"] = f"<{url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return headers
+
+
+def _signer_message(
+    template: str, *, delivery: Any, to: str, context: dict[str, Any]
+) -> EmailMultiAlternatives:
+    letter = delivery.letter
+    return render_email(
+        template,
+        {
+            **letter_context(letter),
+            "kind": delivery.kind,
+            "unsubscribe_url": token_url("unsubscribe", "unsubscribe", delivery.pk),
+            **context,
+        },
+        to=[to],
+        reply_to=[letter.reply_to] if letter.reply_to else None,
+        headers=delivery_headers(delivery),
+        time_zone=letter.time_zone,
+    )
+
+
+def deadline_reminder_message(
+    *, delivery: Any, prospect: Prospect
+) -> EmailMultiAlternatives:
+    """Soft-deadline reminder, hard-deadline announcement or last call."""
+    return _signer_message(
+        "signers/reminder_deadline",
+        delivery=delivery,
+        to=prospect.email,
+        context={
+            "prospect": prospect,
+            "sign_url": token_url("invitation", "invite", prospect.pk),
+            "decline_url": token_url("decline", "decline", prospect.pk),
+        },
+    )
+
+
+def confirm_reminder_message(
+    *, delivery: Any, signature: Any
+) -> EmailMultiAlternatives:
+    return _signer_message(
+        "signers/reminder_confirm",
+        delivery=delivery,
+        to=signature.email,
+        context={
+            "signature": signature,
+            "confirm_url": token_url("confirm", "confirm", signature.pk),
+        },
+    )
+
+
+def reconfirm_reminder_message(
+    *, delivery: Any, signature: Any
+) -> EmailMultiAlternatives:
+    return _signer_message(
+        "signers/reminder_reconfirm",
+        delivery=delivery,
+        to=signature.email,
+        context={
+            "signature": signature,
+            "reconfirm_url": token_url("reconfirm", "reconfirm", signature.pk),
+            "withdraw_url": token_url("withdraw", "withdraw", signature.pk),
+        },
+    )
+
+
+def _organiser_message(
+    template: str, *, delivery: Any, context: dict[str, Any]
+) -> EmailMultiAlternatives:
+    letter = delivery.letter
+    return render_email(
+        template,
+        {
+            **letter_context(letter),
+            "organiser": delivery.user,
+            "outreach_url": absolute(
+                reverse("signers:outreach", kwargs={"slug": letter.slug})
+            ),
+            **context,
+        },
+        to=[delivery.email],
+        headers=delivery_headers(delivery, unsubscribe=False),
+        time_zone=letter.time_zone,
+    )
+
+
+def signing_closed_message(
+    *, delivery: Any, counts: dict[str, int]
+) -> EmailMultiAlternatives:
+    """To each organiser, once, when the hard deadline has passed."""
+    return _organiser_message(
+        "signers/reminder_signing_closed", delivery=delivery, context=counts
+    )
+
+
+def digest_message(
+    *, delivery: Any, follow_ups: list[Prospect], new_signatures: list[Any]
+) -> EmailMultiAlternatives:
+    return _organiser_message(
+        "signers/digest",
+        delivery=delivery,
+        context={"follow_ups": follow_ups, "new_signatures": new_signatures},
+    )

@@ -259,3 +259,186 @@ class SignatureEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for signature {self.signature_id}"
+
+
+# --- Outreach: reminder schedules, deliveries and suppressions -----------------
+
+
+def default_soft_days() -> list[int]:
+    return [3, 1]
+
+
+class ReminderSchedule(models.Model):
+    """When a letter's reminders go out; a letter without a row uses the defaults."""
+
+    letter = models.OneToOneField(
+        Letter, on_delete=models.CASCADE, related_name="reminder_schedule"
+    )
+    soft_days_before = models.JSONField(
+        _("days before the deadline given to invitees"), default=default_soft_days
+    )
+    announce_hard_deadline = models.BooleanField(
+        _("after that deadline, announce when signing closes"), default=False
+    )
+    last_call_days_before = models.PositiveSmallIntegerField(
+        _("last call, days before signing closes"), null=True, blank=True, default=1
+    )
+    confirm_after_days = models.PositiveSmallIntegerField(
+        _("remind unconfirmed sign-ups after (days)"), null=True, blank=True, default=2
+    )
+    reconfirm_after_days = models.PositiveSmallIntegerField(
+        _("remind signers to re-confirm after (days)"),
+        null=True,
+        blank=True,
+        default=3,
+    )
+    digest_enabled = models.BooleanField(_("daily digest to organisers"), default=True)
+    digest_hour = models.PositiveSmallIntegerField(
+        _("digest hour (letter's time zone)"), default=8
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(digest_hour__lte=23), name="reminder_schedule_digest_hour"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder schedule of {self.letter_id}"
+
+
+class InvitationBatch(models.Model):
+    """One press of "Invite": its deliveries are the per-recipient results."""
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="invitation_batches"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation batch {self.pk} of {self.letter_id}"
+
+
+class Delivery(models.Model):
+    """One email to one recipient that must go out at most once.
+
+    ``key`` is unique: (letter, kind, recipient, the deadline or value the email
+    was computed from). A sender claims the row with a conditional UPDATE before
+    sending, so a retry, a crash or two dispatchers never send it twice; the
+    Message-ID is fixed when the row is planned, so a resend after a cut SMTP
+    conversation carries the same one.
+    """
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", _("Invitation")
+        SOFT_REMINDER = "soft_reminder", _("Reminder before the deadline")
+        HARD_ANNOUNCEMENT = "hard_announcement", _("Announcement of closing date")
+        LAST_CALL = "last_call", _("Last call")
+        CONFIRM_REMINDER = "confirm_reminder", _("Reminder to confirm a sign-up")
+        RECONFIRM_REMINDER = "reconfirm_reminder", _("Reminder to re-confirm")
+        DIGEST = "digest", _("Daily digest")
+        SIGNING_CLOSED = "signing_closed", _("Signing closed notice")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        CLAIMED = "claimed", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    key = models.CharField(max_length=255, unique=True)
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    basis = models.CharField(max_length=100, blank=True)
+    email = models.EmailField()
+    prospect = models.ForeignKey(
+        Prospect,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    signature = models.ForeignKey(
+        Signature,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    batch = models.ForeignKey(
+        InvitationBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    due_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, unique=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["letter", "kind", "basis"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.email} ({self.status})"
+
+
+class Suppression(models.Model):
+    """An address that gets nothing more about a letter: unsubscribed or bounced."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        BOUNCED = "bounced", _("Bounced")
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="suppressions"
+    )
+    email = models.EmailField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["letter", "email"], name="suppression_unique_email_per_letter"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} on {self.letter_id} ({self.reason})"

@@ -1,6 +1,9 @@
-from celery import shared_task
+import uuid
+
+from celery import Task, shared_task
 
 from coalition.celery import EMAIL_RETRY_POLICY
+from signers import services
 
 
 @shared_task(**EMAIL_RETRY_POLICY)
@@ -13,3 +16,24 @@ def signature_email_send_task(email_id: int) -> None:
     from signers.services import signature_email_send
 
     signature_email_send(email_id=email_id)
+
+
+@shared_task
+def deliveries_dispatch_task() -> dict[str, int]:
+    """Beat, every minute: plan what is due and send what is planned."""
+    return vars(services.deliveries_dispatch())
+
+
+@shared_task
+def invitation_batch_send_task(batch_id: int) -> int:
+    """Fan a batch out into one send task per planned delivery (idempotent)."""
+    return services.invitation_batch_fan_out(batch_id=batch_id)
+
+
+@shared_task(bind=True, **EMAIL_RETRY_POLICY)
+def delivery_send_task(self: Task, delivery_id: int) -> str:
+    """Send one delivery. The task id is the claim, so a copy redelivered after
+    the worker died takes the row back and resends with the same Message-ID;
+    SMTP errors retry with backoff."""
+    claimer = self.request.id or f"direct-{uuid.uuid4().hex}"
+    return services.delivery_send(delivery_id=delivery_id, claimer=claimer)

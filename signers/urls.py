@@ -15,7 +15,7 @@ urlpatterns = [
     path("s/suggest/<str:token>/", views.suggest, name="suggest"),
     path("s/reconfirm/<str:token>/", views.reconfirm, name="reconfirm"),
     path("s/thanks/<str:token>/", views.thanks, name="thanks"),
-    path("u/<str:token>/", views.not_built, name="unsubscribe"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # Organiser workspace tabs.
     path(
         "workspace/letters/<slug:slug>/signers/",
@@ -37,5 +37,41 @@ urlpatterns = [
         views.signature_act,
         name="signature-act",
     ),
-    path("workspace/letters/<slug:slug>/outreach/", views.not_built, name="outreach"),
+    # Outreach: prospects, invitations and reminders.
+    path("workspace/letters/<slug:slug>/outreach/", views.outreach, name="outreach"),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/new/",
+        views.prospect_add,
+        name="prospect-add",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/<int:pk>/",
+        views.prospect_edit,
+        name="prospect-edit",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/import/",
+        views.prospect_import,
+        name="prospect-import",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects.csv",
+        views.prospect_export,
+        name="prospect-export",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/invite/",
+        views.outreach_invite,
+        name="outreach-invite",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/batches/<int:pk>/",
+        views.outreach_batch,
+        name="outreach-batch",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/schedule/",
+        views.outreach_schedule,
+        name="outreach-schedule",
+    ),
 ]

@@ -1,3 +1,4 @@
+import asyncio
 import importlib
 import os
 import socket
@@ -74,12 +75,31 @@ class SMTPSink:
     port: int
     received: list[bytes] = field(default_factory=list)
     refuse_next: int = 0
+    # Addresses refused for good at RCPT (a bounce), and seconds to take over
+    # each message (so a client can be killed in the middle of a conversation).
+    reject_recipients: set[str] = field(default_factory=set)
+    delay: float = 0.0
+    in_data: int = 0  # messages kept whose answer is not sent yet
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject_recipients:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_next > 0:
             self.refuse_next -= 1
             return "451 4.3.0 Try again later"
+        # Kept first, answered after `delay`: like a server that queues the
+        # message and then answers, so a client cut off in between has sent it.
         self.received.append(envelope.original_content or envelope.content)
+        self.in_data += 1
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self.in_data -= 1
         return "250 Message accepted for delivery"
 
     @property
@@ -134,10 +154,22 @@ class WorkerProcess:
     process: subprocess.Popen
     log: Path
     smtp: SMTPSink
+    cmd: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
     def send(self, task, *args, **kwargs):
         with celery_app.connection_for_write(self.broker_url) as conn:
             return task.apply_async(args, kwargs, queue=self.queue, connection=conn)
+
+    def kill(self) -> None:
+        """SIGKILL, as a lost machine or the out-of-memory killer would."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self, **extra_env: str) -> None:
+        """Start a new worker process on the same queue, after `kill()`."""
+        self.env = {**self.env, **extra_env}
+        self.process = _start_worker(self.cmd, self.env, self.log)
 
 
 @pytest.fixture
@@ -157,6 +189,8 @@ def celery_worker(transactional_db, tmp_path, smtp_settings) -> Iterator[WorkerP
         "ENV_FILE": "",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
+        # Tasks the worker queues itself (a fan-out, a retry) stay on its queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "EMAIL_URL": f"smtp://{smtp_settings.host}:{smtp_settings.port}",
         "SECRET_KEY": "test-only-not-secret",
     }
@@ -165,24 +199,33 @@ def celery_worker(transactional_db, tmp_path, smtp_settings) -> Iterator[WorkerP
         "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
         "-Q", queue, "--loglevel=INFO", "-n", f"{queue}@%h",
     ]  # fmt: skip
-    with log.open("wb") as out:
+    process = _start_worker(cmd, env, log)
+    worker = WorkerProcess(queue, broker_url, process, log, smtp_settings, cmd, env)
+    try:
+        yield worker
+    finally:
+        worker.process.terminate()
+        try:
+            worker.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+
+
+def _start_worker(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a worker writing to `log` and wait until it says it is ready."""
+    ready_before = (
+        log.read_text(errors="replace").count("ready.") if log.exists() else 0
+    )
+    with log.open("ab") as out:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
-    worker = WorkerProcess(queue, broker_url, process, log, smtp_settings)
     deadline = time.monotonic() + 60
-    while "ready." not in log.read_text(errors="replace"):
+    while log.read_text(errors="replace").count("ready.") <= ready_before:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"worker did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.2)
-    try:
-        yield worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return process
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1) -> bool:

@@ -93,3 +93,12 @@ class SignatureFactory(factory.django.DjangoModelFactory):
     contact_name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"signer{n}@org.example.org")
     attested = True
+
+
+def circulating_letter(**kwargs):
+    """A letter out for signature: an owner, a first revision, circulating."""
+    owner = kwargs.pop("owner", None) or UserFactory()
+    letter = LetterFactory(owner=owner, status=Letter.Status.CIRCULATING, **kwargs)
+    letter.current_revision = RevisionFactory(letter=letter, number=1, author=owner)
+    letter.save()
+    return letter

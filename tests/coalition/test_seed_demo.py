@@ -10,6 +10,7 @@ from coalition.management.commands.seed_demo import (
 )
 from coalition.models import User
 from letters.models import Letter, Membership
+from signers.models import Prospect
 
 
 @pytest.mark.django_db
@@ -56,3 +57,13 @@ def test_seed_demo_publishes_an_open_letter_with_signers_listed_a_to_z(client):
     assert page.index("Écoles Ouvertes") < page.index("Die Radler")
     assert "Sam Ellis" not in page
     assert "32" in page or "31" in page
+
+
+@pytest.mark.django_db
+def test_seed_demo_adds_a_prospect_in_every_status_once():
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")
+
+    letter = Letter.objects.get(slug=DEMO_SLUG)
+    statuses = sorted(letter.prospects.values_list("status", flat=True))
+    assert statuses == sorted(Prospect.Status.values)

@@ -11,9 +11,10 @@ from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
+from django.utils import timezone
 
 from letters.models import Membership, TeamInvitation
-from signers.models import Prospect
+from signers.models import Delivery, Prospect
 from signers.tokens import make_token
 from tests.factories import (
     LetterFactory,
@@ -76,7 +77,17 @@ def world():
     team_invitation = TeamInvitation.objects.create(
         letter=letter, email="new@example.org", role="editor", invited_by=owner
     )
+    delivery = Delivery.objects.create(
+        key="sweep",
+        letter=letter,
+        kind=Delivery.Kind.INVITATION,
+        email=prospect.email,
+        prospect=prospect,
+        due_at=timezone.now(),
+        message_id="<sweep@coalition.test>",
+    )
     return {
+        "delivery": delivery,
         "team_invitation": team_invitation,
         "owner": owner,
         "viewer": viewer,
@@ -98,7 +109,12 @@ TOKEN_FOR = {
     "signers:reconfirm": ("reconfirm", "signature"),
     "signers:thanks": ("refer", "signature"),
     "letters:team-accept": ("team", "team_invitation"),
+    "signers:unsubscribe": ("unsubscribe", "delivery"),
 }
+
+# One-click unsubscribe (RFC 8058): mail programs POST it without a session or
+# CSRF token; the signed, purpose-bound token in the URL is the authorisation.
+CSRF_EXEMPT = {"signers:unsubscribe"}
 
 
 def build(route: Route, world) -> str:
@@ -194,7 +210,9 @@ def test_get_never_changes_state(route, world):
     assert snapshot() == before, url
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name not in CSRF_EXEMPT], ids=lambda r: r.name
+)
 def test_post_without_a_csrf_token_is_refused(route, world):
     url = build(route, world)
     client = Client(enforce_csrf_checks=True)
@@ -205,3 +223,19 @@ def test_post_without_a_csrf_token_is_refused(route, world):
 
     assert response.status_code in (403, 405), (url, response.status_code)
     assert snapshot() == before, url
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.name in CSRF_EXEMPT], ids=lambda r: r.name
+)
+def test_csrf_exempt_urls_act_only_on_a_token_for_their_purpose(route, world):
+    client = Client(enforce_csrf_checks=True)
+    wrong = route.route.replace(
+        "<str:token>", make_token("withdraw", world["delivery"].pk)
+    )
+    before = snapshot()
+
+    response = client.post("/" + wrong, {})
+
+    assert response.status_code == 404
+    assert snapshot() == before

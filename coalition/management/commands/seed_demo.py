@@ -1,20 +1,23 @@
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from coalition.models import User
 from letters.models import Letter, Membership
 from letters.services import (
     letter_create,
     letter_publish,
+    letter_start_circulating,
     letter_update_draft,
     letter_update_settings,
     revision_publish,
 )
 from signers.models import Signature
-from signers.services import signature_create
+from signers.services import prospect_create, signature_create
 
 DEMO_EMAIL = "organiser@example.org"
 DEMO_EDITOR_EMAIL = "editor@example.org"
@@ -94,6 +97,39 @@ DEMO_POINTS = [
 DEMO_BODY_2 = DEMO_BODY.replace("next budget", "budget for the coming year")
 
 
+# One prospect in every outreach status: (organisation, contact, email, status).
+DEMO_PROSPECTS = [
+    ("Parents for Clean Air", "Amina Yusuf", "amina@parents.example.org", "identified"),
+    ("Cycling Campaign", "Tom Berger", "tom@cycling.example.org", "invited"),
+    ("Asthma Support Network", "Lena Okafor", "lena@asthma.example.org", "opened"),
+    ("Teachers' Union Local 12", "Raj Patel", "raj@teachers.example.org", "signed"),
+    ("Chamber of Commerce", "Greta Holm", "greta@chamber.example.org", "declined"),
+    ("City Hospital Trust", "Omar Haddad", "omar@hospital.example.org", "needs_time"),
+    ("Youth Climate Club", "Mia Santos", "mia@youth.example.org", "no_response"),
+    ("Motorists' Association", "Bill Carter", "bill@motorists.example.org",
+     "do_not_contact"),
+]  # fmt: skip
+
+
+def seed_prospects(*, letter: Letter, owner: User) -> None:
+    """Add the demo prospects that are missing; leaves existing ones alone."""
+    existing = set(letter.prospects.values_list("email", flat=True))
+    follow_up = timezone.localdate() + timedelta(days=2)
+    for organisation, contact, email, status in DEMO_PROSPECTS:
+        if email in existing:
+            continue
+        prospect_create(
+            letter=letter,
+            organisation=organisation,
+            contact_name=contact,
+            email=email,
+            status=status,
+            owner=owner if status != "identified" else None,
+            is_large=organisation.startswith("City"),
+            next_follow_up=follow_up if status == "needs_time" else None,
+        )
+
+
 class Command(BaseCommand):
     help = "Create the demo organiser and a sample letter (safe to run again)."
 
@@ -125,6 +161,9 @@ class Command(BaseCommand):
             letter=letter, user=editor, defaults={"role": Membership.Role.EDITOR}
         )
         self._revisions(letter, owner=user, editor=editor)
+        if letter.status == Letter.Status.DRAFT:
+            # Circulating, so the demo's prospects can be invited straight away.
+            letter_start_circulating(letter=letter, actor=user)
         if options["signers"]:
             from signers.demo import seed_signers
 
@@ -132,6 +171,7 @@ class Command(BaseCommand):
             seed_signers(letter=letter, author=user, count=options["signers"])
         if not Letter.objects.filter(slug=PUBLIC_DEMO_SLUG).exists():
             _create_public_demo_letter(user)
+        seed_prospects(letter=letter, owner=user)
         if not options["quiet"]:
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,438 @@
+"""The reminder planner: what is due, computed from the database alone.
+
+A letter's schedule gives *steps*: one kind of email, when it becomes due, when
+it goes stale, and the ``basis`` (the deadline values it was computed from).
+The basis is part of every delivery's unique key, so moving a deadline gives
+new keys (re-planning) and leaves the rows planned for the old value stale: a
+sender skips them. Nothing here writes; ``signers.services`` turns what these
+functions find into ``Delivery`` rows and claims them.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_noop
+
+from coalition.models import User
+from letters.models import Letter, Revision
+from signers.models import Delivery, Prospect, ReminderSchedule, Signature, Suppression
+from signers.tokens import MAX_AGE
+
+Kind = Delivery.Kind
+
+# Letters whose invitees and signers are still being chased.
+ACTIVE_LETTER_STATUSES = (Letter.Status.CIRCULATING, Letter.Status.PUBLISHED)
+
+# Invited and not answered yet: these get reminders.
+AWAITING_ANSWER = (
+    Prospect.Status.INVITED,
+    Prospect.Status.OPENED,
+    Prospect.Status.NEEDS_TIME,
+    Prospect.Status.NO_RESPONSE,
+)
+# Never invited, or invited by hand: these may get the invitation.
+INVITABLE = (
+    Prospect.Status.IDENTIFIED,
+    Prospect.Status.NEEDS_TIME,
+    Prospect.Status.NO_RESPONSE,
+)
+PROSPECT_KINDS = (Kind.SOFT_REMINDER, Kind.HARD_ANNOUNCEMENT, Kind.LAST_CALL)
+ORGANISER_KINDS = (Kind.DIGEST, Kind.SIGNING_CLOSED)
+
+# The organisers hear that signing closed for this long after the deadline; a
+# deadline that passed longer ago (the site was down) is not announced late.
+CLOSED_NOTICE_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    due_at: datetime
+    until: datetime | None  # stale from then on: not sent any more
+    basis: str
+
+    def is_due(self, now: datetime) -> bool:
+        return self.due_at <= now and (self.until is None or now < self.until)
+
+
+def schedule_for(letter: Letter) -> ReminderSchedule:
+    """The letter's schedule, or the defaults (unsaved) if it has none."""
+    try:
+        return letter.reminder_schedule
+    except ReminderSchedule.DoesNotExist:
+        return ReminderSchedule(letter=letter)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(ZoneInfo("UTC")).isoformat(timespec="seconds")
+
+
+def digest_step(letter: Letter, schedule: ReminderSchedule, day: date) -> Step:
+    zone = ZoneInfo(letter.time_zone)
+    due = datetime.combine(day, time(schedule.digest_hour), tzinfo=zone)
+    until = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return Step(Kind.DIGEST, due, until, day.isoformat())
+
+
+def letter_steps(
+    letter: Letter,
+    schedule: ReminderSchedule,
+    *,
+    now: datetime,
+    material_revision_at: datetime | None = None,
+) -> list[Step]:
+    """Every step of the letter's schedule around ``now``, due or not."""
+    steps: list[Step] = []
+    soft, hard = letter.soft_deadline, letter.hard_deadline
+    if soft:
+        days = sorted({int(d) for d in schedule.soft_days_before}, reverse=True)
+        dues = [soft - timedelta(days=d) for d in days]
+        # Only the latest reminder that is due goes out: after a deadline moves
+        # earlier, invitees get one reminder, not two at once.
+        for i, d in enumerate(days):
+            until = dues[i + 1] if i + 1 < len(dues) else soft
+            steps.append(Step(Kind.SOFT_REMINDER, dues[i], until, f"{_iso(soft)}/{d}d"))
+    last_call_at = None
+    if hard and schedule.last_call_days_before is not None:
+        last_call_at = hard - timedelta(days=schedule.last_call_days_before)
+    if hard and soft and soft < hard and schedule.announce_hard_deadline:
+        until = last_call_at if last_call_at and last_call_at > soft else hard
+        basis = f"{_iso(soft)}/{_iso(hard)}"
+        steps.append(Step(Kind.HARD_ANNOUNCEMENT, soft, until, basis))
+    if hard and last_call_at is not None:
+        basis = f"{_iso(hard)}/{schedule.last_call_days_before}d"
+        steps.append(Step(Kind.LAST_CALL, last_call_at, hard, basis))
+    if hard:
+        until = hard + CLOSED_NOTICE_WINDOW
+        steps.append(Step(Kind.SIGNING_CLOSED, hard, until, _iso(hard)))
+    if material_revision_at and schedule.reconfirm_after_days is not None:
+        due = material_revision_at + timedelta(days=schedule.reconfirm_after_days)
+        basis = f"r{letter.last_material_revision_number}"
+        steps.append(Step(Kind.RECONFIRM_REMINDER, due, None, basis))
+    if schedule.digest_enabled:
+        today = now.astimezone(ZoneInfo(letter.time_zone)).date()
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            steps.append(digest_step(letter, schedule, day))
+    return steps
+
+
+def material_revision_time(letter: Letter) -> datetime | None:
+    if not letter.last_material_revision_number:
+        return None
+    return (
+        Revision.objects.filter(
+            letter=letter, number=letter.last_material_revision_number
+        )
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def steps_for(letter: Letter, *, now: datetime) -> list[Step]:
+    return letter_steps(
+        letter,
+        schedule_for(letter),
+        now=now,
+        material_revision_at=material_revision_time(letter),
+    )
+
+
+# --- Who may get what -------------------------------------------------------
+
+
+# Exclusions are NOT IN (subquery), which the database runs as one hashed
+# lookup whatever its statistics say; a correlated NOT EXISTS on fresh rows
+# made the planner compare every prospect with every row (seconds at 10,000).
+
+
+def _emails(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    return queryset.annotate(address=Lower("email")).values("address")
+
+
+def _not_suppressed(queryset: QuerySet[Any], letter: Letter) -> QuerySet[Any]:
+    suppressed = _emails(Suppression.objects.filter(letter=letter))
+    return queryset.alias(address=Lower("email")).exclude(address__in=suppressed)
+
+
+def _not_signed(prospects: QuerySet[Prospect], letter: Letter) -> QuerySet[Prospect]:
+    signatures = Signature.objects.filter(letter=letter)
+    return (
+        prospects.exclude(
+            pk__in=signatures.filter(prospect__isnull=False).values("prospect_id")
+        )
+        .alias(signer_address=Lower("email"))
+        .exclude(signer_address__in=_emails(signatures))
+    )
+
+
+def invitable_prospects(letter: Letter) -> QuerySet[Prospect]:
+    """Prospects who may be invited: not answered, not suppressed, not signed."""
+    prospects = Prospect.objects.filter(letter=letter, status__in=INVITABLE)
+    return _not_signed(_not_suppressed(prospects, letter), letter)
+
+
+def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
+    """Invited prospects who have not answered: they get reminders."""
+    prospects = Prospect.objects.filter(
+        letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
+    )
+    return _not_signed(_not_suppressed(prospects, letter), letter)
+
+
+def pending_signatures(letter: Letter) -> QuerySet[Signature]:
+    signatures = Signature.objects.filter(
+        letter=letter, status=Signature.Status.PENDING
+    )
+    return _not_suppressed(signatures, letter)
+
+
+def reconfirm_signatures(letter: Letter) -> QuerySet[Signature]:
+    signatures = Signature.objects.filter(
+        letter=letter, status=Signature.Status.NEEDS_RECONFIRMATION
+    )
+    return _not_suppressed(signatures, letter)
+
+
+def organisers(letter: Letter) -> QuerySet[User]:
+    return User.objects.filter(memberships__letter=letter, is_active=True).distinct()
+
+
+# --- Planning -----------------------------------------------------------------
+
+
+def delivery_key(letter_id: int, kind: str, recipient: str, basis: str) -> str:
+    return f"{letter_id}:{kind}:{recipient}:{basis}"
+
+
+def message_id_for(key: str) -> str:
+    """A Message-ID fixed by the delivery's key: a resend carries the same one."""
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<{digest[:32]}@{domain}>"
+
+
+def new_delivery(
+    *,
+    letter: Letter,
+    kind: str,
+    basis: str,
+    due_at: datetime,
+    prospect: Prospect | None = None,
+    signature: Signature | None = None,
+    user: User | None = None,
+) -> Delivery:
+    if prospect is not None:
+        recipient, email = f"p{prospect.pk}", prospect.email
+    elif signature is not None:
+        recipient, email = f"s{signature.pk}", signature.email
+    elif user is not None:
+        recipient, email = f"u{user.pk}", user.email
+    else:
+        raise ValueError("a delivery needs a recipient")
+    key = delivery_key(letter.pk, kind, recipient, basis)
+    return Delivery(
+        key=key,
+        message_id=message_id_for(key),
+        letter=letter,
+        kind=kind,
+        basis=basis,
+        email=email,
+        prospect=prospect,
+        signature=signature,
+        user=user,
+        due_at=due_at,
+    )
+
+
+def invited_ids(letter: Letter) -> QuerySet[Any]:
+    """Prospects who already have an invitation, sent or on its way."""
+    return _planned(letter, Kind.INVITATION, "once", "prospect")
+
+
+def _planned(letter: Letter, kind: str, basis: str, field: str) -> QuerySet[Any]:
+    """Ids of ``field`` (prospect, signature, user) already planned for a step."""
+    return (
+        Delivery.objects.filter(letter=letter, kind=kind, basis=basis)
+        .filter(**{f"{field}__isnull": False})
+        .values(f"{field}_id")
+    )
+
+
+def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
+    """Unsaved deliveries that are due now for ``letter`` and not planned yet."""
+    schedule = schedule_for(letter)
+    steps = letter_steps(
+        letter,
+        schedule,
+        now=now,
+        material_revision_at=material_revision_time(letter),
+    )
+    for step in steps:
+        if not step.is_due(now):
+            continue
+        kind, basis, due = step.kind, step.basis, step.due_at
+        if kind in PROSPECT_KINDS:
+            prospects = awaiting_prospects(letter).exclude(
+                pk__in=_planned(letter, kind, basis, "prospect")
+            )
+            for prospect in prospects:
+                yield new_delivery(
+                    letter=letter, kind=kind, basis=basis, due_at=due, prospect=prospect
+                )
+        elif kind == Kind.RECONFIRM_REMINDER:
+            signatures = reconfirm_signatures(letter).exclude(
+                pk__in=_planned(letter, kind, basis, "signature")
+            )
+            for signature in signatures:
+                yield new_delivery(
+                    letter=letter,
+                    kind=kind,
+                    basis=basis,
+                    due_at=due,
+                    signature=signature,
+                )
+        elif kind in ORGANISER_KINDS:
+            already = _planned(letter, kind, basis, "user")
+            for user in organisers(letter).exclude(pk__in=already):
+                yield new_delivery(
+                    letter=letter, kind=kind, basis=basis, due_at=due, user=user
+                )
+    if schedule.confirm_after_days is not None:
+        yield from _due_confirm_reminders(letter, schedule.confirm_after_days, now)
+
+
+def _due_confirm_reminders(
+    letter: Letter, after_days: int, now: datetime
+) -> Iterator[Delivery]:
+    # One reminder per pending sign-up, while its confirmation link still works.
+    basis = f"{after_days}d"
+    signatures = (
+        pending_signatures(letter)
+        .filter(
+            created_at__lte=now - timedelta(days=after_days),
+            created_at__gt=now - MAX_AGE["confirm"],
+        )
+        .exclude(pk__in=_planned(letter, Kind.CONFIRM_REMINDER, basis, "signature"))
+    )
+    for signature in signatures:
+        yield new_delivery(
+            letter=letter,
+            kind=Kind.CONFIRM_REMINDER,
+            basis=basis,
+            due_at=signature.created_at + timedelta(days=after_days),
+            signature=signature,
+        )
+
+
+def active_letters() -> QuerySet[Letter]:
+    return Letter.objects.filter(status__in=ACTIVE_LETTER_STATUSES).select_related(
+        "reminder_schedule"
+    )
+
+
+# --- At send time ---------------------------------------------------------------
+
+
+# Why a delivery was skipped, kept on the row; translated when shown.
+ANSWERED = gettext_noop("The prospect answered, or asked not to be contacted.")
+CLOSED = gettext_noop("The letter no longer accepts signatures.")
+NOT_CIRCULATING = gettext_noop("The letter is not circulating.")
+NOT_PENDING = gettext_noop("The signature is no longer waiting for confirmation.")
+RECONFIRMED = gettext_noop("The signature no longer needs re-confirmation.")
+NOT_ORGANISER = gettext_noop("No longer an organiser of the letter.")
+MOVED = gettext_noop("The schedule or the deadline changed.")
+NOTHING_TO_SAY = gettext_noop("Nothing to report.")
+SUPPRESSED: dict[str, str] = {
+    Suppression.Reason.UNSUBSCRIBED: gettext_noop("The address unsubscribed."),
+    Suppression.Reason.BOUNCED: gettext_noop("The address bounced."),
+}
+
+
+def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]:
+    """Why each claimed delivery must not go out after all ("" to send it).
+
+    Checked again just before sending: the prospect may have signed, the address
+    unsubscribed, or the deadline moved since the row was planned. A handful of
+    queries per letter for the whole chunk, not per delivery.
+    """
+    reasons: dict[int, str] = {}
+    by_letter: dict[int, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_letter.setdefault(delivery.letter_id, []).append(delivery)
+    for group in by_letter.values():
+        reasons.update(_skip_reasons_for_letter(group[0].letter, group, now=now))
+    return reasons
+
+
+def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
+    wanted = [pk for pk in pks if pk is not None]
+    if not wanted:
+        return set()
+    return set(queryset.filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def _skip_reasons_for_letter(
+    letter: Letter, deliveries: list[Delivery], *, now: datetime
+) -> dict[int, str]:
+    suppressed = dict(
+        Suppression.objects.filter(letter=letter)
+        .annotate(address=Lower("email"))
+        .filter(address__in={d.email.lower() for d in deliveries})
+        .values_list("address", "reason")
+    )
+    kinds = {d.kind for d in deliveries}
+    prospect_ids = [d.prospect_id for d in deliveries]
+    signature_ids = [d.signature_id for d in deliveries]
+    invitable = awaiting = pending = reconfirm = organiser_ids = set()
+    if Kind.INVITATION in kinds:
+        invitable = _ids(invitable_prospects(letter), prospect_ids)
+    if kinds & set(PROSPECT_KINDS):
+        awaiting = _ids(awaiting_prospects(letter), prospect_ids)
+    if Kind.CONFIRM_REMINDER in kinds:
+        pending = _ids(pending_signatures(letter), signature_ids)
+    if Kind.RECONFIRM_REMINDER in kinds:
+        reconfirm = _ids(reconfirm_signatures(letter), signature_ids)
+    if kinds & set(ORGANISER_KINDS):
+        organiser_ids = _ids(organisers(letter), [d.user_id for d in deliveries])
+    current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
+    active = letter.status in ACTIVE_LETTER_STATUSES
+    accepts = letter_accepts_invitations(letter, now=now)
+
+    def reason(d: Delivery) -> str:
+        if d.email.lower() in suppressed:
+            return SUPPRESSED[suppressed[d.email.lower()]]
+        if d.kind == Kind.INVITATION:
+            if d.prospect_id not in invitable:
+                return ANSWERED
+            return "" if accepts else CLOSED
+        if not active:
+            return NOT_CIRCULATING
+        if d.kind in PROSPECT_KINDS and d.prospect_id not in awaiting:
+            return ANSWERED
+        if d.kind == Kind.CONFIRM_REMINDER:
+            return "" if d.signature_id in pending else NOT_PENDING
+        if d.kind == Kind.RECONFIRM_REMINDER and d.signature_id not in reconfirm:
+            return RECONFIRMED
+        if d.kind in ORGANISER_KINDS and d.user_id not in organiser_ids:
+            return NOT_ORGANISER
+        if (d.kind, d.basis) not in current:
+            return MOVED
+        return ""
+
+    return {d.pk: reason(d) for d in deliveries}
+
+
+def letter_accepts_invitations(letter: Letter, *, now: datetime) -> bool:
+    return (
+        letter.status in ACTIVE_LETTER_STATUSES
+        and letter.current_revision_id is not None
+        and not (letter.hard_deadline and letter.hard_deadline <= now)
+    )
