@@ -382,6 +382,8 @@ def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
 def _skip_reasons_for_letter(
     letter: Letter, deliveries: list[Delivery], *, now: datetime
 ) -> dict[int, str]:
+    from signers import communications as comms  # it builds on this module
+
     suppressed = dict(
         Suppression.objects.filter(letter=letter)
         .annotate(address=Lower("email"))
@@ -405,10 +407,16 @@ def _skip_reasons_for_letter(
     current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
     active = letter.status in ACTIVE_LETTER_STATUSES
     accepts = letter_accepts_invitations(letter, now=now)
+    communications: dict[int, str] = {}
+    if kinds & comms.KINDS:
+        wanted = [d for d in deliveries if d.kind in comms.KINDS]
+        communications = comms.skip_reasons(letter, wanted, now=now)
 
     def reason(d: Delivery) -> str:
         if d.email.lower() in suppressed:
             return SUPPRESSED[suppressed[d.email.lower()]]
+        if d.pk in communications:
+            return communications[d.pk]
         if d.kind == Kind.INVITATION:
             if d.prospect_id not in invitable:
                 return ANSWERED
