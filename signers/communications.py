@@ -278,11 +278,7 @@ OPTED_IN = gettext_noop("Already answered.")
 EARLIER_UNSUBSCRIBED = gettext_noop("The address unsubscribed from the first letter.")
 
 
-def _ids(queryset: QuerySet[Any], pks: set[int | None]) -> set[int]:
-    wanted = {pk for pk in pks if pk is not None}
-    if not wanted:
-        return set()
-    return set(queryset.filter(pk__in=wanted).values_list("pk", flat=True))
+_ids = reminders._ids
 
 
 def skip_reasons(

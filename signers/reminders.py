@@ -9,7 +9,7 @@ functions find into ``Delivery`` rows and claims them.
 """
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -372,7 +372,7 @@ def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]
     return reasons
 
 
-def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
+def _ids(queryset: QuerySet[Any], pks: Iterable[int | None]) -> set[int]:
     wanted = [pk for pk in pks if pk is not None]
     if not wanted:
         return set()
