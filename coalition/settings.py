@@ -225,6 +225,10 @@ DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
 DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
 DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
 
+# --- Coalition communications ----------------------------------------------------
+# Updates an organising team may send per letter in any seven days.
+SIGNERS_UPDATES_PER_WEEK = env.int("SIGNERS_UPDATES_PER_WEEK", default=3)
+
 # --- Signing -------------------------------------------------------------------
 # The public join form: submissions per hashed IP address and per email address
 # in SIGNERS_JOIN_LIMIT_PERIOD seconds, counted in the shared cache.

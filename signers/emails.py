@@ -1,5 +1,6 @@
 """One function per email the signers app sends; none decides whether to send."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
@@ -275,4 +276,126 @@ def digest_message(
         "signers/digest",
         delivery=delivery,
         context={"follow_ups": follow_ups, "new_signatures": new_signatures},
+    )
+
+
+# --- Coalition communications: updates, signer lists, calls, re-issue -------------
+# signers.communications plans these Delivery rows; signers.services sends them.
+
+
+def _communication(
+    template: str, *, delivery: Any, context: dict[str, Any]
+) -> EmailMultiAlternatives:
+    """Signer-facing mail carries a one-click unsubscribe; team mail does not."""
+    letter = delivery.letter
+    for_signer = delivery.user_id is None
+    extra = {}
+    if for_signer:
+        extra["unsubscribe_url"] = token_url("unsubscribe", "unsubscribe", delivery.pk)
+    return render_email(
+        template,
+        {**letter_context(letter), "kind": delivery.kind, **extra, **context},
+        to=[delivery.email],
+        reply_to=[letter.reply_to] if letter.reply_to else None,
+        headers=delivery_headers(delivery, unsubscribe=for_signer),
+        time_zone=letter.time_zone,
+    )
+
+
+def _recipient_name(delivery: Any) -> str:
+    if delivery.signature is not None:
+        return str(delivery.signature.contact_name)
+    if delivery.prospect is not None:
+        return str(delivery.prospect.contact_name)
+    if delivery.user is not None:
+        return str(delivery.user.display_name)
+    return ""
+
+
+def update_message(*, delivery: Any, update: Any) -> EmailMultiAlternatives:
+    """An organisers' update (or its test, sent to the organiser)."""
+    return _communication(
+        "signers/update",
+        delivery=delivery,
+        context={
+            "update": update,
+            "body_html": render_markdown(update.body),
+            "name": _recipient_name(delivery),
+            "is_test": delivery.kind == "update_test",
+        },
+    )
+
+
+def signer_list_message(
+    *, delivery: Any, sections: list[Any], count: int
+) -> EmailMultiAlternatives:
+    """This week's complete list of signers, as the public page would list it."""
+    return _communication(
+        "signers/signer_list_digest",
+        delivery=delivery,
+        context={
+            "sections": sections,
+            "count": count,
+            "name": _recipient_name(delivery),
+        },
+    )
+
+
+def _call_context(delivery: Any, call: Any, invitation: Any) -> dict[str, Any]:
+    return {
+        "call": call,
+        "ends_at": call.starts_at + timedelta(minutes=call.duration_minutes),
+        "agenda_html": render_markdown(call.agenda),
+        "invitation": invitation,
+        "rsvp_url": token_url("call-rsvp", "rsvp", invitation.pk) if invitation else "",
+        "name": _recipient_name(delivery),
+    }
+
+
+def call_invitation_message(
+    *, delivery: Any, call: Any, invitation: Any
+) -> EmailMultiAlternatives:
+    """The invitation, with the call as an .ics attachment (METHOD:REQUEST)."""
+    from signers.ical import call_ics
+
+    message = _communication(
+        "signers/call_invitation",
+        delivery=delivery,
+        context=_call_context(delivery, call, invitation),
+    )
+    ics = call_ics(call, attendee=delivery.email, agenda_text=call.agenda)
+    message.attach("invitation.ics", ics, "text/calendar; method=REQUEST")
+    return message
+
+
+def call_reminder_message(
+    *, delivery: Any, call: Any, invitation: Any
+) -> EmailMultiAlternatives:
+    minutes = int(delivery.basis.rsplit("/", 1)[-1].rstrip("m") or 0)
+    context = {**_call_context(delivery, call, invitation), "minutes": minutes}
+    return _communication("signers/call_reminder", delivery=delivery, context=context)
+
+
+def call_notes_message(
+    *, delivery: Any, call: Any, invitation: Any
+) -> EmailMultiAlternatives:
+    context = {
+        **_call_context(delivery, call, invitation),
+        "notes_html": render_markdown(call.notes),
+    }
+    return _communication("signers/call_notes", delivery=delivery, context=context)
+
+
+def reissue_opt_in_message(*, delivery: Any, opt_in: Any) -> EmailMultiAlternatives:
+    """Ask an earlier signer to join the re-issued letter; nothing is assumed."""
+    return _communication(
+        "signers/reissue_opt_in",
+        delivery=delivery,
+        context={
+            "opt_in": opt_in,
+            "source": opt_in.reissue.source,
+            "earlier": opt_in.earlier,
+            "name": _recipient_name(delivery),
+            "opt_in_url": token_url("reissue-opt-in", "reissue", opt_in.pk),
+        },
     )

@@ -296,6 +296,12 @@ class ReminderSchedule(models.Model):
     digest_hour = models.PositiveSmallIntegerField(
         _("digest hour (letter's time zone)"), default=8
     )
+    signer_list_digest = models.CharField(
+        _("send consenting signers the list of signers"),
+        max_length=10,
+        choices=[("off", _("Off")), ("weekly", _("Weekly, on Mondays"))],
+        default="off",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -350,6 +356,14 @@ class Delivery(models.Model):
         RECONFIRM_REMINDER = "reconfirm_reminder", _("Reminder to re-confirm")
         DIGEST = "digest", _("Daily digest")
         SIGNING_CLOSED = "signing_closed", _("Signing closed notice")
+        # Coalition communications (signers.communications plans these).
+        UPDATE = "update", _("Update")
+        UPDATE_TEST = "update_test", _("Test of an update")
+        SIGNER_LIST = "signer_list", _("Signer list digest")
+        CALL_INVITATION = "call_invitation", _("Call invitation")
+        CALL_REMINDER = "call_reminder", _("Call reminder")
+        CALL_NOTES = "call_notes", _("Call notes")
+        REISSUE_OPT_IN = "reissue_opt_in", _("Re-issue opt-in request")
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -389,6 +403,21 @@ class Delivery(models.Model):
     batch = models.ForeignKey(
         InvitationBatch,
         on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    # What a communication is about (the row its progress page counts).
+    update = models.ForeignKey(
+        "Update",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    call = models.ForeignKey(
+        "Call",
+        on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="deliveries",
@@ -442,3 +471,196 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} on {self.letter_id} ({self.reason})"
+
+
+# --- Coalition communications: updates, calls, re-issue ---------------------------
+
+
+class Update(models.Model):
+    """An organisers' message to a letter's signers and/or invitees.
+
+    A draft until sent; sending plans one ``Delivery`` per recipient (kind
+    update), whose rows are the per-recipient results.
+    """
+
+    class Audience(models.TextChoices):
+        SIGNERS = "signers", _("Signers who agreed to receive updates")
+        INVITEES = "invitees", _("Invitees who have not answered yet")
+        BOTH = "both", _("Both")
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="updates")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), help_text=_("Markdown."))
+    audience = models.CharField(
+        _("send to"),
+        max_length=10,
+        choices=Audience.choices,
+        default=Audience.SIGNERS,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Set once, when the organiser presses "Send": counts toward the weekly limit.
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    @property
+    def is_draft(self) -> bool:
+        return self.sent_at is None
+
+
+class Call(models.Model):
+    """A coalition call: invitations with an .ics, RSVPs, reminders, notes."""
+
+    letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="calls")
+    title = models.CharField(_("title"), max_length=200)
+    starts_at = models.DateTimeField(_("starts"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("length (minutes)"), default=60
+    )
+    join_url = models.URLField(_("join link"), max_length=500)
+    agenda = models.TextField(_("agenda"), blank=True, help_text=_("Markdown."))
+    notes = models.TextField(_("notes"), blank=True, help_text=_("Markdown."))
+    notes_sent_at = models.DateTimeField(null=True, blank=True)
+    # iCalendar SEQUENCE: raised when the time changes, so calendars update.
+    sequence = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=600),
+                name="call_duration_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CallInvitation(models.Model):
+    """One person invited to a call; the RSVP link points here."""
+
+    class Response(models.TextChoices):
+        NONE = "", _("No answer yet")
+        YES = "yes", _("Coming")
+        NO = "no", _("Not coming")
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    signature = models.ForeignKey(
+        Signature, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    response = models.CharField(
+        max_length=3, choices=Response.choices, default=Response.NONE, blank=True
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "email"], name="call_invitation_unique_email"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to call {self.call_id} ({self.response or '-'})"
+
+    @property
+    def name(self) -> str:
+        if self.signature is not None:
+            return self.signature.display_name
+        if self.user is not None:
+            return self.user.display_name or self.user.email
+        return self.email
+
+
+class Reissue(models.Model):
+    """A closed letter sent again (same text, new addressee) as a new letter."""
+
+    source = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="reissues"
+    )
+    letter = models.OneToOneField(
+        Letter, on_delete=models.CASCADE, related_name="reissued_from"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} re-issued as {self.letter_id}"
+
+
+class ReissueOptIn(models.Model):
+    """An earlier signer asked to join the re-issued letter. Nobody is listed
+    on it until they press the button (``opted_in_at``)."""
+
+    reissue = models.ForeignKey(
+        Reissue, on_delete=models.CASCADE, related_name="opt_ins"
+    )
+    earlier = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="+")
+    signature = models.ForeignKey(
+        Signature,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reissue", "earlier"], name="reissue_opt_in_once_per_signer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Opt-in of {self.earlier_id} to reissue {self.reissue_id}"

@@ -9,7 +9,7 @@ functions find into ``Delivery`` rows and claims them.
 """
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -372,7 +372,7 @@ def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]
     return reasons
 
 
-def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
+def _ids(queryset: QuerySet[Any], pks: Iterable[int | None]) -> set[int]:
     wanted = [pk for pk in pks if pk is not None]
     if not wanted:
         return set()
@@ -382,6 +382,8 @@ def _ids(queryset: QuerySet[Any], pks: list[int | None]) -> set[int]:
 def _skip_reasons_for_letter(
     letter: Letter, deliveries: list[Delivery], *, now: datetime
 ) -> dict[int, str]:
+    from signers import communications as comms  # it builds on this module
+
     suppressed = dict(
         Suppression.objects.filter(letter=letter)
         .annotate(address=Lower("email"))
@@ -405,10 +407,16 @@ def _skip_reasons_for_letter(
     current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
     active = letter.status in ACTIVE_LETTER_STATUSES
     accepts = letter_accepts_invitations(letter, now=now)
+    communications: dict[int, str] = {}
+    if kinds & comms.KINDS:
+        wanted = [d for d in deliveries if d.kind in comms.KINDS]
+        communications = comms.skip_reasons(letter, wanted, now=now)
 
     def reason(d: Delivery) -> str:
         if d.email.lower() in suppressed:
             return SUPPRESSED[suppressed[d.email.lower()]]
+        if d.pk in communications:
+            return communications[d.pk]
         if d.kind == Kind.INVITATION:
             if d.prospect_id not in invitable:
                 return ANSWERED

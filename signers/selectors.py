@@ -16,7 +16,17 @@ from coalition.models import User
 from letters.markdown import paragraphs
 from letters.models import Letter, Membership, Revision
 from signers import csv_import, reminders
-from signers.models import ChangeRequest, Delivery, InvitationBatch, Prospect, Signature
+from signers.models import (
+    Call,
+    CallInvitation,
+    ChangeRequest,
+    Delivery,
+    InvitationBatch,
+    Prospect,
+    Reissue,
+    Signature,
+    Update,
+)
 
 # How a signature arrives, for the question "is the letter taking signatures?".
 VIA_INVITATION = "invitation"
@@ -378,8 +388,9 @@ def invitable_count(*, letter: Letter) -> int:
 
 
 @dataclass
-class BatchProgress:
-    batch: InvitationBatch
+class DeliveryProgress:
+    """How far a set of deliveries (a batch, an update) has got."""
+
     counts: dict[str, int]
     deliveries: list[Delivery] = field(default_factory=list)
 
@@ -401,10 +412,17 @@ class BatchProgress:
         return round(100 * self.done / self.total) if self.total else 100
 
 
+@dataclass(kw_only=True)
+class BatchProgress(DeliveryProgress):
+    batch: InvitationBatch
+
+
+def delivery_counts(deliveries: QuerySet[Delivery]) -> dict[str, int]:
+    return dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
+
+
 def batch_progress(*, batch: InvitationBatch, with_rows: bool = True) -> BatchProgress:
-    counts = dict(
-        batch.deliveries.values_list("status").annotate(n=Count("pk")).order_by()
-    )
+    counts = delivery_counts(batch.deliveries.all())
     rows: list[Delivery] = []
     if with_rows:
         rows = list(
@@ -657,3 +675,86 @@ def outreach_overview(*, letter: Letter, now: datetime) -> OutreachOverview:
         accepts_invitations=reminders.letter_accepts_invitations(letter, now=now),
         signing_closed=bool(letter.hard_deadline and letter.hard_deadline <= now),
     )
+
+
+# --- Coalition communications ------------------------------------------------------
+
+
+def update_list(*, letter: Letter) -> QuerySet[Update]:
+    S = Delivery.Status
+    sends = Q(deliveries__kind=Delivery.Kind.UPDATE)
+    return (
+        Update.objects.filter(letter=letter)
+        .select_related("created_by", "sent_by")
+        .annotate(
+            recipients=Count("deliveries", filter=sends),
+            delivered=Count("deliveries", filter=sends & Q(deliveries__status=S.SENT)),
+            failed=Count("deliveries", filter=sends & Q(deliveries__status=S.FAILED)),
+        )
+    )
+
+
+def update_progress(*, update: Update, with_rows: bool = True) -> DeliveryProgress:
+    """The update's sends (tests left out) and, if asked, each recipient's row."""
+    deliveries = update.deliveries.filter(kind=Delivery.Kind.UPDATE)
+    rows: list[Delivery] = []
+    if with_rows:
+        rows = list(
+            deliveries.select_related("signature", "prospect").order_by(
+                Lower("email"), "id"
+            )
+        )
+    return DeliveryProgress(counts=delivery_counts(deliveries), deliveries=rows)
+
+
+@dataclass
+class AudienceCounts:
+    signers: int
+    invitees: int
+
+    @property
+    def both(self) -> int:
+        return self.signers + self.invitees
+
+
+def update_audience_counts(*, letter: Letter) -> AudienceCounts:
+    from signers import communications
+
+    signers, invitees = communications.update_audience(letter, Update.Audience.BOTH)
+    return AudienceCounts(signers=signers.count(), invitees=invitees.count())
+
+
+def update_recipient_count(*, update: Update) -> int:
+    from signers import communications
+
+    signers, invitees = communications.update_audience(update.letter, update.audience)
+    return signers.count() + invitees.count()
+
+
+def call_list(*, letter: Letter) -> QuerySet[Call]:
+    """Calls, newest first, with RSVP counts: the attendance trend."""
+    R = CallInvitation.Response
+    return Call.objects.filter(letter=letter).annotate(
+        invited=Count("invitations"),
+        yes=Count("invitations", filter=Q(invitations__response=R.YES)),
+        no=Count("invitations", filter=Q(invitations__response=R.NO)),
+    )
+
+
+def call_invitation_list(*, call: Call) -> QuerySet[CallInvitation]:
+    return call.invitations.select_related("signature", "user").order_by(
+        "response", "email"
+    )
+
+
+def reissue_opt_in_counts(*, letter: Letter) -> list[tuple[Reissue, int, int]]:
+    """For each re-issue of ``letter``: (re-issue, asked, opted in)."""
+    reissues = Reissue.objects.filter(source=letter).select_related("letter")
+    return [
+        (
+            r,
+            r.opt_ins.count(),
+            r.opt_ins.filter(opted_in_at__isnull=False).count(),
+        )
+        for r in reissues
+    ]

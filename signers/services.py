@@ -15,31 +15,36 @@ from time import monotonic
 from typing import Any, Final, Required, TypedDict, Unpack
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from coalition.celery import EMAIL_RETRY_POLICY
 from coalition.emails import send_message
 from coalition.models import User
 from letters.models import AuditEvent, Letter, Revision
-from signers import emails, names, reminders, selectors
+from signers import communications, emails, names, reminders, selectors
 from signers.emails import signature_email_message
 from signers.importing import ImportRow, SignatureImportError
 from signers.models import (
+    Call,
+    CallInvitation,
     ChangeRequest,
     Delivery,
     InvitationBatch,
     Prospect,
+    Reissue,
+    ReissueOptIn,
     ReminderSchedule,
     Signature,
     SignatureEmail,
     Suppression,
+    Update,
 )
 from signers.selectors import (
     VIA_IMPORT,
@@ -939,6 +944,10 @@ def delivery_unsubscribe(*, delivery: Delivery) -> bool:
         email__iexact=email,
         status__in=[*reminders.INVITABLE, *reminders.AWAITING_ANSWER],
     ).update(status=Prospect.Status.DO_NOT_CONTACT)
+    # And no more updates: the organisers see the consent withdrawn.
+    Signature.objects.filter(
+        letter=delivery.letter, email__iexact=email, consent_updates=True
+    ).update(consent_updates=False, updated_at=timezone.now())
     return created
 
 
@@ -972,7 +981,7 @@ def delivery_claim(*, delivery_id: int, claimer: str, now: datetime) -> Delivery
 def _with_relations(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     return deliveries.select_related(
         "letter__current_revision", "letter__reminder_schedule", "prospect", "signature"
-    ).select_related("user")
+    ).select_related("user", "update", "call__letter")
 
 
 def deliveries_claim_due(*, now: datetime, claimer: str, limit: int) -> list[Delivery]:
@@ -1038,7 +1047,43 @@ def _delivery_message(delivery: Delivery) -> EmailMultiAlternatives | None:
         return emails.digest_message(
             delivery=delivery, follow_ups=follow_ups, new_signatures=new_signatures
         )
+    if kind in communications.KINDS:
+        return _communication_message(delivery)
     return None
+
+
+def _communication_message(delivery: Delivery) -> EmailMultiAlternatives | None:
+    K = Delivery.Kind
+    kind = delivery.kind
+    if kind in (K.UPDATE, K.UPDATE_TEST) and delivery.update:
+        return emails.update_message(delivery=delivery, update=delivery.update)
+    if kind == K.SIGNER_LIST:
+        sections = selectors.signature_sections_public(letter=delivery.letter)
+        count = selectors.signature_count_public(letter=delivery.letter)
+        return emails.signer_list_message(
+            delivery=delivery, sections=sections, count=count
+        )
+    if kind == K.REISSUE_OPT_IN and delivery.signature:
+        opt_in = (
+            ReissueOptIn.objects.filter(
+                reissue__letter=delivery.letter, earlier=delivery.signature
+            )
+            .select_related("reissue__source")
+            .first()
+        )
+        if opt_in is None:
+            return None
+        return emails.reissue_opt_in_message(delivery=delivery, opt_in=opt_in)
+    call = delivery.call
+    if call is None:
+        return None
+    invitation = call.invitations.filter(email=delivery.email.lower()).first()
+    build = {
+        K.CALL_INVITATION: emails.call_invitation_message,
+        K.CALL_REMINDER: emails.call_reminder_message,
+        K.CALL_NOTES: emails.call_notes_message,
+    }[K(kind)]
+    return build(delivery=delivery, call=call, invitation=invitation)
 
 
 def _finish(delivery: Delivery, claimer: str, **fields: object) -> bool:
@@ -1195,6 +1240,11 @@ def deliveries_plan_due(*, now: datetime) -> int:
         if rows:
             Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
             planned += len(rows)
+    # Call reminders and weekly signer lists (signers.communications).
+    rows = list(communications.due_deliveries(now=now))
+    if rows:
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        planned += len(rows)
     return planned
 
 
@@ -1312,3 +1362,451 @@ def _count(result: DispatchResult, outcome: SendOutcome) -> None:
     names = {"sent": "sent", "failed": "failed", "skipped": "skipped"}
     field = names.get(str(outcome.status), "deferred")
     setattr(result, field, getattr(result, field) + 1)
+
+
+# --- Coalition communications: updates, signer lists, calls, re-issue ---------------
+#
+# Every one of these emails is a Delivery row (kinds in
+# signers.communications.KINDS) planned with a unique key and sent by the same
+# claim-before-send machinery as the reminders above; a fan-out task queues the
+# sends at once and the dispatcher picks up any whose task was lost.
+
+
+def _queue_planned(deliveries: QuerySet[Delivery]) -> int:
+    """Queue one send task per planned, due delivery (idempotent: a delivery
+    already claimed or sent is left alone by its task)."""
+    from signers.tasks import delivery_send_task
+
+    ids = list(
+        deliveries.filter(
+            status=Delivery.Status.PLANNED, due_at__lte=timezone.now()
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        delivery_send_task.delay_on_commit(pk)
+    return len(ids)
+
+
+def _plan(rows: list[Delivery]) -> None:
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+
+
+def _lock_letter(letter: Letter) -> None:
+    Letter.objects.select_for_update().filter(pk=letter.pk).first()
+
+
+@transaction.atomic
+def update_create(
+    *, letter: Letter, actor: User | None, subject: str, body: str, audience: str
+) -> Update:
+    """A draft update: nothing is sent until ``update_send``."""
+    return Update.objects.create(
+        letter=letter,
+        created_by=actor,
+        subject=" ".join(subject.split()),
+        body=body.replace("\r\n", "\n"),
+        audience=audience,
+    )
+
+
+@transaction.atomic
+def update_edit(*, update: Update, subject: str, body: str, audience: str) -> Update:
+    """Change a draft; raises ValidationError once it has been sent."""
+    updated = Update.objects.filter(pk=update.pk, sent_at__isnull=True).update(
+        subject=" ".join(subject.split()),
+        body=body.replace("\r\n", "\n"),
+        audience=audience,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        raise ValidationError(_("This update has been sent and cannot be changed."))
+    update.refresh_from_db()
+    return update
+
+
+def update_limit_error(*, letter: Letter, now: datetime) -> ValidationError | None:
+    """The weekly limit's refusal, saying when the next update may go; None
+    while under the limit (SIGNERS_UPDATES_PER_WEEK in any seven days)."""
+    limit = settings.SIGNERS_UPDATES_PER_WEEK
+    sent = list(
+        communications.update_rate_window(letter=letter, now=now)
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+    )
+    if len(sent) < limit:
+        return None
+    next_at = sent[len(sent) - limit] + timedelta(days=7)
+    with timezone.override(letter.time_zone):
+        when = formats.date_format(timezone.localtime(next_at), "l j F, H:i")
+    return ValidationError(
+        _(
+            "This letter has sent %(limit)d updates in the last seven days, the "
+            "most allowed, so that signers are not flooded. The next one can go "
+            "on %(when)s (%(zone)s time)."
+        )
+        % {"limit": limit, "when": when, "zone": letter.time_zone},
+        code="rate_limited",
+    )
+
+
+@transaction.atomic
+def update_send(*, update: Update, actor: User | None) -> int:
+    """Send a draft update: one delivery per recipient, queued after commit.
+
+    Locks the letter so two presses (or two organisers) cannot both pass the
+    weekly limit; the update is marked sent by a conditional UPDATE, so a second
+    press raises "already sent". Raises ValidationError over the limit or with
+    nobody to send to. Returns the number of recipients.
+    """
+    from signers.tasks import update_fan_out_task
+
+    letter = update.letter
+    _lock_letter(letter)
+    now = timezone.now()
+    if Update.objects.filter(pk=update.pk, sent_at__isnull=False).exists():
+        raise ValidationError(_("This update has already been sent."), code="sent")
+    error = update_limit_error(letter=letter, now=now)
+    if error is not None:
+        raise error
+    rows = communications.update_deliveries(update, now=now)
+    if not rows:
+        raise ValidationError(
+            _("Nobody to send this to yet: no one in this audience can be emailed."),
+            code="empty",
+        )
+    Update.objects.filter(pk=update.pk, sent_at__isnull=True).update(
+        sent_at=now, sent_by=actor, updated_at=now
+    )
+    _plan(rows)
+    _audit_letter(letter, actor, "update.sent", update=update.pk, recipients=len(rows))
+    update_fan_out_task.delay_on_commit(update.pk)  # type: ignore[attr-defined]
+    update.refresh_from_db()
+    return len(rows)
+
+
+def update_fan_out(*, update_id: int) -> int:
+    """Queue the sends of an update's planned deliveries (safe to run again)."""
+    return _queue_planned(Delivery.objects.filter(update_id=update_id))
+
+
+@transaction.atomic
+def update_send_test(*, update: Update, actor: User) -> Delivery:
+    """Send the update to ``actor`` alone, marked as a test; any number of
+    times, none counting toward the weekly limit."""
+    now = timezone.now()
+    delivery = reminders.new_delivery(
+        letter=update.letter,
+        kind=Delivery.Kind.UPDATE_TEST,
+        basis=f"{communications.update_basis(update)}/test/{now.isoformat()}",
+        due_at=now,
+        user=actor,
+    )
+    delivery.update = update
+    delivery.save()
+    _queue_planned(Delivery.objects.filter(pk=delivery.pk))
+    return delivery
+
+
+@transaction.atomic
+def signer_list_digest_set(
+    *, letter: Letter, actor: User | None, frequency: str
+) -> ReminderSchedule:
+    """Turn the weekly signer list on ("weekly") or off ("off")."""
+    schedule, _created = ReminderSchedule.objects.update_or_create(
+        letter=letter, defaults={"signer_list_digest": frequency}
+    )
+    _audit_letter(letter, actor, "signer_list.schedule_changed", frequency=frequency)
+    return schedule
+
+
+# --- Calls ---------------------------------------------------------------------------
+
+
+def _call_invite_everyone(call: Call, *, now: datetime) -> None:
+    """Invite consenting signers and the team (each address once), and plan an
+    invitation for each at the call's current start: moving the call sends an
+    updated invitation, leaving it where it was sends nothing new."""
+    letter = call.letter
+    signers = list(communications.consenting_signers(letter))
+    emails_ = {s.email.lower() for s in signers}
+    team = communications.call_team(letter, exclude_emails=emails_)
+    CallInvitation.objects.bulk_create(
+        [CallInvitation(call=call, email=s.email.lower(), signature=s) for s in signers]
+        + [CallInvitation(call=call, email=u.email.lower(), user=u) for u in team],
+        ignore_conflicts=True,
+    )
+    if call.starts_at <= now:
+        return
+    basis = communications.call_basis(call)
+    invitations = call.invitations.exclude(
+        response=CallInvitation.Response.NO
+    ).select_related("signature", "user")
+    _plan(
+        [
+            communications.call_delivery(
+                call, i, kind=Delivery.Kind.CALL_INVITATION, basis=basis, due_at=now
+            )
+            for i in invitations
+        ]
+    )
+
+
+def _call_fan_out_on_commit(call: Call) -> None:
+    from signers.tasks import call_fan_out_task
+
+    call_fan_out_task.delay_on_commit(call.pk)  # type: ignore[attr-defined]
+
+
+def _call_errors(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise ValidationError({"starts_at": _("Choose a time in the future.")})
+
+
+@transaction.atomic
+def call_create(
+    *,
+    letter: Letter,
+    actor: User | None,
+    title: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    join_url: str,
+    agenda: str = "",
+) -> Call:
+    """Schedule a call and invite consenting signers and the team (each gets
+    an .ics); reminders follow from the dispatcher at 60 and 5 minutes."""
+    now = timezone.now()
+    _call_errors(starts_at, now)
+    call = Call.objects.create(
+        letter=letter,
+        created_by=actor,
+        title=title.strip(),
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        join_url=join_url,
+        agenda=agenda.replace("\r\n", "\n"),
+    )
+    _call_invite_everyone(call, now=now)
+    _audit_letter(letter, actor, "call.scheduled", call=call.pk, title=call.title)
+    _call_fan_out_on_commit(call)
+    return call
+
+
+@transaction.atomic
+def call_update(
+    *,
+    call: Call,
+    actor: User | None,
+    title: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    join_url: str,
+    agenda: str = "",
+) -> Call:
+    """Change a call. A new start raises its SEQUENCE and sends everyone an
+    updated invitation; reminders planned for the old start are skipped."""
+    locked = Call.objects.select_for_update().select_related("letter").get(pk=call.pk)
+    now = timezone.now()
+    moved = locked.starts_at != starts_at
+    if moved:
+        _call_errors(starts_at, now)
+        locked.sequence += 1
+    locked.title = title.strip()
+    locked.starts_at = starts_at
+    locked.duration_minutes = duration_minutes
+    locked.join_url = join_url
+    locked.agenda = agenda.replace("\r\n", "\n")
+    locked.save()
+    if moved:
+        _call_invite_everyone(locked, now=now)
+        _call_fan_out_on_commit(locked)
+    _audit_letter(locked.letter, actor, "call.changed", call=call.pk, moved=moved)
+    return locked
+
+
+def call_fan_out(*, call_id: int) -> int:
+    """Queue the sends of a call's planned invitations or notes (idempotent)."""
+    return _queue_planned(Delivery.objects.filter(call_id=call_id))
+
+
+@transaction.atomic
+def call_rsvp(*, invitation_id: int, response: str) -> bool:
+    """Record yes or no; False if that was already the answer."""
+    if response not in (CallInvitation.Response.YES, CallInvitation.Response.NO):
+        raise ValidationError(_("Answer yes or no."))
+    return bool(
+        CallInvitation.objects.filter(pk=invitation_id)
+        .exclude(response=response)
+        .update(response=response, responded_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def call_notes_post(*, call: Call, actor: User | None, notes: str) -> bool:
+    """Save the notes after the call; the first time, email them to everyone
+    invited (once: later corrections are saved, not re-sent). Returns True when
+    this call sent them."""
+    now = timezone.now()
+    if call.starts_at > now:
+        raise ValidationError(_("Notes can be posted once the call has started."))
+    if not notes.strip():
+        raise ValidationError({"notes": _("Write the notes first.")})
+    Call.objects.filter(pk=call.pk).update(
+        notes=notes.replace("\r\n", "\n"), updated_at=now
+    )
+    first = Call.objects.filter(pk=call.pk, notes_sent_at__isnull=True).update(
+        notes_sent_at=now
+    )
+    if not first:
+        return False
+    call.refresh_from_db()
+    invitations = call.invitations.select_related("signature", "user")
+    basis = f"call{call.pk}/notes"
+    _plan(
+        [
+            communications.call_delivery(
+                call, i, kind=Delivery.Kind.CALL_NOTES, basis=basis, due_at=now
+            )
+            for i in invitations
+        ]
+    )
+    _audit_letter(call.letter, actor, "call.notes_sent", call=call.pk)
+    _call_fan_out_on_commit(call)
+    return True
+
+
+# --- Re-issue ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def letter_reissue(
+    *, letter: Letter, actor: User, title: str, addressee: str, slug: str = ""
+) -> Letter:
+    """Send a closed letter's text again, as a new circulating letter to a new
+    addressee, and ask each earlier signer to opt in.
+
+    Nobody is listed on the new letter until they press the opt-in button
+    (``reissue_opt_in_accept``). Owner only; raises ValidationError for a letter
+    that is not closed or has no revision.
+    """
+    from letters import services as letters_services
+
+    if selectors.organiser_role(letter=letter, user=actor) != "owner":
+        raise PermissionDenied
+    revision = letter.current_revision
+    if letter.status != Letter.Status.CLOSED or revision is None:
+        raise ValidationError(_("Only a closed letter can be re-issued."))
+    new = letters_services.letter_create(
+        owner=actor,
+        title=title,
+        slug=slug,
+        addressee=addressee,
+        body=revision.body,
+        points=revision.points,
+        time_zone=letter.time_zone,
+    )
+    letters_services.letter_update_settings(
+        letter=new,
+        actor=actor,
+        reply_to=letter.reply_to,
+        signer_kinds=letter.signer_kinds,
+    )
+    letters_services.revision_publish(
+        letter=new,
+        author=actor,
+        change_note=_("Re-issued from “%(title)s”, revision %(number)d.")
+        % {"title": letter.title, "number": revision.number},
+    )
+    letters_services.letter_start_circulating(letter=new, actor=actor)
+    reissue = Reissue.objects.create(source=letter, letter=new, created_by=actor)
+    earlier = reminders._not_suppressed(
+        Signature.objects.filter(
+            letter=letter, status=Status.CONFIRMED, erased_at__isnull=True
+        ),
+        letter,
+    )
+    ReissueOptIn.objects.bulk_create(
+        [ReissueOptIn(reissue=reissue, earlier=s) for s in earlier]
+    )
+    now = timezone.now()
+    rows = [
+        reminders.new_delivery(
+            letter=new,
+            kind=Delivery.Kind.REISSUE_OPT_IN,
+            basis=f"reissue{reissue.pk}",
+            due_at=now,
+            signature=opt_in.earlier,
+        )
+        for opt_in in reissue.opt_ins.select_related("earlier")
+    ]
+    _plan(rows)
+    _audit_letter(letter, actor, "letter.reissued", new_letter=new.pk, asked=len(rows))
+    _audit_letter(new, actor, "letter.reissued_from", source=letter.pk)
+    from signers.tasks import reissue_fan_out_task
+
+    reissue_fan_out_task.delay_on_commit(reissue.pk)  # type: ignore[attr-defined]
+    return new
+
+
+def reissue_fan_out(*, reissue_id: int) -> int:
+    """Queue the sends of a re-issue's opt-in requests (idempotent)."""
+    reissue = Reissue.objects.get(pk=reissue_id)
+    return _queue_planned(
+        Delivery.objects.filter(
+            letter_id=reissue.letter_id,
+            kind=Delivery.Kind.REISSUE_OPT_IN,
+            basis=f"reissue{reissue.pk}",
+        )
+    )
+
+
+@transaction.atomic
+def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
+    """The earlier signer pressed "Add us": sign the new letter's current
+    revision with the details and consents they gave before, confirmed (the
+    link proves the address) and with a receipt. None if already done; raises
+    ValidationError (and records nothing) if the new letter takes no
+    signatures now or they have signed it some other way."""
+    opt_in = (
+        ReissueOptIn.objects.select_for_update()
+        .select_related("reissue__letter", "earlier")
+        .get(pk=opt_in_id)
+    )
+    if opt_in.opted_in_at is not None:
+        return None
+    letter, earlier = opt_in.reissue.letter, opt_in.earlier
+    if earlier.erased_at:
+        raise ValidationError(_("This signature's details were erased."))
+    prospect, _created = Prospect.objects.get_or_create(
+        letter=letter,
+        email=earlier.email.lower(),
+        defaults={
+            "organisation": earlier.display_name,
+            "contact_name": earlier.contact_name,
+            "notes": _("Signed the earlier letter; opted in to this one."),
+        },
+    )
+    signature = signature_create(
+        letter=letter,
+        revision_id=letter.current_revision_id or 0,
+        source=Source.INVITATION,
+        display_name=earlier.display_name,
+        email=earlier.email,
+        kind=earlier.kind,
+        affiliation=earlier.affiliation,
+        city=earlier.city,
+        country=earlier.country,
+        website=earlier.website,
+        contact_name=earlier.contact_name,
+        contact_title=earlier.contact_title,
+        phone=earlier.phone,
+        consent_listed=earlier.consent_listed,
+        consent_updates=earlier.consent_updates,
+        consent_logo=earlier.consent_logo,
+        attested=earlier.attested,
+        prospect=prospect,
+    )
+    ReissueOptIn.objects.filter(pk=opt_in.pk).update(
+        opted_in_at=timezone.now(), signature=signature
+    )
+    return signature

@@ -37,3 +37,21 @@ def delivery_send_task(self: Task, delivery_id: int) -> str:
     SMTP errors retry with backoff."""
     claimer = self.request.id or f"direct-{uuid.uuid4().hex}"
     return services.delivery_send(delivery_id=delivery_id, claimer=claimer)
+
+
+@shared_task
+def update_fan_out_task(update_id: int) -> int:
+    """Queue one send task per planned delivery of an update (idempotent)."""
+    return services.update_fan_out(update_id=update_id)
+
+
+@shared_task
+def call_fan_out_task(call_id: int) -> int:
+    """Queue the sends of a call's invitations or notes (idempotent)."""
+    return services.call_fan_out(call_id=call_id)
+
+
+@shared_task
+def reissue_fan_out_task(reissue_id: int) -> int:
+    """Queue the opt-in requests of a re-issued letter (idempotent)."""
+    return services.reissue_fan_out(reissue_id=reissue_id)

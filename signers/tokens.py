@@ -23,6 +23,8 @@ MAX_AGE: Final[dict[str, timedelta]] = {
     "refer": 30 * DAY,  # the thank-you page: "who else should sign?"
     "unsubscribe": 5 * 365 * DAY,
     "team": 14 * DAY,  # an invitation to join a letter's organising team
+    "rsvp": 365 * DAY,  # answer a coalition call invitation
+    "reissue": 120 * DAY,  # opt in to a re-issued letter
 }
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from signers import views
 
 app_name = "signers"
+_letter = "workspace/letters/<slug:slug>/"
 urlpatterns = [
     # Signer-facing pages opened from emailed links (the signing work).
     path("invite/<str:token>/", views.invitation, name="invitation"),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("s/reconfirm/<str:token>/", views.reconfirm, name="reconfirm"),
     path("s/thanks/<str:token>/", views.thanks, name="thanks"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("c/rsvp/<str:token>/", views.call_rsvp, name="call-rsvp"),
+    path("s/reissue/<str:token>/", views.reissue_opt_in, name="reissue-opt-in"),
     # Organiser workspace tabs.
     path(
         "workspace/letters/<slug:slug>/signers/",
@@ -74,4 +77,18 @@ urlpatterns = [
         views.outreach_schedule,
         name="outreach-schedule",
     ),
+    # Coalition communications: updates, the signer list, calls, re-issue.
+    path(f"{_letter}updates/", views.updates, name="updates"),
+    path(f"{_letter}updates/new/", views.update_new, name="update-new"),
+    path(f"{_letter}updates/digest/", views.update_digest, name="update-digest"),
+    path(f"{_letter}updates/<int:pk>/", views.update_detail, name="update-detail"),
+    path(f"{_letter}updates/<int:pk>/edit/", views.update_edit, name="update-edit"),
+    path(f"{_letter}updates/<int:pk>/test/", views.update_test, name="update-test"),
+    path(f"{_letter}updates/<int:pk>/send/", views.update_send, name="update-send"),
+    path(f"{_letter}calls/", views.calls, name="calls"),
+    path(f"{_letter}calls/new/", views.call_new, name="call-new"),
+    path(f"{_letter}calls/<int:pk>/", views.call_detail, name="call-detail"),
+    path(f"{_letter}calls/<int:pk>/edit/", views.call_edit, name="call-edit"),
+    path(f"{_letter}calls/<int:pk>/notes/", views.call_notes, name="call-notes"),
+    path(f"{_letter}reissue/", views.reissue, name="reissue"),
 ]

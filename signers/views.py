@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,22 +33,36 @@ from letters.markdown import render_markdown
 from letters.models import Letter, Membership, Revision
 from signers import csv_import, forms, reminders, selectors, services
 from signers.forms import (
+    CallForm,
+    CallNotesForm,
     InviteForm,
     ProspectFilterForm,
     ProspectForm,
     ProspectImportConfirmForm,
     ProspectImportForm,
+    ReissueForm,
     ReminderScheduleForm,
+    RsvpForm,
+    SignerListDigestForm,
+    UpdateForm,
 )
 from signers.importing import SignatureImportError, read_signer_csv
-from signers.models import Delivery, Prospect, Signature
+from signers.models import (
+    Call,
+    CallInvitation,
+    Delivery,
+    Prospect,
+    ReissueOptIn,
+    Signature,
+    Update,
+)
 from signers.ratelimits import join_limit_exceeded
 from signers.tokens import TokenError, TokenExpired, make_token, read_token
 
 SignatureView = Callable[[HttpRequest, Signature], HttpResponse]
 ProspectView = Callable[[HttpRequest, Prospect], HttpResponse]
 LinkView = Callable[[HttpRequest, str], HttpResponse]
-Row = TypeVar("Row", Signature, Prospect)
+Row = TypeVar("Row", Signature, Prospect, CallInvitation, ReissueOptIn)
 
 
 # --- Helpers ----------------------------------------------------------------------
@@ -726,3 +741,301 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         context["done"] = True
         context["already"] = not services.delivery_unsubscribe(delivery=delivery)
     return render(request, "signers/outreach_unsubscribe.html", context)
+
+
+# --- Coalition communications: updates, calls, re-issue --------------------------
+
+
+def _update_of(letter: Letter, pk: int) -> Update:
+    return get_object_or_404(letter.updates.select_related("letter"), pk=pk)
+
+
+def _call_of(letter: Letter, pk: int) -> Call:
+    return get_object_or_404(letter.calls.select_related("letter"), pk=pk)
+
+
+@login_required
+@require_GET
+def updates(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The Updates tab: updates sent and drafted, the signer list digest, calls."""
+    letter, can_edit = _outreach_letter(request, slug)
+    schedule = reminders.schedule_for(letter)
+    role = selectors.organiser_role(letter=letter, user=request.user)
+    context = {
+        "letter": letter,
+        "can_edit": can_edit,
+        "updates": selectors.update_list(letter=letter),
+        "audience": selectors.update_audience_counts(letter=letter),
+        "limit": settings.SIGNERS_UPDATES_PER_WEEK,
+        "limit_error": services.update_limit_error(letter=letter, now=timezone.now()),
+        "digest_form": SignerListDigestForm(
+            initial={"signer_list_digest": schedule.signer_list_digest}
+        ),
+        "calls": selectors.call_list(letter=letter)[:5],
+        "can_reissue": role == Membership.Role.OWNER
+        and letter.status == Letter.Status.CLOSED,
+        "reissues": selectors.reissue_opt_in_counts(letter=letter),
+    }
+    return render(request, "signers/update_list.html", context)
+
+
+@login_required
+def update_new(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    form = UpdateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        update = services.update_create(
+            letter=letter, actor=request.user, **form.cleaned_data
+        )
+        messages.success(request, _("Draft saved. Check the preview, then send."))
+        return redirect("signers:update-detail", slug=letter.slug, pk=update.pk)
+    context = {"letter": letter, "form": form}
+    return render(request, "signers/update_form.html", context)
+
+
+@login_required
+def update_edit(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    update = _update_of(letter, pk)
+    initial = {f: getattr(update, f) for f in ("subject", "body", "audience")}
+    form = UpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_edit(update=update, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Draft saved."))
+        return redirect("signers:update-detail", slug=letter.slug, pk=update.pk)
+    context = {"letter": letter, "form": form, "update": update}
+    return render(request, "signers/update_form.html", context)
+
+
+@login_required
+@require_GET
+def update_detail(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A draft's preview and buttons; once sent, progress per recipient (HTMX
+    polls the partial while it sends)."""
+    letter, can_edit = _outreach_letter(request, slug)
+    update = _update_of(letter, pk)
+    context = {
+        "letter": letter,
+        "update": update,
+        "can_edit": can_edit,
+        "body_html": render_markdown(update.body),
+        "progress": selectors.update_progress(update=update),
+        "recipients": selectors.update_recipient_count(update=update),
+        "limit_error": services.update_limit_error(letter=letter, now=timezone.now()),
+    }
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "signers/_update_progress.html", context)
+    return render(request, "signers/update_detail.html", context)
+
+
+@login_required
+@require_POST
+def update_test(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    update = _update_of(letter, pk)
+    services.update_send_test(update=update, actor=request.user)
+    messages.success(
+        request, _("A test is on its way to %(email)s.") % {"email": request.user.email}
+    )
+    return redirect("signers:update-detail", slug=letter.slug, pk=update.pk)
+
+
+@login_required
+@require_POST
+def update_send(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    update = _update_of(letter, pk)
+    try:
+        count = services.update_send(update=update, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Sending to %(n)d recipients.") % {"n": count})
+    return redirect("signers:update-detail", slug=letter.slug, pk=update.pk)
+
+
+@login_required
+@require_POST
+def update_digest(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    form = SignerListDigestForm(request.POST)
+    if form.is_valid():
+        services.signer_list_digest_set(
+            letter=letter,
+            actor=request.user,
+            frequency=form.cleaned_data["signer_list_digest"],
+        )
+        messages.success(request, _("Signer list setting saved."))
+    return redirect("signers:updates", slug=letter.slug)
+
+
+@login_required
+@require_GET
+def calls(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, can_edit = _outreach_letter(request, slug)
+    rows = list(selectors.call_list(letter=letter))
+    context = {
+        "letter": letter,
+        "can_edit": can_edit,
+        "calls": rows,
+        "most_invited": max((c.invited for c in rows), default=0),  # type: ignore[attr-defined]
+        "now": timezone.now(),
+    }
+    return render(request, "signers/call_list.html", context)
+
+
+def _call_form_page(
+    request: AuthedHttpRequest, letter: Letter, call: Call | None
+) -> HttpResponse:
+    form = CallForm(request.POST or None, letter=letter, call=call)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if call is None:
+                call = services.call_create(
+                    letter=letter, actor=request.user, **form.cleaned_data
+                )
+                done = _("Call scheduled; the invitations are on their way.")
+            else:
+                call = services.call_update(
+                    call=call, actor=request.user, **form.cleaned_data
+                )
+                done = _("Call saved.")
+        except ValidationError as exc:
+            _add_errors(form, exc, letter)
+        else:
+            messages.success(request, done)
+            return redirect("signers:call-detail", slug=letter.slug, pk=call.pk)
+    context = {"letter": letter, "form": form, "call": call}
+    return render(request, "signers/call_form.html", context)
+
+
+@login_required
+def call_new(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    return _call_form_page(request, letter, None)
+
+
+@login_required
+def call_edit(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    return _call_form_page(request, letter, _call_of(letter, pk))
+
+
+@login_required
+@require_GET
+def call_detail(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, can_edit = _outreach_letter(request, slug)
+    call = _call_of(letter, pk)
+    context = {
+        "letter": letter,
+        "call": call,
+        "can_edit": can_edit,
+        "agenda_html": render_markdown(call.agenda),
+        "notes_html": render_markdown(call.notes),
+        "invitations": selectors.call_invitation_list(call=call),
+        "started": call.starts_at <= timezone.now(),
+    }
+    return render(request, "signers/call_detail.html", context)
+
+
+@login_required
+def call_notes(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    call = _call_of(letter, pk)
+    form = CallNotesForm(request.POST or None, initial={"notes": call.notes})
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = services.call_notes_post(
+                call=call, actor=request.user, notes=form.cleaned_data["notes"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Notes saved and emailed to everyone invited.")
+                if sent
+                else _("Notes saved (they were emailed before; not sent again)."),
+            )
+            return redirect("signers:call-detail", slug=letter.slug, pk=call.pk)
+    context = {"letter": letter, "call": call, "form": form}
+    return render(request, "signers/call_notes.html", context)
+
+
+@_row_link("rsvp", CallInvitation.objects.select_related("call__letter"))
+def call_rsvp(request: HttpRequest, invitation: CallInvitation) -> HttpResponse:
+    """GET shows the call and two buttons; only the POST records the answer."""
+    call = invitation.call
+    context: dict[str, Any] = {
+        "invitation": invitation,
+        "call": call,
+        "letter": call.letter,
+        "agenda_html": render_markdown(call.agenda),
+    }
+    if request.method == "POST":
+        form = RsvpForm(request.POST)
+        if form.is_valid():
+            answer = form.cleaned_data["response"]
+            context["changed"] = services.call_rsvp(
+                invitation_id=invitation.pk, response=answer
+            )
+            context["done"] = answer
+    return render(request, "signers/call_rsvp.html", context)
+
+
+@login_required
+def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """An owner sends a closed letter's text to a new addressee."""
+    letter, _edit = _outreach_letter(request, slug, edit=True)
+    role = selectors.organiser_role(letter=letter, user=request.user)
+    if role != Membership.Role.OWNER:
+        raise PermissionDenied
+    initial = {"title": letter.title, "addressee": letter.addressee}
+    form = ReissueForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.letter_reissue(
+                letter=letter, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("The new letter is circulating; earlier signers are asked to join."),
+            )
+            return redirect("letters:detail", slug=new.slug)
+    count = selectors.signature_count_public(letter=letter)
+    context = {"letter": letter, "form": form, "count": count}
+    return render(request, "signers/reissue_form.html", context)
+
+
+@_row_link(
+    "reissue",
+    ReissueOptIn.objects.select_related(
+        "reissue__letter__current_revision", "reissue__source", "earlier"
+    ),
+)
+def reissue_opt_in(request: HttpRequest, opt_in: ReissueOptIn) -> HttpResponse:
+    """GET shows the new letter and one button; only the POST signs it."""
+    letter = opt_in.reissue.letter
+    context: dict[str, Any] = {
+        "opt_in": opt_in,
+        "letter": letter,
+        "source": opt_in.reissue.source,
+        **_text(letter.current_revision),
+    }
+    if request.method == "POST" and opt_in.opted_in_at is None:
+        try:
+            context["signature"] = services.reissue_opt_in_accept(opt_in_id=opt_in.pk)
+        except ValidationError as exc:
+            context["error"] = " ".join(exc.messages)
+        else:
+            context["done"] = True
+    elif opt_in.opted_in_at is not None:
+        context["already"] = True
+    return render(request, "signers/reissue_opt_in.html", context)

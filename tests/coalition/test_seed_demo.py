@@ -67,3 +67,16 @@ def test_seed_demo_adds_a_prospect_in_every_status_once():
     letter = Letter.objects.get(slug=DEMO_SLUG)
     statuses = sorted(letter.prospects.values_list("status", flat=True))
     assert statuses == sorted(Prospect.Status.values)
+
+
+@pytest.mark.django_db
+def test_seed_demo_letter_has_one_sent_update_and_one_scheduled_call():
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")
+
+    letter = Letter.objects.get(slug=DEMO_SLUG)
+    (update,) = letter.updates.all()
+    assert update.sent_at is not None
+    assert update.deliveries.exists()
+    (call,) = letter.calls.all()
+    assert call.invitations.exists()

@@ -5,6 +5,7 @@ The URLs come from the resolver, so a new view cannot be forgotten here.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -14,7 +15,14 @@ from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 from letters.models import Membership, TeamInvitation
-from signers.models import Delivery, Prospect
+from signers.models import (
+    Call,
+    CallInvitation,
+    Delivery,
+    Prospect,
+    Reissue,
+    ReissueOptIn,
+)
 from signers.tokens import make_token
 from tests.factories import (
     LetterFactory,
@@ -86,7 +94,20 @@ def world():
         due_at=timezone.now(),
         message_id="<sweep@coalition.test>",
     )
+    call = Call.objects.create(
+        letter=letter,
+        title="Coalition call",
+        starts_at=timezone.now() + timedelta(days=2),
+        join_url="https://meet.example.org/x",
+    )
+    call_invitation = CallInvitation.objects.create(
+        call=call, email=signature.email, signature=signature
+    )
+    reissue = Reissue.objects.create(source=letter, letter=LetterFactory(owner=owner))
+    reissue_opt_in = ReissueOptIn.objects.create(reissue=reissue, earlier=signature)
     return {
+        "call_invitation": call_invitation,
+        "reissue_opt_in": reissue_opt_in,
         "delivery": delivery,
         "team_invitation": team_invitation,
         "owner": owner,
@@ -110,6 +131,8 @@ TOKEN_FOR = {
     "signers:thanks": ("refer", "signature"),
     "letters:team-accept": ("team", "team_invitation"),
     "signers:unsubscribe": ("unsubscribe", "delivery"),
+    "signers:call-rsvp": ("rsvp", "call_invitation"),
+    "signers:reissue-opt-in": ("reissue", "reissue_opt_in"),
 }
 
 # One-click unsubscribe (RFC 8058): mail programs POST it without a session or

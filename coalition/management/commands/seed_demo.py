@@ -16,8 +16,14 @@ from letters.services import (
     letter_update_settings,
     revision_publish,
 )
-from signers.models import Signature
-from signers.services import prospect_create, signature_create
+from signers.models import Signature, Update
+from signers.services import (
+    call_create,
+    prospect_create,
+    signature_create,
+    update_create,
+    update_send,
+)
 
 DEMO_EMAIL = "organiser@example.org"
 DEMO_EDITOR_EMAIL = "editor@example.org"
@@ -130,6 +136,41 @@ def seed_prospects(*, letter: Letter, owner: User) -> None:
         )
 
 
+DEMO_UPDATE_SUBJECT = "Thank you, and what happens next"
+DEMO_UPDATE_BODY = """\
+Thank you to everyone who has signed or is thinking about it.
+
+We will deliver the letter to the **City Council** before its budget meeting.
+Join the coalition call to plan the hand-over.
+"""
+DEMO_CALL_TITLE = "Coalition call: planning the hand-over"
+
+
+def seed_communications(*, letter: Letter, owner: User) -> None:
+    """A sent update and a call next week on the demo letter, once each."""
+    if not letter.updates.filter(subject=DEMO_UPDATE_SUBJECT).exists():
+        update = update_create(
+            letter=letter,
+            actor=owner,
+            subject=DEMO_UPDATE_SUBJECT,
+            body=DEMO_UPDATE_BODY,
+            audience=Update.Audience.BOTH,
+        )
+        update_send(update=update, actor=owner)
+    if not letter.calls.filter(title=DEMO_CALL_TITLE).exists():
+        next_week = timezone.now() + timedelta(days=7)
+        call_create(
+            letter=letter,
+            actor=owner,
+            title=DEMO_CALL_TITLE,
+            starts_at=next_week.replace(hour=17, minute=0, second=0, microsecond=0),
+            duration_minutes=45,
+            join_url="https://meet.example.org/clean-air-coalition",
+            agenda="1. Where the signatures stand\n2. Who delivers the letter\n"
+            "3. Press",
+        )
+
+
 class Command(BaseCommand):
     help = "Create the demo organiser and a sample letter (safe to run again)."
 
@@ -172,6 +213,7 @@ class Command(BaseCommand):
         if not Letter.objects.filter(slug=PUBLIC_DEMO_SLUG).exists():
             _create_public_demo_letter(user)
         seed_prospects(letter=letter, owner=user)
+        seed_communications(letter=letter, owner=user)
         if not options["quiet"]:
             self.stdout.write(
                 self.style.SUCCESS(
