@@ -9,8 +9,8 @@ hunt on a developer's machine: ``FUZZ_EXAMPLES=2000 make test`` (add
 
 import operator
 import os
-from urllib.parse import urlencode
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db import transaction

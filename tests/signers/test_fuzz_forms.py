@@ -17,7 +17,7 @@ from letters.models import AuditEvent, Letter
 from signers.forms import DeclineForm, PublicDetailsForm, ReferralForm, SignatureForm
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.tokens import make_token
-from tests.signers.helpers import sign
+from tests.signers.helpers import sign, sign_form
 from tests.signers.strategies import (
     FUZZ,
     URLENCODED,
@@ -51,13 +51,6 @@ def snapshot():
     ]
 
 
-def post(client, url, data):
-    body = encode(data)
-    response = client.post(url, body, content_type=URLENCODED)
-    event(f"answered {response.status_code}")  # --hypothesis-show-statistics
-    return response, QueryDict(body)
-
-
 def shows_an_error(response):
     """The form again, saying what is wrong (or, for an empty body, which no
     browser sends since the CSRF token is always there, the form as new)."""
@@ -65,18 +58,36 @@ def shows_an_error(response):
     return bool(form.errors) or not form.is_bound
 
 
+def each_submission_saves_whole_or_nothing(
+    client, url, posts, check_saved, *, saved=lambda r: r.status_code == 302
+):
+    """Post every example of ``posts``: when the answer says it saved,
+    ``check_saved(submitted)`` checks what; otherwise the form is back with
+    an error and nothing at all changed."""
+
+    @FUZZ
+    @given(posts)
+    def submit(data):
+        with rolled_back():
+            before = snapshot()
+            body = encode(data)
+            response = client.post(url, body, content_type=URLENCODED)
+            event(f"answered {response.status_code}")  # --hypothesis-show-statistics
+            if saved(response):
+                check_saved(QueryDict(body))
+            else:
+                assert response.status_code == 200
+                assert shows_an_error(response)
+                assert snapshot() == before
+
+    submit()
+
+
 def signing_data(letter, **overrides):
-    data = {
-        "kind": "organisation",
-        "display_name": "Friends of the Park",
-        "email": "chair@friends.example.org",
-        "city": "Springfield",
-        "consent_listed": "on",
-        "attested": "on",
-        "revision": str(letter.current_revision_id),
+    return {
+        k: str(v)
+        for k, v in sign_form(letter, kind="organisation", **overrides).items()
     }
-    data.update(overrides)
-    return data
 
 
 def assert_signature_saved_as_cleaned(letter, submitted, *, status, email_kind):
@@ -105,101 +116,77 @@ def test_open_join_saves_a_whole_pending_signature_or_shows_an_error(
 ):
     open_letter.signer_kinds = Letter.SignerKinds.BOTH
     open_letter.save()
-    url = reverse("signers:join", args=[open_letter.slug])
     sign(open_letter, display_name="Already Signed", email="first@example.org")
 
-    @FUZZ
-    @given(form_posts(signing_data(open_letter), SIGNATURE_FIELDS))
-    def submit(data):
-        with rolled_back():
-            before = snapshot()
-            response, submitted = post(client, url, data)
-            if response.status_code == 302:
-                assert_signature_saved_as_cleaned(
-                    open_letter,
-                    submitted,
-                    status=Signature.Status.PENDING,
-                    email_kind=SignatureEmail.Kind.CONFIRM_REQUEST,
-                )
-            else:
-                assert response.status_code == 200
-                assert shows_an_error(response)
-                assert snapshot() == before
+    def check_saved(submitted):
+        assert_signature_saved_as_cleaned(
+            open_letter,
+            submitted,
+            status=Signature.Status.PENDING,
+            email_kind=SignatureEmail.Kind.CONFIRM_REQUEST,
+        )
 
-    submit()
+    each_submission_saves_whole_or_nothing(
+        client,
+        reverse("signers:join", args=[open_letter.slug]),
+        form_posts(signing_data(open_letter), SIGNATURE_FIELDS),
+        check_saved,
+    )
 
 
 def test_invitation_saves_a_whole_signature_or_shows_an_error(
     client, both_kinds, prospect
 ):
-    url = reverse("signers:invitation", args=[make_token("invite", prospect.pk)])
-    valid = signing_data(both_kinds, email=prospect.email)
+    def check_saved(submitted):
+        # Signed at the invited address: confirmed at once, else to confirm.
+        proven = SignatureForm(submitted, letter=both_kinds).is_valid() and (
+            Signature.objects.filter(email=prospect.email).exists()
+        )
+        assert_signature_saved_as_cleaned(
+            both_kinds,
+            submitted,
+            status="confirmed" if proven else "pending",
+            email_kind="receipt" if proven else "confirm_request",
+        )
+        prospect.refresh_from_db()
+        assert (prospect.status == Prospect.Status.SIGNED) == proven
 
-    @FUZZ
-    @given(form_posts(valid, SIGNATURE_FIELDS))
-    def submit(data):
-        with rolled_back():
-            before = snapshot()
-            response, submitted = post(client, url, data)
-            if response.status_code == 302:
-                proven = SignatureForm(submitted, letter=both_kinds).is_valid() and (
-                    Signature.objects.filter(email=prospect.email).exists()
-                )
-                assert_signature_saved_as_cleaned(
-                    both_kinds,
-                    submitted,
-                    status="confirmed" if proven else "pending",
-                    email_kind="receipt" if proven else "confirm_request",
-                )
-                prospect.refresh_from_db()
-                assert (prospect.status == Prospect.Status.SIGNED) == proven
-            else:
-                assert response.status_code == 200
-                assert shows_an_error(response)
-                assert snapshot() == before
-
-    submit()
+    each_submission_saves_whole_or_nothing(
+        client,
+        reverse("signers:invitation", args=[make_token("invite", prospect.pk)]),
+        form_posts(signing_data(both_kinds, email=prospect.email), SIGNATURE_FIELDS),
+        check_saved,
+    )
 
 
 def test_decline_records_the_answer_whole_or_shows_an_error(client, letter, prospect):
-    url = reverse("signers:decline", args=[make_token("decline", prospect.pk)])
     valid = {"reason": "Not this year.", "anchor": "point-1", "change": "Say more."}
 
-    @FUZZ
-    @given(form_posts(valid, ["reason", "anchor", "change"]))
-    def submit(data):
-        with rolled_back():
-            before = snapshot()
-            response, submitted = post(client, url, data)
-            assert response.status_code == 200
-            if response.context.get("done"):
-                form = DeclineForm(submitted, revision=letter.current_revision)
-                assert form.is_valid(), form.errors
-                prospect.refresh_from_db()
-                assert prospect.status == Prospect.Status.DECLINED
-                assert prospect.decline_reason == form.cleaned_data["reason"]
-                change = form.cleaned_data["change"]
-                requests = ChangeRequest.objects.filter(prospect=prospect)
-                assert list(requests.values("anchor", "text")) == (
-                    [
-                        {
-                            "anchor": form.cleaned_data["anchor"] or "general",
-                            "text": change,
-                        }
-                    ]
-                    if change
-                    else []
-                )
-            else:
-                assert shows_an_error(response)
-                assert snapshot() == before
+    def check_saved(submitted):
+        form = DeclineForm(submitted, revision=letter.current_revision)
+        assert form.is_valid(), form.errors
+        prospect.refresh_from_db()
+        assert prospect.status == Prospect.Status.DECLINED
+        assert prospect.decline_reason == form.cleaned_data["reason"]
+        change = form.cleaned_data["change"]
+        requests = ChangeRequest.objects.filter(prospect=prospect)
+        assert list(requests.values("anchor", "text")) == (
+            [{"anchor": form.cleaned_data["anchor"] or "general", "text": change}]
+            if change
+            else []
+        )
 
-    submit()
+    each_submission_saves_whole_or_nothing(
+        client,
+        reverse("signers:decline", args=[make_token("decline", prospect.pk)]),
+        form_posts(valid, ["reason", "anchor", "change"]),
+        check_saved,
+        saved=lambda response: response.context.get("done"),
+    )
 
 
 def test_self_service_edit_saves_every_detail_or_shows_an_error(client, letter):
     signature = sign(letter)
-    url = reverse("signers:edit", args=[make_token("edit", signature.pk)])
     valid = {
         "display_name": signature.display_name,
         "city": "Leeds",
@@ -207,39 +194,33 @@ def test_self_service_edit_saves_every_detail_or_shows_an_error(client, letter):
         "website": "https://friends.example.org",
         "consent_listed": "on",
     }
-    fields = [*valid, "consent_updates", "consent_logo", "affiliation"]
 
-    @FUZZ
-    @given(form_posts(valid, fields))
-    def submit(data):
-        with rolled_back():
-            before = snapshot()
-            response, submitted = post(client, url, data)
-            if response.status_code == 302:
-                form = PublicDetailsForm(submitted, signature=signature)
-                assert form.is_valid(), form.errors
-                saved = Signature.objects.get(pk=signature.pk)
-                cleaned = dict(form.cleaned_data)
-                name = cleaned.pop("display_name")
-                for field, value in cleaned.items():
-                    assert getattr(saved, field) == value, field
-                assert saved.display_name == signature.display_name
-                assert saved.requested_display_name == (
-                    "" if name == signature.display_name else name
-                )
-            else:
-                assert response.status_code == 200
-                assert shows_an_error(response)
-                assert snapshot() == before
+    def check_saved(submitted):
+        form = PublicDetailsForm(submitted, signature=signature)
+        assert form.is_valid(), form.errors
+        saved = Signature.objects.get(pk=signature.pk)
+        cleaned = dict(form.cleaned_data)
+        name = cleaned.pop("display_name")
+        for field, value in cleaned.items():
+            assert getattr(saved, field) == value, field
+        # A new name waits for the organisers.
+        assert saved.display_name == signature.display_name
+        assert saved.requested_display_name == (
+            "" if name == signature.display_name else name
+        )
 
-    submit()
+    each_submission_saves_whole_or_nothing(
+        client,
+        reverse("signers:edit", args=[make_token("edit", signature.pk)]),
+        form_posts(valid, [*valid, "consent_updates", "consent_logo", "affiliation"]),
+        check_saved,
+    )
 
 
 def test_who_else_should_sign_saves_a_whole_prospect_or_shows_an_error(
     client, letter, prospect
 ):
     signature = sign(letter)
-    url = reverse("signers:thanks", args=[make_token("refer", signature.pk)])
     valid = {
         "organisation": "Parents for Clean Air",
         "contact_name": "Sam",
@@ -247,26 +228,21 @@ def test_who_else_should_sign_saves_a_whole_prospect_or_shows_an_error(
         "note": "They ran the petition.",
     }
 
-    @FUZZ
-    @given(form_posts(valid, [*valid, "leave_empty"]))
-    def submit(data):
-        with rolled_back():
-            before = snapshot()
-            response, submitted = post(client, url, data)
-            if response.status_code == 302:
-                form = ReferralForm(submitted)
-                assert form.is_valid(), form.errors
-                referral = Prospect.objects.get(referred_by=signature)
-                assert referral.organisation == form.cleaned_data["organisation"]
-                assert referral.email == form.cleaned_data["email"]
-                assert referral.contact_name == form.cleaned_data["contact_name"]
-                assert referral.notes == form.cleaned_data["note"]
-            else:
-                assert response.status_code == 200
-                assert shows_an_error(response)
-                assert snapshot() == before
+    def check_saved(submitted):
+        form = ReferralForm(submitted)
+        assert form.is_valid(), form.errors
+        referral = Prospect.objects.get(referred_by=signature)
+        assert referral.organisation == form.cleaned_data["organisation"]
+        assert referral.email == form.cleaned_data["email"]
+        assert referral.contact_name == form.cleaned_data["contact_name"]
+        assert referral.notes == form.cleaned_data["note"]
 
-    submit()
+    each_submission_saves_whole_or_nothing(
+        client,
+        reverse("signers:thanks", args=[make_token("refer", signature.pk)]),
+        form_posts(valid, [*valid, "leave_empty"]),
+        check_saved,
+    )
 
 
 # --- What no form produces ----------------------------------------------------

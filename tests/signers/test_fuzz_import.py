@@ -108,7 +108,7 @@ def both_kinds(letter):
 
 
 def row(**cells):
-    return {c: "" for c in COLUMNS} | cells
+    return dict.fromkeys(COLUMNS, "") | cells
 
 
 HEADER = ",".join(COLUMNS)

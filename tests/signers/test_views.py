@@ -12,7 +12,7 @@ from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.tokens import make_token
 from tests.factories import RevisionFactory, UserFactory
-from tests.signers.helpers import sign
+from tests.signers.helpers import sign, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -31,21 +31,6 @@ def snapshot():
         SignatureEmail.objects.count(),
         ChangeRequest.objects.count(),
     )
-
-
-def sign_form(letter, **overrides):
-    data = {
-        "display_name": "Friends of the Park",
-        "city": "Springfield",
-        "country": "United Kingdom",
-        "contact_name": "Rosa Parks",
-        "email": "rosa@friends.example.org",
-        "consent_listed": "on",
-        "attested": "on",
-        "revision": letter.current_revision_id,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 # --- Invitation ---------------------------------------------------------------
