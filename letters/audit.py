@@ -77,4 +77,10 @@ def describe(event: AuditEvent) -> str:
         return _("Withdrew the team invitation to %(email)s") % {
             "email": d.get("email")
         }
+    if action == "signature.exported":
+        if d.get("by") == "signer":
+            return _("%(name)s downloaded the data held about their signature") % {
+                "name": d.get("name")
+            }
+        return _("Downloaded the personal data of %(name)s") % {"name": d.get("name")}
     return action

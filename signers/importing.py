@@ -2,12 +2,14 @@
 
 Columns: organisation, city, country, website, contact_name, email; optional
 kind ("organisation" or "individual") and name (an individual's name). UTF-8
-with or without a byte-order mark, comma- or semicolon-separated. Parsing only:
-``services.signature_import`` saves all rows or none.
+with or without a byte-order mark, comma-, semicolon- or tab-separated, any
+line endings. Parsing only: ``services.signature_import`` saves all rows or
+none.
 """
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -20,6 +22,7 @@ from signers.models import Signature
 from signers.names import normalise_name
 
 REQUIRED_COLUMNS: Final = ("organisation", "email")
+DELIMITERS: Final = (",", ";", "\t")
 KNOWN_COLUMNS: Final = (
     "organisation", "city", "country", "website", "contact_name", "email",
     "kind", "name",
@@ -107,30 +110,68 @@ def _form_errors(form: forms.Form) -> list[str]:
     ]
 
 
+def _column_names(cells: Sequence[str] | None) -> list[str]:
+    return [(c or "").strip().lower().replace(" ", "_") for c in cells or []]
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that makes the first line a header with the needed
+    columns (else the likeliest one, for the missing-columns message).
+
+    Only the delimiter is guessed. Quoting is what spreadsheets write (quotes
+    doubled inside quoted cells): guessing it from the data too cut the cell
+    ``Leeds "West; North"`` to ``Leeds "West`` without a word.
+    """
+    first = io.StringIO(text, newline="").readline()
+    for delimiter in DELIMITERS:
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter), [])
+        except csv.Error:  # read again, and reported, by _records
+            continue
+        if all(c in _column_names(cells) for c in REQUIRED_COLUMNS):
+            return delimiter
+    return max(DELIMITERS, key=first.count)
+
+
+def _records(text: str) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows as (line, {known column: cell}). Raises
+    SignatureImportError for a file without the needed columns, or one the
+    CSV reader gives up on (an unclosed quote that swallows the file)."""
+    text = text.lstrip("\ufeff")
+    # newline="" lets the reader see every line ending, the lone \r of older
+    # spreadsheets included, and line breaks inside quoted cells.
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    records: list[tuple[int, dict[str, str]]] = []
+    end_of_last_row = 0
+    try:
+        header = _column_names(reader.fieldnames)
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise SignatureImportError(
+                {1: [_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}]}
+            )
+        reader.fieldnames = header
+        end_of_last_row = reader.reader.line_num
+        for raw in reader:
+            data = {k: v or "" for k, v in raw.items() if k in KNOWN_COLUMNS}
+            records.append((reader.line_num, data))
+            end_of_last_row = reader.line_num
+    except csv.Error as exc:
+        message = _(
+            "From this line on, the file cannot be read as CSV: look for a "
+            "quotation mark that is not closed, or a cell that is far too long."
+        )
+        raise SignatureImportError({end_of_last_row + 1: [message]}) from exc
+    return records
+
+
 def read_signer_csv(text: str) -> list[ImportRow]:
     """Parse and check every row; raise SignatureImportError for a file that
-    cannot be read at all (no header, missing columns)."""
-    text = text.lstrip("\ufeff")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [
-        (h or "").strip().lower().replace(" ", "_") for h in reader.fieldnames or []
-    ]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise SignatureImportError(
-            {1: [_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}]}
-        )
-    reader.fieldnames = header
+    cannot be read at all (no header, missing columns, not CSV)."""
     rows: list[ImportRow] = []
     seen_names: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    for raw in reader:
-        line = reader.line_num
-        data = {k: (v or "") for k, v in raw.items() if k in KNOWN_COLUMNS}
+    for line, data in _records(text):
         form = ImportRowForm(data)
         row = ImportRow(line=line)
         if not form.is_valid():

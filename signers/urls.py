@@ -13,6 +13,7 @@ urlpatterns = [
     path("s/confirm/<str:token>/", views.confirm, name="confirm"),
     path("s/withdraw/<str:token>/", views.withdraw, name="withdraw"),
     path("s/edit/<str:token>/", views.edit, name="edit"),
+    path("s/my-data/<str:token>/", views.my_data, name="my-data"),
     path("s/suggest/<str:token>/", views.suggest, name="suggest"),
     path("s/reconfirm/<str:token>/", views.reconfirm, name="reconfirm"),
     path("s/thanks/<str:token>/", views.thanks, name="thanks"),
@@ -34,6 +35,11 @@ urlpatterns = [
         "workspace/letters/<slug:slug>/signers/<int:pk>/",
         views.signature_detail,
         name="signature-detail",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/signers/<int:pk>/personal-data.json",
+        views.signature_export,
+        name="signature-export",
     ),
     path(
         "workspace/letters/<slug:slug>/signers/<int:pk>/<str:action>/",

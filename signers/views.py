@@ -18,10 +18,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -342,9 +343,13 @@ def reconfirm(request: HttpRequest, signature: Signature) -> HttpResponse:
     return render(request, "signers/signature_reconfirm.html", context)
 
 
+def _editable(signature: Signature) -> bool:
+    return signature.status in Signature.LIVE_STATUSES and not signature.erased_at
+
+
 @signature_link("edit")
 def edit(request: HttpRequest, signature: Signature) -> HttpResponse:
-    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
+    if not _editable(signature):
         return _status_page(request, signature)
     initial = {
         f: getattr(signature, f) for f in ("display_name", *services.PUBLIC_DETAILS)
@@ -361,13 +366,46 @@ def edit(request: HttpRequest, signature: Signature) -> HttpResponse:
         if waiting:
             messages.info(request, _name_waiting_message())
         return redirect(request.path)
-    suggest_url = reverse("signers:suggest", args=[make_token("edit", signature.pk)])
-    context = {"signature": signature, "form": form, "suggest_url": suggest_url}
+    token = make_token("edit", signature.pk)
+    context = {
+        "signature": signature,
+        "form": form,
+        "suggest_url": reverse("signers:suggest", args=[token]),
+        "my_data_url": reverse("signers:my-data", args=[token]),
+    }
     return render(request, "signers/signature_edit.html", context)
 
 
 def _name_waiting_message() -> str:
     return _("The new name will be shown once the organisers have checked it.")
+
+
+def _personal_data_download(signature: Signature) -> HttpResponse:
+    data = selectors.signature_personal_data(signature=signature)
+    response = JsonResponse(
+        data, json_dumps_params={"indent": 2, "ensure_ascii": False}
+    )
+    filename = f"{signature.letter.slug}-signature-{signature.pk}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    add_never_cache_headers(response)
+    return response
+
+
+@signature_link("edit")
+def my_data(request: HttpRequest, signature: Signature) -> HttpResponse:
+    """The signer downloads everything held about them (a POST, so that the
+    download is written in the letter's log and a link opened by a mail
+    scanner writes nothing)."""
+    if request.method == "POST":
+        services.signature_record_export(signature=signature, actor=None)
+        return _personal_data_download(signature)
+    edit_url = reverse("signers:edit", args=[make_token("edit", signature.pk)])
+    context = {
+        "signature": signature,
+        "edit_url": edit_url,
+        "editable": _editable(signature),
+    }
+    return render(request, "signers/signature_my_data.html", context)
 
 
 @signature_link("edit")
@@ -627,6 +665,18 @@ def signature_act(
     else:
         messages.success(request, message)
     return redirect("signers:signature-detail", slug=letter.slug, pk=signature.pk)
+
+
+@login_required
+@require_POST
+def signature_export(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Everything held about one signer, as a JSON file, for owners and
+    editors (like erasure, the answer to a signer's request about their
+    data). A POST: the download is written in the letter's log."""
+    letter = _organiser_letter(request, slug, act=True)
+    signature = _organiser_signature(letter, pk)
+    services.signature_record_export(signature=signature, actor=request.user)
+    return _personal_data_download(signature)
 
 
 def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> str:

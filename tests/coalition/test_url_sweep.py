@@ -126,6 +126,7 @@ TOKEN_FOR = {
     "signers:confirm": ("confirm", "signature"),
     "signers:withdraw": ("withdraw", "signature"),
     "signers:edit": ("edit", "signature"),
+    "signers:my-data": ("edit", "signature"),
     "signers:suggest": ("edit", "signature"),
     "signers:reconfirm": ("reconfirm", "signature"),
     "signers:thanks": ("refer", "signature"),

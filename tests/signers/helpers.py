@@ -29,3 +29,19 @@ def send_queued_emails():
     for email in emails:
         signature_email_send_task(email.pk)
     return emails
+
+
+def sign_form(letter, **overrides):
+    """What the signing form posts; a None override leaves the field out."""
+    data = {
+        "display_name": "Friends of the Park",
+        "city": "Springfield",
+        "country": "United Kingdom",
+        "contact_name": "Rosa Parks",
+        "email": "rosa@friends.example.org",
+        "consent_listed": "on",
+        "attested": "on",
+        "revision": letter.current_revision_id,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

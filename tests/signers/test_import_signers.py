@@ -79,3 +79,37 @@ def test_import_refuses_a_file_without_the_needed_columns(tmp_path, letter):
 def test_import_into_an_unknown_letter_is_an_error(tmp_path):
     with pytest.raises(CommandError, match="No letter"):
         call_command("import_signers", "nope", str(write(tmp_path, HEADER)))
+
+
+def test_a_quote_left_open_is_reported_at_its_line_and_nothing_imported(
+    tmp_path, letter, capsys
+):
+    path = write(
+        tmp_path,
+        HEADER
+        + "Good Org,Leeds,UK,,Ann,ann@example.org,,\n"
+        + '"Open quote,Leeds,UK,,Bob,bob@example.org,,\n'
+        + "x" * 200_000,
+    )
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_signers", letter.slug, str(path))
+
+    assert "Line 3: From this line on, the file cannot be read as CSV" in (
+        capsys.readouterr().err
+    )
+    assert not Signature.objects.exists()
+
+
+def test_cells_with_quotes_and_delimiters_keep_what_was_typed(tmp_path, letter):
+    path = write(
+        tmp_path,
+        "organisation;email;city\r\n"
+        '"Friends ""of"" the Park";ann@example.org;"Leeds ""West; North"""\r\n',
+    )
+
+    call_command("import_signers", letter.slug, str(path))
+
+    signature = Signature.objects.get()
+    assert signature.display_name == 'Friends "of" the Park'
+    assert signature.city == 'Leeds "West; North"'

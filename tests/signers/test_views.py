@@ -6,12 +6,13 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from letters.models import Letter, Membership, Revision
+from letters.audit import describe
+from letters.models import AuditEvent, Letter, Membership, Revision
 from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.tokens import make_token
 from tests.factories import RevisionFactory, UserFactory
-from tests.signers.helpers import sign
+from tests.signers.helpers import sign, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -30,21 +31,6 @@ def snapshot():
         SignatureEmail.objects.count(),
         ChangeRequest.objects.count(),
     )
-
-
-def sign_form(letter, **overrides):
-    data = {
-        "display_name": "Friends of the Park",
-        "city": "Springfield",
-        "country": "United Kingdom",
-        "contact_name": "Rosa Parks",
-        "email": "rosa@friends.example.org",
-        "consent_listed": "on",
-        "attested": "on",
-        "revision": letter.current_revision_id,
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 # --- Invitation ---------------------------------------------------------------
@@ -565,3 +551,102 @@ def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     assert "Nothing was imported" in page
     assert re.search(r"Line 3: email: Enter a valid email address", page)
     assert not Signature.objects.exists()
+
+
+# --- Personal data ------------------------------------------------------------
+
+
+def export_url(letter, signature):
+    return reverse("signers:signature-export", args=[letter.slug, signature.pk])
+
+
+def test_organiser_downloads_a_signers_personal_data_and_the_log_says_so(
+    client, letter, organiser
+):
+    signature = sign(letter, phone="+44 20 7946 0000")
+    client.force_login(organiser)
+
+    detail = client.get(
+        reverse("signers:signature-detail", args=[letter.slug, signature.pk])
+    )
+    response = client.post(export_url(letter, signature))
+
+    assert export_url(letter, signature) in detail.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{letter.slug}-signature-{signature.pk}.json"'
+    )
+    assert "no-store" in response["Cache-Control"]
+    data = response.json()
+    assert data["signature"]["phone"] == "+44 20 7946 0000"
+    assert data["revision_signed"]["sha256"] == letter.current_revision.sha256
+    event = AuditEvent.objects.get(action="signature.exported")
+    assert event.actor == organiser
+    assert describe(event) == "Downloaded the personal data of Friends of the Park"
+    assert [e["action"] for e in data["history"]] == ["signature.exported"]
+
+
+def test_personal_data_is_not_given_to_viewers_strangers_or_by_get(client, letter):
+    signature = sign(letter)
+    viewer, stranger = UserFactory(), UserFactory()
+    Membership.objects.create(letter=letter, user=viewer, role=Membership.Role.VIEWER)
+    url = export_url(letter, signature)
+
+    client.force_login(viewer)
+    assert client.post(url).status_code == 403
+    client.force_login(stranger)
+    assert client.post(url).status_code == 404
+    client.logout()
+    assert client.post(url).status_code == 302  # to the login page
+    assert not AuditEvent.objects.filter(action="signature.exported").exists()
+
+
+def test_get_on_the_export_url_downloads_nothing(client, letter, organiser):
+    signature = sign(letter)
+    client.force_login(organiser)
+
+    assert client.get(export_url(letter, signature)).status_code == 405
+    assert not AuditEvent.objects.exists()
+
+
+def test_signer_downloads_their_own_data_from_the_link_on_their_edit_page(
+    client, letter
+):
+    signature = sign(letter, comment="Happy to help")
+    my_data = link("my-data", "edit", signature.pk)
+
+    edit_page = client.get(link("edit", "edit", signature.pk)).content.decode()
+    page = client.get(my_data)
+    assert not AuditEvent.objects.exists()  # opening the link writes nothing
+    response = client.post(my_data)
+
+    assert my_data in edit_page
+    assert page.status_code == 200
+    assert "Download my data" in page.content.decode()
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response.json()["signature"]["comment"] == "Happy to help"
+    event = AuditEvent.objects.get(action="signature.exported")
+    assert (event.actor, event.detail["by"]) == (None, "signer")
+    assert "downloaded the data held about their signature" in describe(event)
+
+
+def test_signer_still_gets_their_data_after_withdrawing(client, letter):
+    signature = sign(letter)
+    services.signature_withdraw(signature_id=signature.pk)
+
+    page = client.get(link("my-data", "edit", signature.pk))
+    response = client.post(link("my-data", "edit", signature.pk))
+
+    assert link("edit", "edit", signature.pk) not in page.content.decode()
+    assert response.json()["signature"]["status"] == Status.WITHDRAWN
+    assert response.json()["signature"]["withdrawn_at"]
+
+
+def test_a_broken_my_data_link_downloads_nothing(client, letter):
+    signature = sign(letter)
+
+    response = client.post(link("my-data", "withdraw", signature.pk))
+
+    assert response.status_code == 400
+    assert not AuditEvent.objects.exists()

@@ -1,0 +1,183 @@
+import json
+
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+
+from letters.models import AuditEvent, Letter
+from signers import services
+from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.selectors import signature_count_public, signature_personal_data
+from tests.factories import ProspectFactory, SignatureFactory
+from tests.signers.helpers import sign
+
+pytestmark = pytest.mark.django_db
+
+
+def as_json(data) -> str:
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+
+def test_personal_data_holds_the_signature_its_revision_and_all_around_it(
+    letter, organiser
+):
+    prospect = ProspectFactory(
+        letter=letter, email="chair@friends.example.org", notes="Met at the fair"
+    )
+    signature = sign(
+        letter,
+        prospect=prospect,
+        phone="+44 20 7946 0000",
+        comment="Happy to help",
+        contact_title="Chair",
+    )
+    services.referral_create(
+        signature=signature, organisation="Parents", email="sam@parents.example.org"
+    )
+    services.change_request_create(
+        revision=letter.current_revision,
+        anchor="point-1",
+        text="Say buses",
+        signature=signature,
+    )
+    services.signature_set_sort_name(
+        signature=signature, actor=organiser, sort_name="Park Friends"
+    )
+
+    data = signature_personal_data(signature=signature)
+
+    mine = data["signature"]
+    assert mine["email"] == "chair@friends.example.org"
+    assert (mine["phone"], mine["comment"], mine["contact_title"]) == (
+        "+44 20 7946 0000",
+        "Happy to help",
+        "Chair",
+    )
+    assert mine["status"] == Signature.Status.CONFIRMED
+    assert mine["created_at"] and mine["confirmed_at"]
+    assert data["revision_signed"] == {
+        "number": 1,
+        "sha256": letter.current_revision.sha256,
+        "published_at": letter.current_revision.created_at,
+    }
+    assert data["prospect"]["notes"] == "Met at the fair"
+    assert data["prospect"]["status"] == Prospect.Status.SIGNED
+    assert [r["email"] for r in data["referrals"]] == ["sam@parents.example.org"]
+    assert [(c["anchor"], c["text"]) for c in data["change_requests"]] == [
+        ("point-1", "Say buses")
+    ]
+    assert [e["kind"] for e in data["emails"]] == [SignatureEmail.Kind.RECEIPT]
+    assert [e["action"] for e in data["history"]] == ["signature.sort_name_set"]
+    assert data["letter"]["address"].endswith(f"/letters/{letter.slug}/")
+    assert "Happy to help" in as_json(data)
+
+
+def test_every_stored_field_of_the_signature_is_exported(letter):
+    signature = sign(letter)
+
+    exported = signature_personal_data(signature=signature)["signature"]
+
+    stored = {f.attname for f in Signature._meta.concrete_fields}
+    given_elsewhere = {"letter_id", "revision_id", "prospect_id"}
+    assert set(exported) == stored - given_elsewhere
+
+
+def test_personal_data_finds_the_outreach_record_by_email_and_their_requests(
+    open_letter,
+):
+    prospect = ProspectFactory(letter=open_letter, email="chair@friends.example.org")
+    services.prospect_decline(
+        prospect_id=prospect.pk, reason="Not yet", anchor="point-2", change="Shorter"
+    )
+    signature = sign(open_letter, source=Signature.Source.OPEN_JOIN, prospect=None)
+
+    data = signature_personal_data(signature=signature)
+
+    assert data["prospect"]["id"] == prospect.pk
+    assert data["prospect"]["decline_reason"] == "Not yet"
+    assert [c["text"] for c in data["change_requests"]] == ["Shorter"]
+
+
+def test_personal_data_says_nothing_of_other_signers_or_organisers(letter, organiser):
+    other = sign(letter, display_name="Other Org", email="other@example.org")
+    referral = services.referral_create(
+        signature=other, organisation="Friends", email="chair@friends.example.org"
+    )
+    Prospect.objects.filter(letter=letter).update(owner=organiser)
+    signature = sign(letter, prospect=referral)
+    assert signature.source == Signature.Source.REFERRAL
+
+    text = as_json(signature_personal_data(signature=signature))
+
+    assert "other@example.org" not in text
+    assert "Other Org" not in text
+    assert organiser.email not in text
+    assert str(organiser.display_name) not in text
+
+
+@pytest.mark.parametrize(
+    "kind", [Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL]
+)
+def test_after_erasure_the_export_is_blank_and_the_public_count_unchanged(
+    letter, organiser, kind
+):
+    letter.signer_kinds = Letter.SignerKinds.BOTH
+    letter.save()
+    SignatureFactory(letter=letter)
+    signature = sign(
+        letter,
+        kind=kind,
+        display_name="Ada Lovelace",
+        contact_name="Ada",
+        phone="+44 1",
+        comment="Call me",
+        attested=kind == Signature.Kind.ORGANISATION,
+    )
+    Prospect.objects.filter(pk=signature.prospect_id).update(notes="Knows the mayor")
+    services.signature_update_public_details(
+        signature_id=signature.pk, display_name="Ada King", city="London"
+    )
+    count = signature_count_public(letter=letter)
+
+    assert services.signature_erase_personal_data(signature=signature, actor=organiser)
+
+    assert signature_count_public(letter=letter) == count == 2
+    data = signature_personal_data(signature=signature)
+    mine = data["signature"]
+    for field in ("contact_name", "contact_title", "phone", "comment"):
+        assert mine[field] == "", field
+    assert mine["email"].endswith("@erased.invalid")
+    assert mine["erased_at"] is not None
+    assert mine["status"] == Signature.Status.CONFIRMED
+    assert data["revision_signed"]["sha256"] == letter.current_revision.sha256
+    prospect = data["prospect"]
+    assert (prospect["contact_name"], prospect["notes"]) == ("", "")
+    assert prospect["email"].endswith("@erased.invalid")
+    text = as_json(data)
+    for personal in ("chair@friends.example.org", "+44 1", "Call me", "the mayor"):
+        assert personal not in text
+    if kind == Signature.Kind.INDIVIDUAL:
+        # An individual's name is personal data: gone from the log too.
+        assert "Ada" not in text
+        assert "Ada" not in as_json(list(AuditEvent.objects.values("detail")))
+
+
+def test_erasure_leaves_other_prospects_and_what_the_signer_suggested(
+    letter, organiser
+):
+    signature = sign(letter)
+    suggested = services.referral_create(
+        signature=signature, organisation="Parents", email="sam@parents.example.org"
+    )
+    unrelated = ProspectFactory(letter=letter)
+    request = services.change_request_create(
+        revision=letter.current_revision,
+        anchor="general",
+        text="Shorter",
+        signature=signature,
+    )
+
+    services.signature_erase_personal_data(signature=signature, actor=organiser)
+
+    assert Prospect.objects.get(pk=suggested.pk).email == "sam@parents.example.org"
+    assert Prospect.objects.get(pk=unrelated.pk).email == unrelated.email
+    assert ChangeRequest.objects.get(pk=request.pk).text == "Shorter"
