@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import kombu.pools
 import pytest
 import time_machine
 from django.utils import timezone
@@ -101,10 +102,11 @@ def worker(site, celery_worker):
 def _configure_broker(**conf) -> None:
     app: Any = celery_app
     app.conf.update(conf)
-    # The connection pool and the queue table are built once, from the
-    # configuration at first use: drop them so the next task uses the new one.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Connection and producer pools, and the queue table, are built from the
+    # configuration at first use and kept (the pools in a registry shared by
+    # every app and keyed by broker URL): close and forget them all, so that
+    # the next task builds them afresh from the new configuration.
+    kombu.pools.reset()
     app._pool = None
     vars(app).pop("amqp", None)
 
