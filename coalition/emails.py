@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.template import TemplateDoesNotExist
+from django.template import Context, TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone, translation
 
@@ -51,8 +51,8 @@ def render_email(
         translation.override(language or settings.LANGUAGE_CODE),
         timezone.override(time_zone or settings.TIME_ZONE),
     ):
-        subject = select_template(subject_names).render(ctx)
-        text = select_template(text_names).render(ctx)
+        subject = _render_plain_text(subject_names, ctx)
+        text = _render_plain_text(text_names, ctx)
         try:
             html = render_to_string(f"{base}.html", ctx)
         except TemplateDoesNotExist:
@@ -69,6 +69,13 @@ def render_email(
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def _render_plain_text(names: Sequence[str], ctx: Mapping[str, Any]) -> str:
+    """A subject or text part is not HTML: an organisation called "Parents &
+    Teachers" must not arrive as "Parents &amp; Teachers"."""
+    template = select_template(names).template
+    return str(template.render(Context(dict(ctx), autoescape=False)))
 
 
 def message_to_dict(message: EmailMultiAlternatives) -> dict[str, Any]:

@@ -725,6 +725,8 @@ def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "signers/signature_import.html", context)
 
 
+@login_required
+@require_POST
 def outreach_invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     letter, _edit = _outreach_letter(request, slug, edit=True)
     form = InviteForm(request.POST)

@@ -50,14 +50,19 @@ def page(browser, live_server, settings) -> Iterator:
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def serious_accessibility_violations(browser, url: str) -> list[dict]:
+def serious_accessibility_violations(
+    browser, url: str, storage_state: dict | None = None
+) -> list[dict]:
     """axe-core's serious and critical findings for ``url``.
+
+    ``storage_state`` (a page's ``context.storage_state()``) checks the page as
+    that context's user sees it, such as an organiser's page.
 
     The site's Content-Security-Policy rightly refuses inline script; the checker
     is test tooling injected from outside, so it runs in a context of its own
     that lets it in. The page's own scripts are exercised in the normal context.
     """
-    context = browser.new_context(bypass_csp=True)
+    context = browser.new_context(bypass_csp=True, storage_state=storage_state)
     try:
         page = context.new_page()
         page.goto(url)

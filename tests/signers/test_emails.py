@@ -38,6 +38,21 @@ def test_invitation_is_personal_with_points_deadline_in_letter_zone_and_links():
     assert "Fund the buses." in message.alternatives[0][0]
 
 
+def test_names_with_apostrophes_and_ampersands_arrive_as_typed():
+    letter = LetterFactory(title='"Safe Streets" & Schools')
+    prospect = ProspectFactory(letter=letter, organisation="Parents & Teachers' Forum")
+
+    message = invitation_message(prospect=prospect)
+
+    assert message.subject == (
+        'Will Parents & Teachers\' Forum sign ""Safe Streets" & Schools"?'
+    )
+    assert "We are inviting Parents & Teachers' Forum to sign" in message.body
+    html = message.alternatives[0][0]
+    assert "Parents &amp; Teachers&#x27; Forum" in html  # escaped once, as HTML
+    assert "&amp;amp;" not in html
+
+
 def _sent(mailoutbox):
     send_queued_emails()
     return mailoutbox[-1]

@@ -60,6 +60,19 @@ def test_outreach_needs_a_login(client, letter):
     assert "/accounts/login/" in response.url
 
 
+def test_inviting_needs_a_login_and_a_post(client, letter, owner):
+    invite = url("outreach-invite", letter)
+    ProspectFactory(letter=letter)
+
+    response = client.post(invite, {"everyone": "1"})
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.url
+
+    client.force_login(owner)
+    assert client.get(invite, {"everyone": "1"}).status_code == 405
+    assert not Delivery.objects.exists()
+
+
 def test_viewers_read_the_list_but_cannot_change_or_invite(client, letter):
     viewer = UserFactory()
     Membership.objects.create(letter=letter, user=viewer, role="viewer")
