@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Tests never read the developer's .env; they get a throwaway key of their own.
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
-.PHONY: help run test lint types install system-deps clean bench-public bench-reminders
+.PHONY: help run test lint types install system-deps clean screenshots bench-public bench-reminders
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
@@ -80,6 +80,11 @@ bench-public: $(STAMP)
 # local SMTP sink (a throwaway copy of the configured database). BENCH_ARGS="--count N".
 bench-reminders: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m bench.reminders $(BENCH_ARGS)
+
+# Refresh the README's screenshots from the whole-journey browser test (needs
+# PostgreSQL or SQLite, and REDIS_URL for its real worker).
+screenshots: $(STAMP)
+	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules
