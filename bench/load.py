@@ -46,7 +46,7 @@ from bench.support import (
     drop_database,
     percentile,
     print_table,
-    require_postgresql_and_redis,
+    require_postgresql,
     stop,
     wait_for_port,
 )
@@ -61,7 +61,7 @@ ENV = bench_environment(
     CELERY_TASK_DEFAULT_QUEUE=QUEUE,
     CACHE_KEY_PREFIX=QUEUE,
 )
-require_postgresql_and_redis()
+require_postgresql()
 
 import django  # noqa: E402
 

@@ -37,14 +37,18 @@ def bench_environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def require_postgresql_and_redis() -> None:
+def require_postgresql(*, redis: bool = True) -> None:
+    """Stop with a clear message unless DATABASE_URL (and REDIS_URL) are set."""
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")) or not os.environ.get(
-        "REDIS_URL"
+    if not url.startswith(("postgres://", "postgresql://")) or (
+        redis and not os.environ.get("REDIS_URL")
     ):
+        needs = "DATABASE_URL=postgres://..." + (
+            " and REDIS_URL=redis://..." if redis else ""
+        )
         raise SystemExit(
-            "This benchmark runs on PostgreSQL and Redis: set DATABASE_URL=postgres://"
-            "... and REDIS_URL=redis://... (it uses a throwaway copy of the database)."
+            f"This benchmark runs on PostgreSQL{' and Redis' if redis else ''}: set "
+            f"{needs} (it works on a throwaway copy of the database)."
         )
 
 
