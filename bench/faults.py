@@ -6,16 +6,19 @@ reminder arrives, and only a conversation cut mid-send delivers one twice.
     make bench-faults BENCH_ARGS="--smtp-down 20"
 
 Needs PostgreSQL (DATABASE_URL; it works on a throwaway copy). It starts its own
-``redis-server`` on 127.0.0.1:6390 as the broker (it restarts that one), an SMTP
-server in this process that notes every message's Message-ID and the
-conversation that carried it, one ``celery worker`` (prefork, 2 processes) and
-``celery beat``. For each scenario it plans ``--count`` reminders (a letter of
-its own, seeded like ``bench.reminders``), which beat's dispatcher then sends:
+``redis-server`` on 127.0.0.1:6390 (``BENCH_REDIS_PORT``) as the broker, the one
+it restarts; an SMTP server in this process that notes every message's
+Message-ID, recipient and the conversation that carried it; one ``celery
+worker`` (prefork, 2 processes) and ``celery beat``. For each scenario it
+plans ``--count`` reminders (a letter of its own, seeded like
+``bench.reminders``), which beat's dispatcher then sends:
 
 - baseline: nothing goes wrong;
 - kill: when part of the batch has arrived, at a moment the SMTP server holds a
   message it has not answered yet, the worker (every process of it) gets
-  SIGKILL and Redis is killed and started again, empty; then the worker too;
+  SIGKILL; ``--signers`` people sign the open letter (their confirmation emails
+  wait on the broker); Redis is killed and started again, empty; then the
+  worker too. Signer emails are counted by recipient;
 - double-beat: a second beat runs beside the first, so two dispatchers run;
 - smtp-down: when part of the batch has arrived, the SMTP server goes away
   (open conversations cut) for ``--smtp-down`` seconds, then comes back.
@@ -63,16 +66,33 @@ from bench.support import (
 
 RUN_DIR = VAR / "bench-faults"
 SCENARIOS = ("baseline", "kill", "double-beat", "smtp-down")
-bench_environment()
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6390"))
+BROKER = f"redis://127.0.0.1:{REDIS_PORT}/0"
+# This process queues signer emails too: on the benchmark's own Redis.
+bench_environment(
+    REDIS_URL=BROKER,
+    CELERY_BROKER_URL=BROKER,
+    CACHE_URL=f"redis://127.0.0.1:{REDIS_PORT}/1",
+)
 require_postgresql(redis=False)
 
 from django.utils import timezone  # noqa: E402
 
 from bench import reminders as reminder_bench  # noqa: E402  (sets Django up)
+from letters.models import Letter  # noqa: E402
 from signers import services  # noqa: E402
-from signers.models import Delivery  # noqa: E402
+from signers.models import Delivery, Signature, SignatureEmail  # noqa: E402
 
 PENDING = (Delivery.Status.PLANNED, Delivery.Status.CLAIMED)
+
+
+@dataclass(frozen=True)
+class Received:
+    message_id: str
+    recipient: str
+    conversation: int
+
+
 DISPATCH_RUN = re.compile(
     r"\[(?P<at>[\d-]+ [\d:,]+): INFO/[^\]]+\] Task signers\.tasks\."
     r"deliveries_dispatch_task\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: "
@@ -82,15 +102,15 @@ DISPATCH_RUN = re.compile(
 
 
 class Sink:
-    """An SMTP server on loopback that keeps, for every message, its Message-ID
-    and the number of the conversation that carried it, and the conversations
-    that ended with QUIT. It keeps a message before answering ``delay`` seconds
-    later, like a server that queues it and then replies."""
+    """An SMTP server on loopback that keeps, for every message, its Message-ID,
+    recipient and the number of the conversation that carried it, and the
+    conversations that ended with QUIT. It keeps a message, then answers
+    ``delay`` seconds later, like a server that queues it and then replies."""
 
     def __init__(self, port: int, delay: float) -> None:
         self.port = port
         self.delay = delay
-        self.received: list[tuple[str, int]] = []
+        self.received: list[Received] = []
         self.quit: set[int] = set()
         self.in_data = 0
         self.numbers = itertools.count(1)
@@ -105,7 +125,8 @@ class Sink:
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         message_id = BytesHeaderParser().parsebytes(raw).get("Message-ID", "")
-        self.received.append((message_id, self._number(session)))
+        recipient = ",".join(envelope.rcpt_tos)
+        self.received.append(Received(message_id, recipient, self._number(session)))
         self.in_data += 1
         try:
             await asyncio.sleep(self.delay)
@@ -145,13 +166,11 @@ class Sink:
         controller.stop()
         self.controller = None
 
-    def cut_copies(self) -> Counter[str]:
-        """Message-IDs that were the last message of a conversation that ended
-        without QUIT: the sender may not have learnt that they arrived."""
-        last: dict[int, str] = {}
-        for message_id, number in self.received:
-            last[number] = message_id
-        return Counter(mid for number, mid in last.items() if number not in self.quit)
+    def cut_copies(self) -> list[Received]:
+        """The last message of each conversation that ended without QUIT: its
+        sender may not have learnt that it arrived."""
+        last = {r.conversation: r for r in self.received}
+        return [r for number, r in last.items() if number not in self.quit]
 
 
 class Processes:
@@ -264,8 +283,24 @@ class Bench:
         assert len(expected) == self.args.count, len(expected)
         return letter, expected
 
+    def sign_now(self, count: int) -> tuple[Letter, set[str]]:
+        """``count`` open-join signatures on a letter of their own: each queues
+        its confirmation email (a task on the broker) as a visitor's would."""
+        letter = reminder_bench.seed(0, slug="faults-signers")
+        letter.status, letter.open_joining = Letter.Status.PUBLISHED, True
+        letter.save()
+        assert letter.current_revision_id is not None
+        addresses = {f"signer{i}@faults.example.org" for i in range(count)}
+        for i, address in enumerate(sorted(addresses)):
+            services.signature_create(
+                letter=letter, revision_id=letter.current_revision_id,
+                source=Signature.Source.OPEN_JOIN, email=address,
+                display_name=f"Signing Organisation {i:05d}", attested=True,
+            )  # fmt: skip
+        return letter, addresses
+
     def arrived(self, expected: set[str]) -> int:
-        return len({mid for mid, _ in self.sink.received if mid in expected})
+        return len({r.message_id for r in self.sink.received} & expected)
 
     def wait_for_share(self, expected: set[str], *, mid_send: bool) -> int:
         """Wait until ``--at`` of the batch arrived (and, with ``mid_send``, the
@@ -278,12 +313,13 @@ class Bench:
             time.sleep(0.0005)
         return self.arrived(expected)
 
-    def run(self, scenario: str) -> Result:
+    def run(self, scenario: str) -> list[Result]:
         print(f"Scenario {scenario}...", flush=True)
         log_start = len(self.procs.worker_log_text())
         notes: list[str] = []
         extra_beat = self.procs.start_beat() if scenario == "double-beat" else None
         letter, expected = self.plan(scenario)
+        signers: tuple[Letter | None, set[str]] = (None, set())
         started = time.monotonic()
         if scenario == "kill":
             arrived = self.wait_for_share(expected, mid_send=True)
@@ -292,6 +328,8 @@ class Bench:
             claimed = Delivery.objects.filter(
                 letter=letter, status=Delivery.Status.CLAIMED
             ).count()
+            # People sign while no worker runs: their emails wait on the broker.
+            signers = self.sign_now(self.args.signers)
             self.procs.kill_redis()
             time.sleep(self.args.outage)
             self.procs.start_redis()
@@ -299,7 +337,8 @@ class Bench:
             notes.append(
                 f"worker and Redis killed after {arrived} messages, while the server "
                 f"held {holding} unanswered; {claimed} deliveries were claimed by the "
-                f"dead worker; both back after {self.args.outage:.0f} s"
+                f"dead worker; {len(signers[1])} signers signed before Redis went "
+                f"down; worker and Redis back after {self.args.outage:g} s"
             )
         elif scenario == "smtp-down":
             arrived = self.wait_for_share(expected, mid_send=False)
@@ -307,10 +346,10 @@ class Bench:
             time.sleep(self.args.smtp_down)
             self.sink.start()
             notes.append(
-                f"SMTP server down for {self.args.smtp_down:.0f} s after {arrived} "
+                f"SMTP server down for {self.args.smtp_down:g} s after {arrived} "
                 "messages"
             )
-        drain = self.wait_until_drained(letter, started)
+        drain = self.wait_until_drained(letter, signers[0], started)
         time.sleep(3)  # room for a late copy, if there were one
         if extra_beat is not None:
             stop(extra_beat)
@@ -321,13 +360,24 @@ class Bench:
         )
         if set(statuses) != {Delivery.Status.SENT}:
             notes.append(f"deliveries not sent: {dict(statuses)}")
-        return self.result(scenario, expected, drain, notes)
+        results = [self.result(scenario, expected, drain, notes)]
+        if signers[0] is not None:
+            label = f"{scenario}: signer emails"
+            results.append(self.result(label, signers[1], drain, []))
+        return results
 
-    def wait_until_drained(self, letter: Any, started: float) -> float | None:
-        """Seconds until nothing is planned or claimed; None at the time-out."""
+    def wait_until_drained(
+        self, letter: Letter, signers: Letter | None, started: float
+    ) -> float | None:
+        """Seconds until no delivery is planned or claimed and every signer
+        email is sent; None at the time-out."""
         deadline = started + self.args.timeout
+        unsent = SignatureEmail.objects.filter(
+            signature__letter=signers, sent_at__isnull=True
+        )
         while time.monotonic() < deadline:
-            if not Delivery.objects.filter(letter=letter, status__in=PENDING).exists():
+            pending = Delivery.objects.filter(letter=letter, status__in=PENDING)
+            if not pending.exists() and not (signers and unsent.exists()):
                 return time.monotonic() - started
             time.sleep(0.5)
         return None
@@ -335,17 +385,22 @@ class Bench:
     def result(
         self, scenario: str, expected: set[str], drain: float | None, notes: list[str]
     ) -> Result:
-        copies = Counter(mid for mid, _ in self.sink.received if mid in expected)
-        cut = self.sink.cut_copies()
-        twice = {mid: n - 1 for mid, n in copies.items() if n > 1}
-        explained = sum(min(extra, cut[mid]) for mid, extra in twice.items())
+        """Copies of each expected message, told apart by Message-ID or, for
+        emails whose Message-ID is not known in advance, by recipient."""
+
+        def key(r: Received) -> str:
+            return r.message_id if r.message_id in expected else r.recipient
+
+        copies = Counter(key(r) for r in self.sink.received if key(r) in expected)
+        cut = Counter(key(r) for r in self.sink.cut_copies())
+        twice = {k: n - 1 for k, n in copies.items() if n > 1}
         return Result(
             scenario=scenario,
             expected=len(expected),
             delivered=len(copies),
             missing=len(expected) - len(copies),
             duplicates=sum(twice.values()),
-            cut=explained,
+            cut=sum(min(extra, cut[k]) for k, extra in twice.items()),
             drain=drain,
             notes=notes,
         )
@@ -393,7 +448,9 @@ def main() -> None:
     parser.add_argument(
         "--smtp-delay", type=float, default=0.005, help="server's answer time, s"
     )
-    parser.add_argument("--redis-port", type=int, default=6390)
+    parser.add_argument(
+        "--signers", type=int, default=50, help="people who sign during the kill"
+    )
     parser.add_argument("--smtp-port", type=int, default=8121)
     parser.add_argument("--timeout", type=float, default=0, help="per scenario, s")
     args = parser.parse_args()
@@ -412,21 +469,17 @@ def main() -> None:
     RUN_DIR.mkdir(parents=True)
     print("Preparing a throwaway database...", flush=True)
     old_name, database_url = create_database()
-    broker = f"redis://127.0.0.1:{args.redis_port}/0"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.fault_settings",
         "DATABASE_URL": database_url,
-        "REDIS_URL": broker,
-        "CELERY_BROKER_URL": broker,
-        "CACHE_URL": f"redis://127.0.0.1:{args.redis_port}/1",
         "EMAIL_URL": f"smtp://127.0.0.1:{args.smtp_port}",
         "EMAIL_TIMEOUT": "10",
         "BENCH_TICK": str(args.tick),
         "DELIVERY_CLAIM_TIMEOUT": str(args.claim_timeout),
     }
     sink = Sink(args.smtp_port, args.smtp_delay)
-    procs = Processes(env, args.redis_port)
+    procs = Processes(env, REDIS_PORT)
     results = []
     try:
         sink.start()
@@ -434,7 +487,7 @@ def main() -> None:
         procs.start_worker()
         procs.start_beat()
         bench = Bench(args, sink, procs)
-        results = [bench.run(scenario) for scenario in scenarios]
+        results = [r for scenario in scenarios for r in bench.run(scenario)]
     finally:
         procs.stop_all()
         sink.stop()
@@ -443,7 +496,7 @@ def main() -> None:
     print(
         f"\nReminder batches of {args.count:,} through a real worker (prefork, 2 "
         f"processes) and beat every {args.tick:g} s, Redis on 127.0.0.1:"
-        f"{args.redis_port}, PostgreSQL, SMTP server on loopback answering in "
+        f"{REDIS_PORT}, PostgreSQL, SMTP server on loopback answering in "
         f"{args.smtp_delay * 1000:g} ms; claims taken back after "
         f"{args.claim_timeout} s\n"
     )
