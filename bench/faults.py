@@ -468,7 +468,7 @@ def main() -> None:
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     RUN_DIR.mkdir(parents=True)
     print("Preparing a throwaway database...", flush=True)
-    old_name, database_url = create_database()
+    old_name, database_url = create_database("faults")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.fault_settings",

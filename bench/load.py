@@ -425,7 +425,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print("Preparing a throwaway database and the static files...", flush=True)
-    old_name, database_url = create_database()
+    old_name, database_url = create_database("load")
     server = None
     try:
         call_command("collectstatic", verbosity=0, interactive=False)

@@ -52,11 +52,14 @@ def require_postgresql(*, redis: bool = True) -> None:
         )
 
 
-def create_database() -> tuple[str, str]:
-    """Create the throwaway copy of the configured database, migrated; returns
-    the old name (for ``drop_database``) and a URL for child processes."""
+def create_database(suffix: str) -> tuple[str, str]:
+    """Create a throwaway copy of the configured database, ``test_<name>_<suffix>``
+    (so that benchmarks can run side by side), migrated; returns the old name
+    (for ``drop_database``) and a URL for child processes."""
     from django.db import connection
 
+    test = connection.settings_dict.setdefault("TEST", {})
+    test["NAME"] = f"test_{connection.settings_dict['NAME']}_{suffix}"
     old_name = connection.creation.create_test_db(
         verbosity=0, autoclobber=True, serialize=False
     )
