@@ -349,7 +349,7 @@ class Bench:
                 f"SMTP server down for {self.args.smtp_down:g} s after {arrived} "
                 "messages"
             )
-        drain = self.wait_until_drained(letter, signers[0], started)
+        drain, signers_drain = self.wait_until_drained(letter, signers[0], started)
         time.sleep(3)  # room for a late copy, if there were one
         if extra_beat is not None:
             stop(extra_beat)
@@ -363,24 +363,28 @@ class Bench:
         results = [self.result(scenario, expected, drain, notes)]
         if signers[0] is not None:
             label = f"{scenario}: signer emails"
-            results.append(self.result(label, signers[1], drain, []))
+            results.append(self.result(label, signers[1], signers_drain, []))
         return results
 
     def wait_until_drained(
         self, letter: Letter, signers: Letter | None, started: float
-    ) -> float | None:
-        """Seconds until no delivery is planned or claimed and every signer
-        email is sent; None at the time-out."""
+    ) -> tuple[float | None, float | None]:
+        """Seconds until no delivery is planned or claimed, and until every
+        signer email is sent; None for what was not done at the time-out."""
         deadline = started + self.args.timeout
+        pending = Delivery.objects.filter(letter=letter, status__in=PENDING)
         unsent = SignatureEmail.objects.filter(
             signature__letter=signers, sent_at__isnull=True
         )
-        while time.monotonic() < deadline:
-            pending = Delivery.objects.filter(letter=letter, status__in=PENDING)
-            if not pending.exists() and not (signers and unsent.exists()):
-                return time.monotonic() - started
+        drained: float | None = None
+        sent: float | None = None if signers else 0.0
+        while time.monotonic() < deadline and (drained is None or sent is None):
+            if drained is None and not pending.exists():
+                drained = time.monotonic() - started
+            if sent is None and not unsent.exists():
+                sent = time.monotonic() - started
             time.sleep(0.5)
-        return None
+        return drained, sent
 
     def result(
         self, scenario: str, expected: set[str], drain: float | None, notes: list[str]
@@ -410,7 +414,8 @@ class Bench:
         """How many dispatcher runs sent part of the batch, and how many of
         those ran while another one was sending."""
         runs = []
-        for match in DISPATCH_RUN.finditer(log):
+        matches = list(DISPATCH_RUN.finditer(log))
+        for match in matches:
             sent, reclaimed, deferred = (
                 int(match[name]) for name in ("sent", "reclaimed", "deferred")
             )
@@ -423,10 +428,11 @@ class Bench:
             for i, (b, e, *_) in enumerate(runs)
             if any(b < e2 and b2 < e for j, (b2, e2, *_) in enumerate(runs) if j != i)
         )
+        reclaimed, deferred = sum(r[3] for r in runs), sum(r[4] for r in runs)
         return [
-            f"{len(runs)} dispatcher runs sent ({overlapping} while another was "
-            f"sending); stale claims taken back: {sum(r[3] for r in runs)}; "
-            f"sends put off while the server was unreachable: {sum(r[4] for r in runs)}"
+            f"{len(matches)} dispatcher runs, {len(runs)} of which sent "
+            f"({overlapping} while another was sending); stale claims taken back: "
+            f"{reclaimed}; sends put off while the server was unreachable: {deferred}"
         ]
 
 
