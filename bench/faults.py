@@ -487,6 +487,7 @@ def main() -> None:
     sink = Sink(args.smtp_port, args.smtp_delay)
     procs = Processes(env, REDIS_PORT)
     results = []
+    before = os.getloadavg()[0]
     try:
         sink.start()
         procs.start_redis()
@@ -504,7 +505,8 @@ def main() -> None:
         f"processes) and beat every {args.tick:g} s, Redis on 127.0.0.1:"
         f"{REDIS_PORT}, PostgreSQL, SMTP server on loopback answering in "
         f"{args.smtp_delay * 1000:g} ms; claims taken back after "
-        f"{args.claim_timeout} s\n"
+        f"{args.claim_timeout} s; load average {before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after\n"
     )
     print_table(
         ["scenario", "expected", "delivered", "missing", "duplicates",

@@ -433,7 +433,9 @@ def main() -> None:
         server = start_gunicorn(args.port, args.web_workers, database_url)
         print(f"Load for {args.seconds:.0f} s on 127.0.0.1:{args.port}...", flush=True)
         load = Load(args, letter, invitees)
+        before = os.getloadavg()[0]
         elapsed = load.run()
+        after = os.getloadavg()[0]
         stop(server)
         server = None
         rows, notes, good = verify(letter, load.outcomes)
@@ -449,7 +451,8 @@ def main() -> None:
     print(
         f"\nLoad: {elapsed:.0f} s, gunicorn {args.web_workers} sync workers, "
         f"{vendor}, {cache}, {threads} client threads on loopback, "
-        f"{args.listed:,} signers listed\n"
+        f"{args.listed:,} signers listed; load average {before:.1f} before, "
+        f"{after:.1f} after\n"
     )
     table = []
     order = ["page", "join form", "join", "join, same organisation",
