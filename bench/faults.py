@@ -411,8 +411,8 @@ class Bench:
 
     @staticmethod
     def dispatch_notes(log: str) -> list[str]:
-        """How many dispatcher runs sent part of the batch, and how many of
-        those ran while another one was sending."""
+        """How many dispatcher runs there were, how many found work (sent,
+        took back claims or put sends off), and how many of those overlapped."""
         runs = []
         matches = list(DISPATCH_RUN.finditer(log))
         for match in matches:
@@ -430,8 +430,8 @@ class Bench:
         )
         reclaimed, deferred = sum(r[3] for r in runs), sum(r[4] for r in runs)
         return [
-            f"{len(matches)} dispatcher runs, {len(runs)} of which sent "
-            f"({overlapping} while another was sending); stale claims taken back: "
+            f"{len(matches)} dispatcher runs, {len(runs)} of which found work "
+            f"({overlapping} while another was at work); stale claims taken back: "
             f"{reclaimed}; sends put off while the server was unreachable: {deferred}"
         ]
 
