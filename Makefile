@@ -14,12 +14,15 @@ PYTEST_ARGS ?=
 # Tests never read the developer's .env; they get a throwaway key of their own.
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
-.PHONY: help run test lint types install system-deps clean screenshots bench-public bench-reminders
+.PHONY: help run test lint types install system-deps clean screenshots bench-public \
+	bench-reminders bench-load bench-faults
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
 	@echo "make test  - lint, types, migrations check and the test suite"
 	@echo "make bench-public - public page and PDF figures at 100 to 10,000 signers"
+	@echo "make bench-load   - page views and signing under gunicorn: none lost or doubled"
+	@echo "make bench-faults - a reminder batch through worker, Redis and SMTP failures"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (apt-get install python3 python3-venv)."; exit 1; }
@@ -85,6 +88,17 @@ bench-reminders: $(STAMP)
 # PostgreSQL or SQLite, and REDIS_URL for its real worker).
 screenshots: $(STAMP)
 	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py
+
+# Public page views and concurrent signing under gunicorn for 60 s, then checks
+# that no signature was lost or doubled (docs/performance.md). Needs DATABASE_URL
+# (PostgreSQL) and REDIS_URL. BENCH_ARGS="--seconds 30".
+bench-load: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m bench.load $(BENCH_ARGS)
+# A reminder batch through a real worker and beat while the worker is killed and
+# Redis restarted, a second beat runs, and the SMTP server is down for a minute
+# (docs/reliability.md). Needs DATABASE_URL (PostgreSQL) and redis-server.
+bench-faults: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m bench.faults $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

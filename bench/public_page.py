@@ -22,10 +22,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+from bench.support import ROOT, VAR, bench_environment
+
 SIZES = (100, 1_000, 10_000)
 PDF_SIZE = 5_000
 PORT = int(os.environ.get("BENCH_PORT", "8106"))
@@ -39,20 +38,12 @@ WORDS = [
     "Spruce", "Teak", "Ulmus", "Viburnum", "Willow", "Xylosma", "Yew", "Zelkova",
 ]  # fmt: skip
 
-ENV = {
-    "ENV_FILE": "",
-    "DATABASE_URL": os.environ.get(
+ENV = bench_environment(
+    DATABASE_URL=os.environ.get(
         "BENCH_DATABASE_URL", f"sqlite:///{VAR / 'bench.sqlite3'}"
     ),
-    "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret"),
-    "DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "STATIC_ROOT": str(VAR / "bench-static"),
-    "MEDIA_ROOT": str(VAR / "bench-media"),
-    "DJANGO_SETTINGS_MODULE": "coalition.settings",
-}
-os.environ.update(ENV)
+    ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+)
 
 import django  # noqa: E402
 

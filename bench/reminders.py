@@ -58,11 +58,14 @@ def start_sink() -> tuple[subprocess.Popen, int]:
     raise SystemExit("the SMTP sink did not start")
 
 
-def seed(count: int) -> Letter:
-    owner = User.objects.create_user("bench@example.org", "x" * 12)
+def seed(count: int, *, soft: datetime = SOFT, slug: str = "bench") -> Letter:
+    """A circulating letter whose ``count`` invitees all get a reminder
+    ``soft`` minus 3 days (the default schedule), and no digest."""
+    owner = User.objects.filter(email="bench@example.org").first()
+    owner = owner or User.objects.create_user("bench@example.org", "x" * 12)
     letter = Letter.objects.create(
-        title="Bench letter", slug="bench", status=Letter.Status.CIRCULATING,
-        soft_deadline=SOFT, points=["One point."], body="Body.",
+        title="Bench letter", slug=slug, status=Letter.Status.CIRCULATING,
+        soft_deadline=soft, points=["One point."], body="Body.",
     )  # fmt: skip
     Membership.objects.create(letter=letter, user=owner, role="owner")
     letter.current_revision = Revision.objects.create(
@@ -80,7 +83,7 @@ def seed(count: int) -> Letter:
                 contact_name=f"Contact {i}",
                 email=f"contact{i}@bench.example.org",
                 status=Prospect.Status.INVITED,
-                invited_at=SOFT - timedelta(days=9),
+                invited_at=soft - timedelta(days=9),
             )
             for i in range(count)
         ],

@@ -214,6 +214,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "signers.tasks.deliveries_dispatch_task",
         "schedule": 60.0,
     },
+    # Queues again the signer emails whose task the broker lost.
+    "signers-requeue-signature-emails": {
+        "task": "signers.tasks.signature_emails_requeue_task",
+        "schedule": 60.0,
+    },
 }
 
 # --- Deliveries (invitations, reminders, digests) ------------------------------
@@ -224,6 +229,10 @@ DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
 # second one running at once) goes on with the rest.
 DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
 DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
+# A signer email (receipt, confirmation link) still unsent this many seconds after
+# it was recorded is queued again (its task was lost with the broker's data);
+# then after twice as long for each attempt.
+SIGNATURE_EMAIL_RETRY_AFTER = env.int("SIGNATURE_EMAIL_RETRY_AFTER", default=120)
 
 # --- Coalition communications ----------------------------------------------------
 # Updates an organising team may send per letter in any seven days.

@@ -60,6 +60,8 @@ Source = Signature.Source
 # A claimed email that was neither sent nor released (a worker killed mid-send)
 # may be claimed again after this long.
 EMAIL_CLAIM_TIMEOUT: Final = timedelta(minutes=10)
+# Lost signer emails queued again by one beat run, at most.
+SIGNATURE_EMAIL_REQUEUE_LIMIT: Final = 500
 
 
 def _bump_signers_version(letter_id: int) -> None:
@@ -764,7 +766,7 @@ def signature_email_send(*, email_id: int) -> bool:
         .filter(
             Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
         )
-        .update(claimed_at=now)
+        .update(claimed_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         return False
@@ -780,6 +782,38 @@ def signature_email_send(*, email_id: int) -> bool:
         raise
     SignatureEmail.objects.filter(pk=email_id).update(sent_at=timezone.now())
     return True
+
+
+def signature_emails_requeue(*, now: datetime) -> int:
+    """Queue the send task again for signer emails whose task was lost; beat
+    runs this every minute. Returns how many were queued.
+
+    The task message is the only trace of an email outside the database: a
+    broker restarted empty (or a worker killed mid-send, its message gone with
+    the broker) leaves the row unsent with no one to send it. An email still
+    unsent SIGNATURE_EMAIL_RETRY_AFTER after it was recorded (twice as long for
+    each attempt so far), with attempts left and no live claim, is queued
+    again. A task that was only late finds it claimed and sends nothing.
+    """
+    from signers.tasks import signature_email_send_task
+
+    wait = timedelta(seconds=settings.SIGNATURE_EMAIL_RETRY_AFTER)
+    due = Q()
+    for attempts in range(DELIVERY_MAX_ATTEMPTS):
+        due |= Q(attempts=attempts, created_at__lt=now - wait * 2**attempts)
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - EMAIL_CLAIM_TIMEOUT)
+    ids = list(
+        SignatureEmail.objects.filter(due, free, sent_at__isnull=True)
+        .filter(
+            created_at__gte=now - wait * 2**DELIVERY_MAX_ATTEMPTS,
+            signature__erased_at__isnull=True,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:SIGNATURE_EMAIL_REQUEUE_LIMIT]
+    )
+    for pk in ids:
+        signature_email_send_task.delay(pk)
+    return len(ids)
 
 
 # --- Outreach: prospects, invitations and the delivery machinery -----------------

@@ -1,6 +1,7 @@
 import uuid
 
 from celery import Task, shared_task
+from django.utils import timezone
 
 from coalition.celery import EMAIL_RETRY_POLICY
 from signers import services
@@ -16,6 +17,12 @@ def signature_email_send_task(email_id: int) -> None:
     from signers.services import signature_email_send
 
     signature_email_send(email_id=email_id)
+
+
+@shared_task
+def signature_emails_requeue_task() -> int:
+    """Beat, every minute: queue again the signer emails whose task was lost."""
+    return services.signature_emails_requeue(now=timezone.now())
 
 
 @shared_task

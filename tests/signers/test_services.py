@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from letters.models import AuditEvent, Letter, Revision
 from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.selectors import signature_count_public
-from signers.tasks import signature_email_send_task
+from signers.tasks import signature_email_send_task, signature_emails_requeue_task
 from signers.tokens import read_token
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
 from tests.signers.helpers import send_queued_emails, sign
@@ -532,6 +533,75 @@ def test_email_refused_by_the_server_is_released_for_the_retry(letter, smtp_sett
 
     signature_email_send_task(email.pk)
     assert len(smtp_settings.wait_for(1)) == 1
+
+
+@pytest.fixture
+def requeued(monkeypatch):
+    """Email ids queued again (the broker here runs nothing)."""
+    ids = []
+    monkeypatch.setattr(signature_email_send_task, "delay", ids.append)
+    return ids
+
+
+def later(seconds):
+    return timezone.now() + timedelta(seconds=seconds)
+
+
+def test_email_whose_task_the_broker_lost_is_queued_again_and_sent_once(
+    letter, settings, requeued, mailoutbox
+):
+    # Signing queues the task on commit; here nothing runs it, as when Redis
+    # restarts empty before a worker takes the message.
+    sign(letter)
+    email = SignatureEmail.objects.get()
+    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
+
+    assert services.signature_emails_requeue(now=later(wait - 5)) == 0
+    assert services.signature_emails_requeue(now=later(wait + 5)) == 1
+    assert requeued == [email.pk]
+
+    signature_email_send_task(email.pk)
+    signature_email_send_task(email.pk)
+    assert services.signature_emails_requeue(now=later(wait + 5)) == 0
+    assert len(mailoutbox) == 1
+
+
+def test_lost_email_waits_longer_after_each_attempt_and_stops_after_the_last(
+    letter, settings, requeued
+):
+    sign(letter)
+    email = SignatureEmail.objects.get()
+    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
+    SignatureEmail.objects.filter(pk=email.pk).update(attempts=2)
+
+    assert services.signature_emails_requeue(now=later(3 * wait)) == 0
+    assert services.signature_emails_requeue(now=later(4 * wait + 5)) == 1
+
+    SignatureEmail.objects.filter(pk=email.pk).update(
+        attempts=services.DELIVERY_MAX_ATTEMPTS
+    )
+    assert services.signature_emails_requeue(now=later(100 * wait)) == 0
+
+
+def test_email_claimed_by_a_live_sender_is_not_queued_again_until_the_claim_is_stale(
+    letter, settings, requeued
+):
+    sign(letter)
+    email = SignatureEmail.objects.get()
+    SignatureEmail.objects.filter(pk=email.pk).update(
+        claimed_at=timezone.now(), attempts=1
+    )
+    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
+    stale = services.EMAIL_CLAIM_TIMEOUT.total_seconds() + 5
+
+    assert services.signature_emails_requeue(now=later(2 * wait + 5)) == 0
+    assert services.signature_emails_requeue(now=later(max(stale, 2 * wait + 5))) == 1
+
+
+def test_beat_queues_lost_signer_emails_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["signers-requeue-signature-emails"]
+    assert entry["task"] == signature_emails_requeue_task.name
+    assert entry["schedule"] == 60.0
 
 
 def test_erased_signers_get_no_email(letter, organiser, mailoutbox):
