@@ -166,20 +166,26 @@ def totp_code(secret: str) -> str:
 
 
 def test_organiser_turns_on_totp_and_then_needs_a_code_to_log_in(client):
-    user = UserFactory()
-    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
-    # Security settings ask for the password again first.
-    assert client.get(reverse("mfa_activate_totp")).status_code == 302
-    client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
-    page = client.get(reverse("mfa_activate_totp")).content.decode()
-    secret = re.search(r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"', page)
-    assert secret, page
+    # The clock stands still between computing a code and posting it, so a
+    # 30-second period cannot roll over in between on a slow machine.
+    start = timezone.now().replace(second=5, microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(start, tick=False) as clock:
+        user = UserFactory()
+        client.post(
+            reverse("account_login"), {"login": user.email, "password": PASSWORD}
+        )
+        # Security settings ask for the password again first.
+        assert client.get(reverse("mfa_activate_totp")).status_code == 302
+        client.post(reverse("account_reauthenticate"), {"password": PASSWORD})
+        page = client.get(reverse("mfa_activate_totp")).content.decode()
+        secret = re.search(r'id="authenticator_secret"[^>]*value="([A-Z2-7]+)"', page)
+        assert secret, page
 
-    client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret.group(1))})
-    assert user.authenticator_set.filter(type="totp").exists()
-    client.post(reverse("account_logout"))
+        client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret.group(1))})
+        assert user.authenticator_set.filter(type="totp").exists()
+        client.post(reverse("account_logout"))
 
-    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        clock.shift(timedelta(seconds=61))  # a fresh code, not the one just used
         response = client.post(
             reverse("account_login"), {"login": user.email, "password": PASSWORD}
         )
@@ -189,4 +195,4 @@ def test_organiser_turns_on_totp_and_then_needs_a_code_to_log_in(client):
         assert "_auth_user_id" not in client.session
         client.post(reverse("mfa_authenticate"), {"code": totp_code(secret.group(1))})
 
-    assert client.session["_auth_user_id"] == str(user.pk)
+        assert client.session["_auth_user_id"] == str(user.pk)
