@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Tests never read the developer's .env; they get a throwaway key of their own.
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
-.PHONY: help run test lint types install system-deps clean screenshots bench-public \
+.PHONY: help run test lint types install system-deps clean audit screenshots bench-public \
 	bench-reminders bench-load bench-faults
 
 help:
@@ -83,6 +83,11 @@ bench-public: $(STAMP)
 # local SMTP sink (a throwaway copy of the configured database). BENCH_ARGS="--count N".
 bench-reminders: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m bench.reminders $(BENCH_ARGS)
+
+# Known vulnerabilities in the installed dependencies. Needs a vulnerability
+# database on the network (PyPI's or OSV's), so it is not part of `make test`.
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --strict
 
 # Refresh the README's screenshots from the whole-journey browser test (needs
 # PostgreSQL or SQLite, and REDIS_URL for its real worker).
