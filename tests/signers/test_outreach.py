@@ -551,3 +551,21 @@ def test_outreach_page_shows_the_reminder_plan_with_what_was_sent(
     assert ("soft_reminder", "next", 0) in rows or ("digest", "next", 0) in rows
     assert [r for r in rows if r[0] == "digest"] != []
     assert "Tue 9 Jun 2026, 19:00" in response.content.decode()  # Paris time
+
+
+def test_invite_everyone_button_gives_way_to_a_note_once_all_are_invited(client):
+    from signers.models import Prospect
+    from tests.factories import ProspectFactory, UserFactory, circulating_letter
+
+    owner = UserFactory()
+    letter = circulating_letter(owner=owner)
+    prospect = ProspectFactory(letter=letter)
+    client.force_login(owner)
+    url = f"/workspace/letters/{letter.slug}/outreach/"
+
+    assert "Invite the 1 prospect not invited yet" in client.get(url).content.decode()
+
+    Prospect.objects.filter(pk=prospect.pk).update(status=Prospect.Status.INVITED)
+    page = client.get(url).content.decode()
+    assert "not invited yet" not in page
+    assert "Everyone on the list has been invited." in page
