@@ -27,7 +27,7 @@ SITE_NAME = env.str("SITE_NAME", default="Coalition")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "coalition.apps.SiteAdminConfig",  # django.contrib.admin, logging in via allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

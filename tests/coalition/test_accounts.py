@@ -4,11 +4,11 @@ from datetime import timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal import auth as totp_auth
 from django.urls import reverse
 from django.utils import timezone
 
 from coalition.models import User
+from tests.coalition.helpers import still_clock, totp_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,16 +160,8 @@ def test_rarer_allauth_emails_fall_back_to_allauth_text_in_site_layout(
     assert '<table role="presentation"' in html  # the site's layout
 
 
-def totp_code(secret: str) -> str:
-    counter = next(totp_auth.yield_hotp_counters_from_time())
-    return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
-
-
 def test_organiser_turns_on_totp_and_then_needs_a_code_to_log_in(client):
-    # The clock stands still between computing a code and posting it, so a
-    # 30-second period cannot roll over in between on a slow machine.
-    start = timezone.now().replace(second=5, microsecond=0) + timedelta(minutes=1)
-    with time_machine.travel(start, tick=False) as clock:
+    with still_clock() as clock:
         user = UserFactory()
         client.post(
             reverse("account_login"), {"login": user.email, "password": PASSWORD}
