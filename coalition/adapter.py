@@ -4,6 +4,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.db import transaction
+from django.http import HttpRequest
 
 from coalition.emails import message_to_dict, render_email, send_message
 
@@ -11,7 +12,16 @@ logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth's emails go through the site's renderer and retry on failure."""
+    """allauth's emails go through the site's renderer and retry on failure;
+    failed logins lock an account from one address only."""
+
+    def _get_login_attempts_cache_key(
+        self, request: HttpRequest, **credentials: Any
+    ) -> str:
+        # allauth keys the failed-login limit on the account alone, so anyone's
+        # five wrong passwords would lock its owner out; add the client address.
+        account = super()._get_login_attempts_cache_key(request, **credentials)
+        return f"{account}:{self.get_client_ip(request)}"
 
     def send_mail(self, template_prefix: str, email: str, context: Any) -> None:
         # allauth names templates "account/email/<name>" (or "mfa/email/<name>");

@@ -127,6 +127,84 @@ def test_wrong_password_is_rate_limited(client):
     assert "Too many failed login attempts" in blocked.content.decode()
 
 
+PROXY = "10.0.0.2"
+
+
+def log_in(client, email, password=PASSWORD, **meta):
+    """Post the login form; True if it logged the user in."""
+    client.logout()
+    client.post(
+        reverse("account_login"), {"login": email, "password": password}, **meta
+    )
+    return "_auth_user_id" in client.session
+
+
+def test_failed_logins_against_one_account_do_not_lock_another(client):
+    a, b = UserFactory(), UserFactory()
+    for _ in range(5):
+        assert not log_in(client, a.email, "wrong")
+
+    assert not log_in(client, a.email)  # a is locked from this address
+    assert log_in(client, b.email)
+
+
+def test_a_strangers_failed_logins_do_not_lock_the_owner_out(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    owner = UserFactory()
+    stranger = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    for _ in range(5):
+        assert not log_in(client, owner.email, "wrong", **stranger)
+
+    assert not log_in(client, owner.email, **stranger)
+    assert log_in(
+        client, owner.email, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+
+
+def test_one_address_failing_against_many_accounts_is_stopped(client):
+    users = UserFactory.create_batch(6)
+    for user in users[:5]:
+        for _ in range(4):
+            assert not log_in(client, user.email, "wrong")
+
+    assert not log_in(client, users[5].email)
+    assert log_in(client, users[5].email, REMOTE_ADDR="198.51.100.1")
+
+
+def test_a_spoofed_forwarded_for_does_not_reset_the_login_lock(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    user = UserFactory()
+    for n in range(5):
+        assert not log_in(
+            client, user.email, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}"
+        )
+
+    assert not log_in(client, user.email, HTTP_X_FORWARDED_FOR="192.0.2.99")
+
+
+def test_entries_written_before_the_trusted_proxy_do_not_reset_the_login_lock(
+    client, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    user = UserFactory()
+    for n in range(5):
+        forwarded = f"192.0.2.{n}, 203.0.113.9"
+        assert not log_in(
+            client,
+            user.email,
+            "wrong",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    assert not log_in(
+        client,
+        user.email,
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.9",
+    )
+
+
 def test_login_and_logout(client):
     user = UserFactory()
     client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
