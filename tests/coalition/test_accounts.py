@@ -4,11 +4,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from coalition.models import User
-from tests.coalition.helpers import still_clock, totp_code
+from tests.coalition.helpers import CountingPasswordHasher, still_clock, totp_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +95,24 @@ def test_duplicate_email_gets_a_clear_message_and_no_second_account(client, mail
     assert User.objects.filter(email__iexact="taken@example.org").count() == 1
     assert "already" in mailoutbox[-1].body.lower()
     assert response.status_code == 302
+
+
+def test_signup_does_the_same_work_whether_or_not_the_address_has_an_account(
+    settings, mailoutbox
+):
+    # A new account costs a password hash and an email; an answer that skipped
+    # the hash would come back measurably sooner for an address already known.
+    settings.PASSWORD_HASHERS = ["tests.coalition.helpers.CountingPasswordHasher"]
+    UserFactory(email="taken@example.org")
+    work = {}
+    for email in ("new@example.org", "taken@example.org"):
+        CountingPasswordHasher.calls = 0
+        mailoutbox.clear()
+        response = signup(Client(), email=email)
+        work[email] = (CountingPasswordHasher.calls, len(mailoutbox), response.url)
+
+    assert work["new@example.org"] == work["taken@example.org"]
+    assert work["new@example.org"][:2] == (1, 1)
 
 
 def test_weak_password_is_refused_with_the_reason_and_no_account(client):
