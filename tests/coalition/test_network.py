@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.test import RequestFactory
 
 from coalition.network import client_ip, client_network
@@ -39,6 +39,15 @@ def test_entries_a_client_wrote_before_the_trusted_proxies_are_not_believed(
     )
 
     assert client_ip(forwarded) == "198.51.100.1"
+
+
+def test_fewer_forwarded_entries_than_trusted_proxies_is_a_configuration_error(
+    settings,
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+
+    with pytest.raises(ImproperlyConfigured):
+        client_ip(request(HTTP_X_FORWARDED_FOR="198.51.100.1"))
 
 
 def test_a_direct_request_without_the_header_is_its_connecting_address(settings):
