@@ -14,4 +14,4 @@ RUN ENV_FILE= SECRET_KEY=collectstatic-only python manage.py collectstatic --noi
 RUN useradd --create-home coalition && mkdir -p /app/var && chown -R coalition /app/var
 USER coalition
 EXPOSE 8000
-CMD ["gunicorn", "coalition.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "sync", "--access-logfile", "-"]
+CMD ["gunicorn", "coalition.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
 .PHONY: help run test lint types install system-deps clean audit screenshots bench-public \
-	bench-reminders bench-load bench-faults
+	bench-reminders bench-load bench-faults bench-signup
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
@@ -104,6 +104,11 @@ bench-load: $(STAMP)
 # (docs/reliability.md). Needs DATABASE_URL (PostgreSQL) and redis-server.
 bench-faults: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m bench.faults $(BENCH_ARGS)
+
+# Sign-up time for a new address and for one with an account: their medians and
+# ratio (account enumeration by timing). BENCH_ARGS="--rounds 30".
+bench-signup: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m bench.signup $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

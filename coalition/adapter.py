@@ -3,7 +3,10 @@ import smtplib
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.http import HttpRequest
+from django.utils.crypto import get_random_string
 
 from coalition.emails import message_to_dict, render_email, send_message
 
@@ -11,7 +14,24 @@ logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth's emails go through the site's renderer and retry on failure."""
+    """allauth's emails go through the site's renderer and retry on failure;
+    failed logins lock an account from one address only; sign-up takes the same
+    work whether or not the address already has an account."""
+
+    def _get_login_attempts_cache_key(
+        self, request: HttpRequest, **credentials: Any
+    ) -> str:
+        # allauth keys the failed-login limit on the account alone, so anyone's
+        # five wrong passwords would lock its owner out; add the client address.
+        account = super()._get_login_attempts_cache_key(request, **credentials)
+        return f"{account}:{self.get_client_ip(request)}"
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        # A new account costs a password hash; without one here, the quicker
+        # answer would tell a stranger that the address already has an account.
+        # (Both paths send one email, in the same way.)
+        make_password(get_random_string(32))
+        super().send_account_already_exists_mail(email)
 
     def send_mail(self, template_prefix: str, email: str, context: Any) -> None:
         # allauth names templates "account/email/<name>" (or "mfa/email/<name>");

@@ -27,7 +27,7 @@ SITE_NAME = env.str("SITE_NAME", default="Coalition")
 SITE_ID = 1
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "coalition.apps.SiteAdminConfig",  # django.contrib.admin, logging in via allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -149,8 +149,11 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = 3
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# Failed logins lock one account from one address (the adapter adds the client
+# address to the key), so a stranger's guesses never lock the owner out; an
+# address that fails against many accounts is stopped by the per-address limit.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login_failed": "20/5m/ip,5/5m/key",
     "signup": "20/h/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/5m/key",
@@ -158,6 +161,18 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
+
+# --- Client address behind proxies ----------------------------------------------
+# Every rate limit (allauth's and the site's) keys on the client address from
+# coalition.network.client_ip. With 0 trusted proxies that is REMOTE_ADDR and
+# X-Forwarded-For is ignored; with N, the Nth address from the right of
+# X-Forwarded-For (each trusted proxy appends the address it saw; anything further
+# left was written by the client and is not believed). Or name a header that the
+# one trusted proxy sets to the client address (X-Real-IP): then only that is read.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = (
+    env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+)
 
 # --- Email ------------------------------------------------------------------
 # Without EMAIL_URL, email is printed on the terminal (the development default).

@@ -31,7 +31,11 @@ def _hit(scope: str, value: str, limit: int) -> bool:
 
 
 def join_limit_exceeded(*, ip: str, email: str) -> bool:
-    """Count a join submission from ``ip`` for ``email`` against both limits."""
+    """Count a join submission from ``ip`` for ``email`` against both limits.
+
+    ``ip`` is the client's address as ``coalition.network.client_network`` finds
+    it behind the trusted proxies, never simply the connecting address.
+    """
     by_ip = _hit("ip", ip, settings.SIGNERS_JOIN_LIMIT_PER_IP)
     by_email = _hit("email", email.lower(), settings.SIGNERS_JOIN_LIMIT_PER_EMAIL)
     return by_ip or by_email

@@ -28,6 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coalition.network import client_network
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
 from letters.markdown import render_markdown
@@ -240,7 +241,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
     limited = False
     if request.method == "POST" and form.is_valid():
         limited = join_limit_exceeded(
-            ip=request.META.get("REMOTE_ADDR", ""), email=form.cleaned_data["email"]
+            ip=client_network(request), email=form.cleaned_data["email"]
         )
         if limited:
             form.add_error(None, _too_many())

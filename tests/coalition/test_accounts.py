@@ -4,11 +4,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal import auth as totp_auth
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from coalition.models import User
+from tests.coalition.helpers import CountingPasswordHasher, still_clock, totp_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,24 @@ def test_duplicate_email_gets_a_clear_message_and_no_second_account(client, mail
     assert response.status_code == 302
 
 
+def test_signup_does_the_same_work_whether_or_not_the_address_has_an_account(
+    settings, mailoutbox
+):
+    # A new account costs a password hash and an email; an answer that skipped
+    # the hash would come back measurably sooner for an address already known.
+    settings.PASSWORD_HASHERS = ["tests.coalition.helpers.CountingPasswordHasher"]
+    UserFactory(email="taken@example.org")
+    work = {}
+    for email in ("new@example.org", "taken@example.org"):
+        CountingPasswordHasher.calls = 0
+        mailoutbox.clear()
+        response = signup(Client(), email=email)
+        work[email] = (CountingPasswordHasher.calls, len(mailoutbox), response.url)
+
+    assert work["new@example.org"] == work["taken@example.org"]
+    assert work["new@example.org"][:2] == (1, 1)
+
+
 def test_weak_password_is_refused_with_the_reason_and_no_account(client):
     response = signup(client, password="password")
 
@@ -125,6 +144,84 @@ def test_wrong_password_is_rate_limited(client):
 
     assert "_auth_user_id" not in client.session
     assert "Too many failed login attempts" in blocked.content.decode()
+
+
+PROXY = "10.0.0.2"
+
+
+def log_in(client, email, password=PASSWORD, **meta):
+    """Post the login form; True if it logged the user in."""
+    client.logout()
+    client.post(
+        reverse("account_login"), {"login": email, "password": password}, **meta
+    )
+    return "_auth_user_id" in client.session
+
+
+def test_failed_logins_against_one_account_do_not_lock_another(client):
+    a, b = UserFactory(), UserFactory()
+    for _ in range(5):
+        assert not log_in(client, a.email, "wrong")
+
+    assert not log_in(client, a.email)  # a is locked from this address
+    assert log_in(client, b.email)
+
+
+def test_a_strangers_failed_logins_do_not_lock_the_owner_out(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    owner = UserFactory()
+    stranger = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    for _ in range(5):
+        assert not log_in(client, owner.email, "wrong", **stranger)
+
+    assert not log_in(client, owner.email, **stranger)
+    assert log_in(
+        client, owner.email, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+
+
+def test_one_address_failing_against_many_accounts_is_stopped(client):
+    users = UserFactory.create_batch(6)
+    for user in users[:5]:
+        for _ in range(4):
+            assert not log_in(client, user.email, "wrong")
+
+    assert not log_in(client, users[5].email)
+    assert log_in(client, users[5].email, REMOTE_ADDR="198.51.100.1")
+
+
+def test_a_spoofed_forwarded_for_does_not_reset_the_login_lock(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    user = UserFactory()
+    for n in range(5):
+        assert not log_in(
+            client, user.email, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}"
+        )
+
+    assert not log_in(client, user.email, HTTP_X_FORWARDED_FOR="192.0.2.99")
+
+
+def test_entries_written_before_the_trusted_proxy_do_not_reset_the_login_lock(
+    client, settings
+):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    user = UserFactory()
+    for n in range(5):
+        forwarded = f"192.0.2.{n}, 203.0.113.9"
+        assert not log_in(
+            client,
+            user.email,
+            "wrong",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    assert not log_in(
+        client,
+        user.email,
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.9",
+    )
 
 
 def test_login_and_logout(client):
@@ -160,16 +257,8 @@ def test_rarer_allauth_emails_fall_back_to_allauth_text_in_site_layout(
     assert '<table role="presentation"' in html  # the site's layout
 
 
-def totp_code(secret: str) -> str:
-    counter = next(totp_auth.yield_hotp_counters_from_time())
-    return totp_auth.format_hotp_value(totp_auth.hotp_value(secret, counter))
-
-
 def test_organiser_turns_on_totp_and_then_needs_a_code_to_log_in(client):
-    # The clock stands still between computing a code and posting it, so a
-    # 30-second period cannot roll over in between on a slow machine.
-    start = timezone.now().replace(second=5, microsecond=0) + timedelta(minutes=1)
-    with time_machine.travel(start, tick=False) as clock:
+    with still_clock() as clock:
         user = UserFactory()
         client.post(
             reverse("account_login"), {"login": user.email, "password": PASSWORD}

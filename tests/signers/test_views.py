@@ -341,6 +341,83 @@ def test_open_join_rate_limit_per_address_counts_every_email(
     assert other.status_code == 302
 
 
+PROXY = "10.0.0.2"
+
+
+def join_from(client, letter, n, **meta):
+    return client.post(
+        reverse("signers:join", args=[letter.slug]),
+        sign_form(letter, display_name=f"Org {n}", email=f"{n}@example.org"),
+        **meta,
+    ).status_code
+
+
+def test_visitors_behind_one_proxy_each_get_their_own_open_join_allowance(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 2
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
+    first = [
+        join_from(
+            client,
+            open_letter,
+            n,
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+        for n in range(3)
+    ]
+    second = join_from(
+        client, open_letter, 9, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+
+    assert first == [302, 302, 429]
+    assert second == 302
+
+
+def test_forwarded_addresses_a_visitor_makes_up_do_not_reset_the_allowance(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 2
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
+    # The proxy appends the address it saw; what the visitor wrote before it
+    # changes on every request.
+    statuses = [
+        join_from(
+            client,
+            open_letter,
+            n,
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.9",
+        )
+        for n in range(3)
+    ]
+
+    assert statuses == [302, 302, 429]
+
+
+def test_without_trusted_proxies_a_spoofed_header_does_not_change_the_key(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 2
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+
+    statuses = [
+        join_from(
+            client,
+            open_letter,
+            n,
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+        for n in range(3)
+    ]
+
+    assert statuses == [302, 302, 429]
+
+
 def test_join_form_is_not_found_for_letters_that_are_not_public(client, letter):
     response = client.get(reverse("signers:join", args=[letter.slug]))
     assert response.status_code == 404
