@@ -8,6 +8,7 @@ from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coalition.forms import TextField
 from letters.models import MAX_POINT_LENGTH, MAX_POINTS, Letter, Membership, Revision
 from letters.validators import canonical_time_zone, time_zone_names
 
@@ -52,7 +53,7 @@ class TimeZoneInput(forms.TextInput):
         return context
 
 
-class TimeZoneField(forms.CharField):
+class TimeZoneField(TextField):
     widget = TimeZoneInput(attrs={"autocomplete": "off", "spellcheck": "false"})
 
     def clean(self, value: Any) -> str:
@@ -62,26 +63,26 @@ class TimeZoneField(forms.CharField):
 class LetterDraftForm(forms.Form):
     """The working draft: title, addressee, one to three points, body."""
 
-    title = forms.CharField(label=_("Title"), max_length=200)
-    addressee = forms.CharField(
+    title = TextField(label=_("Title"), max_length=200)
+    addressee = TextField(
         label=_("Addressee"),
         max_length=300,
         required=False,
         help_text=_("For example: To the Members of the City Council"),
     )
-    point_1 = forms.CharField(
+    point_1 = TextField(
         label=_("Point of unity 1"),
         max_length=MAX_POINT_LENGTH,
         error_messages={"required": _("Write at least one point of unity.")},
         help_text=_("One short statement every signer agrees with."),
     )
-    point_2 = forms.CharField(
+    point_2 = TextField(
         label=_("Point of unity 2"), max_length=MAX_POINT_LENGTH, required=False
     )
-    point_3 = forms.CharField(
+    point_3 = TextField(
         label=_("Point of unity 3"), max_length=MAX_POINT_LENGTH, required=False
     )
-    body = forms.CharField(
+    body = TextField(
         label=_("Letter"),
         widget=forms.Textarea(attrs={"rows": 16}),
         help_text=_(
@@ -89,7 +90,7 @@ class LetterDraftForm(forms.Form):
             "- lists, [a link](https://example.org)."
         ),
     )
-    base_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    base_version = TextField(widget=forms.HiddenInput, required=False)
 
     @staticmethod
     def initial_for(letter: Letter) -> dict[str, Any]:
@@ -235,7 +236,7 @@ class LetterSettingsForm(forms.Form):
 
 
 class RevisionPublishForm(forms.Form):
-    change_note = forms.CharField(
+    change_note = TextField(
         label=_("What changed, and why"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Signers may see this note with the differences."),

@@ -3,14 +3,16 @@
 markdown-it-py with raw HTML disabled renders; nh3 then keeps only a short list of
 tags and attributes and only http(s)/mailto links, so scripts, event handlers,
 ``javascript:`` URLs and images (which would make a reader's browser or the PDF
-renderer fetch a URL) never reach a page.
+renderer fetch a URL) never reach a page. What it returns is the one kind of
+markup an email may carry (``coalition.emails.SanitisedHTML``).
 """
 
 from functools import lru_cache
 
 import nh3
-from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+
+from coalition.emails import SanitisedHTML
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "a", "ul", "ol", "li", "blockquote",
@@ -30,7 +32,7 @@ def _demote_headings(html: str) -> str:
     return html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
 
 
-def render_markdown(text: str) -> SafeString:
+def render_markdown(text: str) -> SanitisedHTML:
     html = _demote_headings(_parser().render(text or ""))
     clean = nh3.clean(
         html,
@@ -39,7 +41,7 @@ def render_markdown(text: str) -> SafeString:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
-    return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+    return SanitisedHTML(clean)
 
 
 def paragraphs(text: str) -> list[str]:

@@ -341,10 +341,17 @@ def signer_list_message(
     )
 
 
+def _web_link(url: str) -> str:
+    """``url`` when an email may make it a link: http(s) only, never a
+    ``javascript:`` or ``data:`` address, however it got into the database."""
+    return url if url.lower().startswith(("https://", "http://")) else ""
+
+
 def _call_context(delivery: Any, call: Any, invitation: Any) -> dict[str, Any]:
     return {
         "call": call,
         "ends_at": call.starts_at + timedelta(minutes=call.duration_minutes),
+        "join_link": _web_link(call.join_url),
         "agenda_html": render_markdown(call.agenda),
         "invitation": invitation,
         "rsvp_url": token_url("call-rsvp", "rsvp", invitation.pk) if invitation else "",

@@ -1,7 +1,6 @@
 """Parsing and validation for the signing forms. Nothing here saves anything."""
 
-import re
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -11,43 +10,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from coalition.forms import TextField
 from coalition.models import User
 from letters.forms import LocalDateTimeField
 from letters.models import Letter, Revision
 from signers.csv_import import MAX_BYTES
 from signers.models import Call, Prospect, ReminderSchedule, Signature, Update
 from signers.selectors import revision_anchors
-
-# C0/C1 control characters and the bidirectional overrides that can make a
-# name read differently from what it is. Multi-line fields keep \t, \n, \r.
-_CONTROL_ONE_LINE: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_MULTI_LINE: Final = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
-)
-CONTROL_MESSAGE: Final = _(
-    "This contains invisible control characters; please type it again."
-)
-
-
-class TextField(forms.CharField):
-    """Trimmed, control characters refused; one line unless ``multiline``,
-    whose inner runs of spaces collapse."""
-
-    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
-        self.multiline = multiline
-        if multiline:
-            kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 4}))
-        super().__init__(**kwargs)
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        pattern = _CONTROL_MULTI_LINE if self.multiline else _CONTROL_ONE_LINE
-        if value and pattern.search(value):
-            raise ValidationError(CONTROL_MESSAGE, code="control")
-
-    def clean(self, value: Any) -> Any:
-        value = super().clean(value)
-        return value if self.multiline else " ".join(value.split())
 
 
 class EmailField(forms.EmailField):
@@ -60,7 +29,7 @@ class EmailField(forms.EmailField):
 class HoneypotMixin(forms.Form):
     """A field people never see (hidden by CSS, skipped by tab) and bots fill."""
 
-    leave_empty = forms.CharField(
+    leave_empty = TextField(
         label=_("Leave this field empty"),
         required=False,
         widget=forms.TextInput(
@@ -377,6 +346,11 @@ class ProspectForm(forms.ModelForm):
             "next_follow_up",
             "notes",
         ]
+        field_classes = {
+            "organisation": TextField,
+            "contact_name": TextField,
+            "notes": TextField,
+        }
         widgets = {
             "next_follow_up": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 4}),
@@ -399,7 +373,7 @@ class ProspectForm(forms.ModelForm):
 
 
 class ProspectFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    q = TextField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
@@ -439,7 +413,7 @@ class ProspectImportForm(forms.Form):
 class ProspectImportConfirmForm(forms.Form):
     """The previewed file, signed so that the confirm step imports exactly it."""
 
-    payload = forms.CharField(widget=forms.HiddenInput)
+    payload = TextField(widget=forms.HiddenInput)
 
     @staticmethod
     def payload_for(data: bytes) -> str:
@@ -481,7 +455,7 @@ class InviteForm(forms.Form):
         return list(data.get("selected") or [])
 
 
-class DaysField(forms.CharField):
+class DaysField(TextField):
     """ "3, 1" -> [3, 1]."""
 
     def to_python(self, value: Any) -> list[int]:  # type: ignore[override]

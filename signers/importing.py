@@ -17,7 +17,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from signers.forms import EmailField, TextField
+from coalition.forms import TextField
+from signers.forms import EmailField
 from signers.models import Signature
 from signers.names import normalise_name
 
@@ -59,7 +60,7 @@ class SignatureImportError(Exception):
 
 
 class ImportRowForm(forms.Form):
-    kind = forms.CharField(required=False)
+    kind = TextField(required=False)
     organisation = TextField(
         label=gettext_lazy("organisation"), max_length=200, required=False
     )

@@ -1,14 +1,20 @@
+import re
 import smtplib
+from pathlib import Path
 
 import pytest
+from django.template import TemplateDoesNotExist
+from django.utils.safestring import SafeData, mark_safe
 
 from coalition.emails import (
+    UnsafeEmailContext,
     message_from_dict,
     message_to_dict,
     render_email,
     send_message,
 )
 from coalition.tasks import email_send_task
+from letters.markdown import render_markdown
 
 
 def test_render_email_builds_a_multipart_message_from_the_triple():
@@ -125,3 +131,101 @@ def test_connection_refused_is_an_smtp_failure_the_task_retries():
     assert ConnectionRefusedError in email_send_task.autoretry_for or any(
         issubclass(ConnectionRefusedError, e) for e in email_send_task.autoretry_for
     )
+
+
+# --- One path: text is text, HTML is escaped ------------------------------------
+
+EMAIL_TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "emails"
+
+
+def test_a_value_marked_safe_cannot_reach_an_email():
+    with pytest.raises(UnsafeEmailContext, match="'name'"):
+        render_email(
+            "account/password_reset_key",
+            {"name": mark_safe("<b>Friends</b>"), "password_reset_url": "https://x/"},
+            to=["a@example.org"],
+        )
+
+
+def test_sanitised_markdown_is_the_one_markup_an_email_carries():
+    body = render_markdown("**Bold** <img src=x onerror=alert(1)>")
+
+    message = render_email(
+        "signers/update",
+        {
+            "update": {"subject": "News"},
+            "body_html": body,
+            "letter": {"title": "Clean air"},
+            "name": "",
+        },
+        to=["a@example.org"],
+    )
+
+    html = message.alternatives[0][0]
+    assert "<strong>Bold</strong>" in html
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_text_part_is_plain_text_not_marked_safe():
+    message = render_email(
+        "account/password_reset_key",
+        {"password_reset_url": "https://example.org/r/"},
+        to=["a@example.org"],
+    )
+
+    assert not isinstance(message.body, SafeData)
+    assert not isinstance(message.subject, SafeData)
+
+
+def test_a_notice_without_html_of_its_own_links_only_the_links_it_was_given():
+    message = render_email(
+        "account/no_such_notice",
+        {
+            "email": "<b>x</b>@example.org https://evil.example/",
+            "signup_url": "https://example.org/accounts/signup/",
+        },
+        to=["a@example.org"],
+        fallback_prefix="account/email/unknown_account",
+    )
+
+    html = message.alternatives[0][0]
+    assert '<a href="https://example.org/accounts/signup/">' in html
+    assert 'href="https://evil.example/' not in html
+    assert "&lt;b&gt;x&lt;/b&gt;@example.org" in html
+    assert "<b>x</b>@example.org" in message.body
+
+
+def test_a_site_email_without_its_html_template_is_an_error(settings, tmp_path):
+    (tmp_path / "emails" / "signers").mkdir(parents=True)
+    for suffix in ("subject.txt", "txt"):
+        (tmp_path / "emails" / "signers" / f"half.{suffix}").write_text("Hello")
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+
+    with pytest.raises(TemplateDoesNotExist):
+        render_email("signers/half", {}, to=["a@example.org"])
+
+
+def test_every_site_email_has_its_own_html_part():
+    texts = [
+        p
+        for p in EMAIL_TEMPLATES.rglob("*.txt")
+        if not p.name.startswith("_") and not p.name.endswith(".subject.txt")
+    ]
+
+    assert len(texts) > 20
+    assert [p for p in texts if not p.with_suffix(".html").exists()] == []
+
+
+def test_no_email_template_marks_text_safe():
+    marks = re.compile(r"\|\s*safe|safeseq|autoescape\s+off|filter\s+safe")
+
+    found = [
+        p.relative_to(EMAIL_TEMPLATES)
+        for p in EMAIL_TEMPLATES.rglob("*")
+        if p.is_file() and marks.search(p.read_text())
+    ]
+
+    assert found == []

@@ -1,10 +1,11 @@
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
-from signers.emails import invitation_message
-from signers.models import Signature
+from signers.emails import call_invitation_message, invitation_message
+from signers.models import Call, Delivery, Signature
 from signers.tokens import read_token
 from tests.factories import LetterFactory, ProspectFactory, RevisionFactory
 from tests.signers.conftest import make_letter
@@ -102,3 +103,40 @@ def test_open_join_email_carries_the_confirmation_link(mailoutbox):
     token = re.search(r"http://testserver/s/confirm/([^/\s]+)/", message.body)
     assert read_token("confirm", token.group(1)) == signature.pk
     assert "ignore this email" in message.body
+
+
+@pytest.mark.parametrize(
+    ("join_url", "linked"),
+    [
+        ("https://meet.example.org/room", True),
+        ("javascript:alert(1)", False),
+        (" JavaScript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+    ],
+)
+def test_a_call_link_becomes_a_link_only_when_it_is_a_web_address(join_url, linked):
+    letter = make_letter()
+    call = Call.objects.create(
+        letter=letter,
+        title="Coalition call",
+        starts_at=timezone.now() + timedelta(days=1),
+        join_url=join_url,
+        agenda="1. Welcome",
+    )
+    delivery = Delivery.objects.create(
+        key="call",
+        message_id="<call@coalition.test>",
+        kind=Delivery.Kind.CALL_INVITATION,
+        letter=letter,
+        email="someone@example.org",
+        due_at=timezone.now(),
+        call=call,
+    )
+
+    message = call_invitation_message(delivery=delivery, call=call, invitation=None)
+
+    html = message.alternatives[0][0]
+    assert (f'href="{join_url}"' in html) is linked
+    assert "<script" not in html
+    assert join_url.strip() in message.body
+    assert "<li>Welcome</li>" in html  # the agenda, as sanitised Markdown

@@ -179,6 +179,27 @@ def test_organiser_adds_a_prospect_and_a_duplicate_address_is_refused(
     assert Prospect.objects.count() == 1
 
 
+def test_a_prospect_is_saved_without_the_line_breaks_typed_in_its_names(
+    organiser, letter
+):
+    response = organiser.post(
+        url("prospect-add", letter),
+        {
+            "organisation": "Friends of\r\nthe Earth\x07",
+            "contact_name": "Rosa\u2028Parks\u202e",
+            "email": "rosa@example.org",
+            "status": "identified",
+            "notes": "Call\r\nafter the board meets\x00",
+        },
+    )
+
+    assert response.status_code == 302
+    prospect = Prospect.objects.get()
+    assert prospect.organisation == "Friends of the Earth"
+    assert prospect.contact_name == "Rosa Parks"
+    assert prospect.notes == "Call\nafter the board meets"
+
+
 def test_organiser_edits_a_prospect_and_marks_it_needs_time(organiser, letter):
     prospect = ProspectFactory(letter=letter)
 
