@@ -79,6 +79,11 @@ def recompute_name_keys(apps, schema_editor):
     letter_ids = Signature.objects.values_list("letter_id", flat=True).distinct()
     for letter_id in sorted(set(letter_ids)):
         _recompute_letter(Signature, AuditEvent, letter_id)
+    if schema_editor.connection.vendor == "postgresql":
+        # Run the deferred foreign-key checks now: PostgreSQL will not build
+        # the new unique index on a table with checks still pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):
