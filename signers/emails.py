@@ -115,7 +115,8 @@ def rejected_message(*, signature: Signature) -> EmailMultiAlternatives:
 def set_aside_message(*, signature: Signature) -> EmailMultiAlternatives:
     """To an unconfirmed signer whose name or address a proven signer took:
     nothing of theirs is listed. No links: the address was never proven."""
-    return _render("set_aside", signature, letter_context(signature.letter))
+    context = {**letter_context(signature.letter), "signature": signature}
+    return _render("set_aside", signature, context)
 
 
 def status_message(*, signature: Signature) -> EmailMultiAlternatives:

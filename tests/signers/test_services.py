@@ -662,6 +662,7 @@ def test_a_proven_signer_takes_the_name_a_stranger_left_unconfirmed(
     assert signature_count_public(letter=open_letter) == 1
     notice = [m for m in mailoutbox if m.to == ["stranger@example.net"]]
     assert len(notice) == 1
+    assert "as The X Trust with this email address" in notice[0].body
     assert "set the unconfirmed signature aside" in notice[0].body
     assert "director@xtrust.example.org" not in notice[0].body
     event = AuditEvent.objects.get(action="signature.set_aside")
