@@ -234,6 +234,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "signers.tasks.signature_emails_requeue_task",
         "schedule": 60.0,
     },
+    # Unconfirmed sign-ups past SIGNERS_PENDING_EXPIRY_HOURS stop being pending
+    # (signing also checks, so this only keeps the organisers' list true).
+    "signers-expire-pending": {
+        "task": "signers.tasks.signatures_expire_pending_task",
+        "schedule": 300.0,
+    },
 }
 
 # --- Deliveries (invitations, reminders, digests) ------------------------------
@@ -259,6 +265,9 @@ SIGNERS_UPDATES_PER_WEEK = env.int("SIGNERS_UPDATES_PER_WEEK", default=3)
 SIGNERS_JOIN_LIMIT_PER_IP = env.int("SIGNERS_JOIN_LIMIT_PER_IP", default=10)
 SIGNERS_JOIN_LIMIT_PER_EMAIL = env.int("SIGNERS_JOIN_LIMIT_PER_EMAIL", default=3)
 SIGNERS_JOIN_LIMIT_PERIOD = env.int("SIGNERS_JOIN_LIMIT_PERIOD", default=3600)
+# An unconfirmed sign-up (email not proven) expires after this many hours, and
+# never blocks a signer whose address is proven (an invitation, an import).
+SIGNERS_PENDING_EXPIRY_HOURS = env.int("SIGNERS_PENDING_EXPIRY_HOURS", default=48)
 
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"

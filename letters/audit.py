@@ -83,4 +83,14 @@ def describe(event: AuditEvent) -> str:
                 "name": d.get("name")
             }
         return _("Downloaded the personal data of %(name)s") % {"name": d.get("name")}
+    if action == "signature.set_aside":
+        return _(
+            "Set aside the unconfirmed signature of %(name)s: a signer with a "
+            "proven address signed for that name or address"
+        ) % {"name": d.get("name")}
+    if action == "signature.look_alike_found":
+        return _(
+            "%(name)s looks the same as %(other)s, who signed first; check "
+            "whether both are real"
+        ) % {"name": d.get("name"), "other": d.get("looks_like_name")}
     return action

@@ -25,8 +25,8 @@ class SignatureAdmin(admin.ModelAdmin):
     search_fields = ("display_name", "email", "contact_name", "letter__slug")
     raw_id_fields = ("letter", "revision", "prospect")
     readonly_fields = (
-        "status", "revision", "normalised_name", "confirmed_at", "withdrawn_at",
-        "erased_at", "created_at", "updated_at",
+        "status", "revision", "normalised_name", "skeleton_name", "confirmed_at",
+        "withdrawn_at", "erased_at", "created_at", "updated_at",
     )  # fmt: skip
     actions = ["reject_as_spam", "erase_personal_data"]
 

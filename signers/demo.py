@@ -4,11 +4,12 @@ import random
 from typing import Final
 
 from django.db import transaction
+from django.db.models import Q
 
 from coalition.models import User
 from letters.models import Letter, Revision, text_hash
 from signers.models import Signature
-from signers.names import normalise_name
+from signers.names import name_keys
 from signers.services import signature_create
 
 ARTICLES: Final = ["", "", "", "The ", "La ", "Les ", "Die ", "El ", "De "]
@@ -64,8 +65,10 @@ def seed_signers(*, letter: Letter, author: User, count: int) -> int:
         if email in existing:
             continue
         name, city, country = demo_signer(i)
+        keys = name_keys(name)
         if Signature.objects.filter(
-            letter=letter, normalised_name=normalise_name(name)
+            Q(normalised_name=keys.normalised) | Q(skeleton_name=keys.skeleton),
+            letter=letter,
         ).exists():
             name = f"{name} {i}"
         signature_create(

@@ -112,6 +112,24 @@ def rejected_message(*, signature: Signature) -> EmailMultiAlternatives:
     )
 
 
+def set_aside_message(*, signature: Signature) -> EmailMultiAlternatives:
+    """To an unconfirmed signer whose name or address a proven signer took:
+    nothing of theirs is listed. No links: the address was never proven."""
+    context = {**letter_context(signature.letter), "signature": signature}
+    return _render("set_aside", signature, context)
+
+
+def status_message(*, signature: Signature) -> EmailMultiAlternatives:
+    """Where the signature of this address stands, with the one link it needs
+    now (confirm, re-confirm) and those of the receipt (correct, withdraw)."""
+    context = {
+        **_signature_context(signature, signature.revision),
+        "confirm_url": token_url("confirm", "confirm", signature.pk),
+        "reconfirm_url": token_url("reconfirm", "reconfirm", signature.pk),
+    }
+    return _render("status", signature, context)
+
+
 def _diff_context(signature: Signature, new: Revision) -> dict[str, Any]:
     fields = diff_revisions(signature.revision, new)
     return {
@@ -158,6 +176,10 @@ def signature_email_message(email: SignatureEmail) -> EmailMultiAlternatives:
         return editorial_notice_message(signature=signature, revision=revision)
     if email.kind == Kind.RECONFIRM_REQUEST:
         return reconfirm_request_message(signature=signature, revision=revision)
+    if email.kind == Kind.SET_ASIDE:
+        return set_aside_message(signature=signature)
+    if email.kind == Kind.STATUS:
+        return status_message(signature=signature)
     raise ValueError(f"unknown signature email kind {email.kind!r}")
 
 

@@ -16,7 +16,19 @@ from letters.forms import LocalDateTimeField
 from letters.models import Letter, Revision
 from signers.csv_import import MAX_BYTES
 from signers.models import Call, Prospect, ReminderSchedule, Signature, Update
+from signers.names import clean_display_name
 from signers.selectors import revision_anchors
+
+
+class NameField(TextField):
+    """A public name: as TextField, and stored without invisible characters
+    (zero-width spaces, soft hyphens…), as signers.names cleans it."""
+
+    def clean(self, value: Any) -> Any:
+        value = clean_display_name(super().clean(value))
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+        return value
 
 
 class EmailField(forms.EmailField):
@@ -65,7 +77,7 @@ class SignatureForm(HoneypotMixin):
         widget=forms.RadioSelect,
         initial=Signature.Kind.ORGANISATION,
     )
-    display_name = TextField(
+    display_name = NameField(
         label=_("Organisation name"), max_length=200, help_text=_("Public.")
     )
     affiliation = TextField(
@@ -187,10 +199,17 @@ class RevisionForm(forms.Form):
     revision = forms.IntegerField(widget=forms.HiddenInput)
 
 
+class StatusRequestForm(forms.Form):
+    """Asks for an address's signature status to be emailed to it (the join
+    form's answer to "this address has already signed")."""
+
+    email = EmailField(widget=forms.HiddenInput)
+
+
 class PublicDetailsForm(forms.Form):
     """What a signer may correct from their receipt's link."""
 
-    display_name = TextField(
+    display_name = NameField(
         label=_("Name"),
         max_length=200,
         help_text=_("A new name is checked by the organisers before it is shown."),

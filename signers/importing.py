@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from coalition.forms import TextField
 from signers.forms import EmailField
 from signers.models import Signature
-from signers.names import normalise_name
+from signers.names import name_keys
 
 REQUIRED_COLUMNS: Final = ("organisation", "email")
 DELIMITERS: Final = (",", ";", "\t")
@@ -182,17 +182,17 @@ def read_signer_csv(text: str) -> list[ImportRow]:
         row.fields = form.signature_fields()
         if not row.fields["display_name"]:
             row.errors.append(_("A name or organisation is required."))
-        key = normalise_name(row.fields["display_name"])
-        if key in seen_names:
-            row.errors.append(
-                _("The same organisation as line %(n)d.") % {"n": seen_names[key]}
-            )
+        keys = name_keys(row.fields["display_name"])
+        same = next((seen_names[k] for k in keys if k in seen_names), None)
+        if same is not None:
+            row.errors.append(_("The same organisation as line %(n)d.") % {"n": same})
         if row.fields["email"] in seen_emails:
             row.errors.append(
                 _("The same email as line %(n)d.")
                 % {"n": seen_emails[row.fields["email"]]}
             )
-        seen_names.setdefault(key, line)
+        for key in keys:
+            seen_names.setdefault(key, line)
         seen_emails.setdefault(row.fields["email"], line)
         rows.append(row)
     if not rows:

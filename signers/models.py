@@ -1,9 +1,17 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter, Revision
+
+# A live signature (Signature.LIVE_STATUSES): the unique constraints hold among
+# these. Values written out, as the migrations record them.
+LIVE_CONDITION = Q(
+    status__in=["pending", "pending_approval", "confirmed", "needs_reconfirmation"]
+)
 
 
 class Signature(models.Model):
@@ -24,6 +32,11 @@ class Signature(models.Model):
         NEEDS_RECONFIRMATION = "needs_reconfirmation", _("Must re-confirm new text")
         WITHDRAWN = "withdrawn", _("Withdrawn")
         REJECTED = "rejected", _("Rejected")
+        # Never confirmed within SIGNERS_PENDING_EXPIRY_HOURS.
+        EXPIRED = "expired", _("Never confirmed, expired")
+        # Unconfirmed, and the same organisation or address signed from a proven
+        # address (an invitation, an organisers' import): that one won.
+        SET_ASIDE = "set_aside", _("Set aside for a proven signer")
 
     class Source(models.TextChoices):
         INVITATION = "invitation", _("Invitation")
@@ -56,8 +69,10 @@ class Signature(models.Model):
     # Public: organisation name (or the individual's name), where, and a website.
     display_name = models.CharField(_("name"), max_length=200)
     sort_name = models.CharField(max_length=200, db_index=True)
-    # Case-, accent- and article-folded name: one live signature per value.
+    # Case-, accent- and article-folded look-alike key (signers.names): one live
+    # signature per value of each.
     normalised_name = models.CharField(max_length=200)
+    skeleton_name = models.CharField(max_length=200, blank=True)
     affiliation = models.CharField(
         _("affiliation (for identification only)"), max_length=200, blank=True
     )
@@ -100,26 +115,19 @@ class Signature(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["letter", "normalised_name"],
-                condition=Q(
-                    status__in=[
-                        "pending",
-                        "pending_approval",
-                        "confirmed",
-                        "needs_reconfirmation",
-                    ]
-                ),
+                condition=LIVE_CONDITION,
                 name="signature_one_live_per_name",
+            ),
+            # Rows made outside signature_create (fixtures, benchmarks) may
+            # leave it empty.
+            models.UniqueConstraint(
+                fields=["letter", "skeleton_name"],
+                condition=LIVE_CONDITION & ~Q(skeleton_name=""),
+                name="signature_one_live_per_look_alike_name",
             ),
             models.UniqueConstraint(
                 fields=["letter", "email"],
-                condition=Q(
-                    status__in=[
-                        "pending",
-                        "pending_approval",
-                        "confirmed",
-                        "needs_reconfirmation",
-                    ]
-                ),
+                condition=LIVE_CONDITION,
                 name="signature_one_live_per_email",
             ),
         ]
@@ -127,6 +135,18 @@ class Signature(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} on {self.letter_id} ({self.status})"
+
+    @staticmethod
+    def pending_expiry_cutoff(now: datetime) -> datetime:
+        """Unconfirmed signatures created before this have expired."""
+        return now - timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS)
+
+    def has_expired(self, now: datetime) -> bool:
+        """Pending, and past the time to confirm (whether or not beat has
+        marked it yet)."""
+        return self.status == self.Status.PENDING and (
+            self.created_at < self.pending_expiry_cutoff(now)
+        )
 
 
 class Prospect(models.Model):
@@ -237,6 +257,9 @@ class SignatureEmail(models.Model):
         REJECTED = "rejected", _("Rejected by the organisers")
         EDITORIAL_NOTICE = "editorial_notice", _("Notice of an editorial revision")
         RECONFIRM_REQUEST = "reconfirm_request", _("Request to re-confirm")
+        SET_ASIDE = "set_aside", _("Notice that a proven signer took the name")
+        # Asked for from the join form; may be sent again after an hour.
+        STATUS = "status", _("Status, on request")
 
     signature = models.ForeignKey(
         Signature, on_delete=models.CASCADE, related_name="emails"

@@ -187,9 +187,12 @@ def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
     return _not_signed(_not_suppressed(prospects, letter), letter)
 
 
-def pending_signatures(letter: Letter) -> QuerySet[Signature]:
+def pending_signatures(letter: Letter, now: datetime) -> QuerySet[Signature]:
+    """Unconfirmed sign-ups that have not expired."""
     signatures = Signature.objects.filter(
-        letter=letter, status=Signature.Status.PENDING
+        letter=letter,
+        status=Signature.Status.PENDING,
+        created_at__gte=Signature.pending_expiry_cutoff(now),
     )
     return _not_suppressed(signatures, letter)
 
@@ -312,12 +315,15 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
 def _due_confirm_reminders(
     letter: Letter, after_days: int, now: datetime
 ) -> Iterator[Delivery]:
-    # One reminder per pending sign-up, while its confirmation link still works.
+    # One reminder per pending sign-up, while it can still be confirmed: at
+    # half its time to expire if the schedule says later than that.
     basis = f"{after_days}d"
+    expiry = timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS)
+    delay = min(timedelta(days=after_days), expiry / 2)
     signatures = (
-        pending_signatures(letter)
+        pending_signatures(letter, now)
         .filter(
-            created_at__lte=now - timedelta(days=after_days),
+            created_at__lte=now - delay,
             created_at__gt=now - MAX_AGE["confirm"],
         )
         .exclude(pk__in=_planned(letter, Kind.CONFIRM_REMINDER, basis, "signature"))
@@ -327,7 +333,7 @@ def _due_confirm_reminders(
             letter=letter,
             kind=Kind.CONFIRM_REMINDER,
             basis=basis,
-            due_at=signature.created_at + timedelta(days=after_days),
+            due_at=signature.created_at + delay,
             signature=signature,
         )
 
@@ -399,7 +405,7 @@ def _skip_reasons_for_letter(
     if kinds & set(PROSPECT_KINDS):
         awaiting = _ids(awaiting_prospects(letter), prospect_ids)
     if Kind.CONFIRM_REMINDER in kinds:
-        pending = _ids(pending_signatures(letter), signature_ids)
+        pending = _ids(pending_signatures(letter, now), signature_ids)
     if Kind.RECONFIRM_REMINDER in kinds:
         reconfirm = _ids(reconfirm_signatures(letter), signature_ids)
     if kinds & set(ORGANISER_KINDS):

@@ -62,6 +62,8 @@ Source = Signature.Source
 EMAIL_CLAIM_TIMEOUT: Final = timedelta(minutes=10)
 # Lost signer emails queued again by one beat run, at most.
 SIGNATURE_EMAIL_REQUEUE_LIMIT: Final = 500
+# An address is sent its signature's status on request at most this often.
+STATUS_EMAIL_INTERVAL: Final = timedelta(hours=1)
 
 
 def _bump_signers_version(letter_id: int) -> None:
@@ -105,32 +107,69 @@ def _text_changed_error() -> ValidationError:
     )
 
 
-def _duplicate_error(*, letter: Letter, email: str, normalised: str) -> ValidationError:
-    existing = (
-        Signature.objects.filter(letter=letter, status__in=Signature.LIVE_STATUSES)
-        .filter(Q(email=email) | Q(normalised_name=normalised))
-        .first()
+def _live_matches(
+    *, letter: Letter, email: str, keys: names.NameKeys
+) -> QuerySet[Signature]:
+    """Live signatures on ``letter`` that a new one with this address and
+    these name keys would collide with."""
+    same = (
+        Q(email=email)
+        | Q(normalised_name=keys.normalised)
+        | Q(skeleton_name=keys.skeleton)
     )
-    if existing is not None and existing.status == Status.PENDING:
-        message = _(
-            "%(name)s has already signed this letter and we sent a link to confirm "
-            "it. Please look for our email (and in the spam folder): one click on "
-            "its button is all that is left to do."
+    return Signature.objects.filter(same, letter=letter).filter(
+        status__in=Signature.LIVE_STATUSES
+    )
+
+
+def _duplicate_error(
+    *, letter: Letter, email: str, keys: names.NameKeys, display_name: str
+) -> ValidationError:
+    """Refuse kindly, saying nothing about the signature already there: not
+    its name as listed, its status or whether it is listed at all. A taken
+    address may ask for its status by email (``signature_status_send``): the
+    error's params say ``taken="email"``."""
+    if _live_matches(letter=letter, email=email, keys=keys).filter(email=email):
+        return ValidationError(
+            _("This email address has already signed this letter."),
+            code="duplicate",
+            params={"taken": "email"},
         )
-    elif existing is not None and existing.email == email:
-        message = _(
-            "This email address has already signed this letter, as %(name)s. "
-            "Thank you! There is nothing more to do; the receipt we emailed has a "
-            "link to correct the details."
-        )
-    else:
-        message = _(
-            "%(name)s has already signed this letter. Thank you! There is nothing "
-            "more to do. If you think this is a mistake, reply to any email from "
-            "the organisers."
-        )
-    name = existing.display_name if existing else _("Your organisation")
-    return ValidationError(message % {"name": name}, code="duplicate")
+    return ValidationError(
+        _(
+            "%(name)s, or a name that looks the same, has already signed this "
+            "letter. If you think this is a mistake, please write to the "
+            "organisers."
+        ),
+        code="duplicate",
+        params={"taken": "name", "name": display_name},
+    )
+
+
+def _make_way(
+    *, letter: Letter, email: str, keys: names.NameKeys, proven: bool, now: datetime
+) -> None:
+    """Unconfirmed signatures in the way of a new one: those past their time
+    expire; if the new signer's address is proven, the others are set aside
+    (and told, unless the address is the new signer's own). A stranger's
+    unconfirmed "The X Trust" never keeps the invited X from signing."""
+    cutoff = Signature.pending_expiry_cutoff(now)
+    in_the_way = _live_matches(letter=letter, email=email, keys=keys).filter(
+        status=Status.PENDING
+    )
+    in_the_way.filter(created_at__lt=cutoff).update(
+        status=Status.EXPIRED, updated_at=now
+    )
+    if not proven:
+        return
+    for pending in in_the_way.filter(created_at__gte=cutoff).select_for_update():
+        set_aside = Signature.objects.filter(
+            pk=pending.pk, status=Status.PENDING
+        ).update(status=Status.SET_ASIDE, updated_at=now)
+        if set_aside:
+            _audit(pending, "signature.set_aside")
+            if pending.email != email:
+                _queue_email(pending, SignatureEmail.Kind.SET_ASIDE)
 
 
 def _on_confirmed(signature: Signature) -> None:
@@ -191,15 +230,18 @@ def signature_create(
         raise ValidationError(
             {"attested": _("Please confirm that you may sign for this organisation.")}
         )
-    email = email.strip().lower()
-    display_name = " ".join(display_name.split())
+    email = names.clean_email(email)
+    display_name = names.clean_display_name(display_name)
+    if not display_name:
+        raise ValidationError({"display_name": _("Please give a name.")})
     if source == Source.INVITATION and prospect and prospect.referred_by_id:
         source = Source.REFERRAL
     proven = source == Source.IMPORT or (
         prospect is not None and prospect.email.lower() == email
     )
     now = timezone.now()
-    normalised = names.normalise_name(display_name)
+    keys = names.name_keys(display_name)
+    _make_way(letter=letter, email=email, keys=keys, proven=proven, now=now)
     try:
         with transaction.atomic():
             signature = Signature.objects.create(
@@ -210,7 +252,8 @@ def signature_create(
                 source=source,
                 display_name=display_name,
                 sort_name=names.sort_name(display_name),
-                normalised_name=normalised,
+                normalised_name=keys.normalised,
+                skeleton_name=keys.skeleton,
                 affiliation=affiliation,
                 city=city,
                 country=country,
@@ -229,7 +272,7 @@ def signature_create(
             )
     except IntegrityError as exc:
         raise _duplicate_error(
-            letter=letter, email=email, normalised=normalised
+            letter=letter, email=email, keys=keys, display_name=display_name
         ) from exc
     if signature.status == Status.CONFIRMED:
         _on_confirmed(signature)
@@ -281,6 +324,12 @@ def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
     letter = signature.letter
     if signature.status != Status.PENDING:
         return False
+    now = timezone.now()
+    if signature.has_expired(now):
+        Signature.objects.filter(pk=signature_id, status=Status.PENDING).update(
+            status=Status.EXPIRED, updated_at=now
+        )
+        return False
     via = VIA_OPEN_JOIN if signature.source == Source.OPEN_JOIN else VIA_INVITATION
     reason = signing_closed_reason(letter=letter, via=via)
     if reason:
@@ -290,7 +339,6 @@ def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
     needs_approval = (
         signature.source == Source.OPEN_JOIN and letter.join_requires_approval
     )
-    now = timezone.now()
     updated = Signature.objects.filter(pk=signature_id, status=Status.PENDING).update(
         status=Status.PENDING_APPROVAL if needs_approval else Status.CONFIRMED,
         revision_id=revision_id,
@@ -450,7 +498,7 @@ def signature_update_public_details(
     changed = [f for f in PUBLIC_DETAILS if getattr(signature, f) != values[f]]
     for field in changed:
         setattr(signature, field, values[field])
-    display_name = " ".join(display_name.split())
+    display_name = names.clean_display_name(display_name) or signature.display_name
     requested = "" if display_name == signature.display_name else display_name
     if requested != signature.requested_display_name:
         signature.requested_display_name = requested
@@ -476,7 +524,7 @@ def signature_decide_name_change(
     if approve:
         locked.display_name = new_name
         locked.sort_name = names.sort_name(new_name)
-        locked.normalised_name = names.normalise_name(new_name)
+        locked.normalised_name, locked.skeleton_name = names.name_keys(new_name)
     locked.requested_display_name = ""
     try:
         with transaction.atomic():
@@ -485,6 +533,7 @@ def signature_decide_name_change(
                     "display_name",
                     "sort_name",
                     "normalised_name",
+                    "skeleton_name",
                     "requested_display_name",
                     "updated_at",
                 ]
@@ -545,6 +594,7 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
             display_name=_("Name removed"),
             sort_name=f"~erased-{signature.pk}",
             normalised_name=f"~erased-{signature.pk}",
+            skeleton_name=f"~erased-{signature.pk}",
             affiliation="",
             city="",
             website="",
@@ -814,6 +864,57 @@ def signature_emails_requeue(*, now: datetime) -> int:
     for pk in ids:
         signature_email_send_task.delay(pk)
     return len(ids)
+
+
+def signatures_expire_pending(*, now: datetime) -> int:
+    """Unconfirmed signatures past SIGNERS_PENDING_EXPIRY_HOURS expire; beat
+    runs this every few minutes (signing checks the time itself, so a late run
+    lets nobody through and blocks nobody). Returns how many expired."""
+    return Signature.objects.filter(
+        status=Status.PENDING, created_at__lt=Signature.pending_expiry_cutoff(now)
+    ).update(status=Status.EXPIRED, updated_at=now)
+
+
+@transaction.atomic
+def signature_status_send(*, letter: Letter, email: str) -> bool:
+    """Email ``email`` where its live signature on ``letter`` stands, with the
+    links for what it may do next: the answer to "this address has already
+    signed", which must not show the signature to whoever typed the address.
+
+    Nothing happens (False) when the address has no live signature, or was
+    sent its status less than STATUS_EMAIL_INTERVAL ago; the caller answers
+    the same either way, so the form tells nobody anything.
+    """
+    from signers.tasks import signature_email_send_task
+
+    now = timezone.now()
+    signature = (
+        Signature.objects.filter(
+            letter=letter,
+            email=names.clean_email(email),
+            status__in=Signature.LIVE_STATUSES,
+        )
+        .exclude(
+            status=Status.PENDING, created_at__lt=Signature.pending_expiry_cutoff(now)
+        )
+        .select_for_update()
+        .first()
+    )
+    if signature is None:
+        return False
+    row, created = SignatureEmail.objects.get_or_create(
+        signature=signature,
+        kind=SignatureEmail.Kind.STATUS,
+        revision_id=signature.revision_id,
+    )
+    # One row per signature and revision: asking again after the interval
+    # sends it again.
+    if not created and not SignatureEmail.objects.filter(
+        pk=row.pk, sent_at__lt=now - STATUS_EMAIL_INTERVAL
+    ).update(sent_at=None, claimed_at=None, attempts=0, created_at=now):
+        return False
+    signature_email_send_task.delay_on_commit(row.pk)
+    return True
 
 
 # --- Outreach: prospects, invitations and the delivery machinery -----------------

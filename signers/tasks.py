@@ -26,6 +26,12 @@ def signature_emails_requeue_task() -> int:
 
 
 @shared_task
+def signatures_expire_pending_task() -> int:
+    """Beat: unconfirmed signatures past their time expire (idempotent)."""
+    return services.signatures_expire_pending(now=timezone.now())
+
+
+@shared_task
 def deliveries_dispatch_task() -> dict[str, int]:
     """Beat, every minute: plan what is due and send what is planned."""
     return vars(services.deliveries_dispatch())

@@ -10,6 +10,12 @@ urlpatterns = [
     path("invite/<str:token>/decline/", views.decline, name="decline"),
     path("letters/<slug:slug>/join/", views.join, name="join"),
     path("letters/<slug:slug>/join/sent/", views.join_sent, name="join-sent"),
+    path("letters/<slug:slug>/join/status/", views.join_status, name="join-status"),
+    path(
+        "letters/<slug:slug>/join/status/sent/",
+        views.join_status_sent,
+        name="join-status-sent",
+    ),
     path("s/confirm/<str:token>/", views.confirm, name="confirm"),
     path("s/withdraw/<str:token>/", views.withdraw, name="withdraw"),
     path("s/edit/<str:token>/", views.edit, name="edit"),

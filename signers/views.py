@@ -239,6 +239,8 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         initial={"revision": letter.current_revision_id},
     )
     limited = False
+    # A taken address may have its status emailed to it, never shown here.
+    status_email = ""
     if request.method == "POST" and form.is_valid():
         limited = join_limit_exceeded(
             ip=client_network(request), email=form.cleaned_data["email"]
@@ -255,11 +257,44 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             except ValidationError as exc:
                 _add_errors(form, exc, letter)
+                if (
+                    exc.code == "duplicate"
+                    and (exc.params or {}).get("taken") == "email"
+                ):
+                    status_email = form.cleaned_data["email"]
             else:
                 return redirect("signers:join-sent", slug=letter.slug)
     return _signing_page(
-        request, "signers/signature_join.html", letter, form, limited=limited
+        request,
+        "signers/signature_join.html",
+        letter,
+        form,
+        limited=limited,
+        status_email=status_email,
     )
+
+
+@require_POST
+def join_status(request: HttpRequest, slug: str) -> HttpResponse:
+    """Send a taken address the status of its signature. The answer is the
+    same whether or not the address has signed; rate-limited like the form."""
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    form = forms.StatusRequestForm(request.POST)
+    if not form.is_valid():
+        return redirect("signers:join", slug=letter.slug)
+    email = form.cleaned_data["email"]
+    if join_limit_exceeded(ip=request.META.get("REMOTE_ADDR", ""), email=email):
+        context = {"letter": letter, "message": _too_many()}
+        return render(
+            request, "signers/signature_status_sent.html", context, status=429
+        )
+    services.signature_status_send(letter=letter, email=email)
+    return redirect("signers:join-status-sent", slug=letter.slug)
+
+
+def join_status_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    letter = get_object_or_404(Letter.objects.public(), slug=slug)
+    return render(request, "signers/signature_status_sent.html", {"letter": letter})
 
 
 def _too_many() -> str:
@@ -278,6 +313,9 @@ def join_sent(request: HttpRequest, slug: str) -> HttpResponse:
 @signature_link("confirm")
 def confirm(request: HttpRequest, signature: Signature) -> HttpResponse:
     letter = signature.letter
+    if signature.has_expired(timezone.now()):
+        # What beat (or the button) will record; a GET writes nothing.
+        signature.status = Signature.Status.EXPIRED
     if signature.status != Signature.Status.PENDING:
         return _status_page(request, signature)
     form = forms.RevisionForm(

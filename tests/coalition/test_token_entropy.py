@@ -259,7 +259,11 @@ def test_the_development_secret_key_is_long_and_random():
 # --- Message-IDs ------------------------------------------------------------------
 
 
-WITHOUT_LINKS = {SignatureEmail.Kind.WITHDRAWN, SignatureEmail.Kind.REJECTED}
+WITHOUT_LINKS = {
+    SignatureEmail.Kind.WITHDRAWN,
+    SignatureEmail.Kind.REJECTED,
+    SignatureEmail.Kind.SET_ASIDE,  # to an address never proven
+}
 
 
 @pytest.mark.django_db

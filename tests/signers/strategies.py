@@ -12,6 +12,8 @@ import os
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
+import regex
+from confusable_homoglyphs.confusables import confusables_data
 from django.core.cache import cache
 from django.db import transaction
 from hypothesis import HealthCheck, settings
@@ -152,3 +154,69 @@ raw_bodies = st.one_of(
         ]
     ),
 )
+
+
+# --- Names that look like other names --------------------------------------------
+
+# Every default-ignorable code point: invisible wherever it is put. Hangul
+# fillers show as a blank, so they are spaces (signers.names), not insertions.
+IGNORABLES = [
+    char
+    for char in regex.findall(
+        r"\p{Default_Ignorable_Code_Point}", "".join(map(chr, range(0x110000)))
+    )
+    if char not in "\u3164\uffa0"
+]
+
+# Organisation names as people write them, and names of any letters at all.
+organisation_names = st.one_of(
+    st.sampled_from(
+        [
+            "Sierra Club",
+            "The Friends of the Park",
+            "SIERRA CLUB",
+            "Les Amis de la Terre",
+            "Local 350 Tenants",
+            "St. Mary's Parish",
+            "Oxfam",
+            "Москва Зелёная",
+            "Ελληνική Ένωση",
+            "東京グリーン",
+        ]
+    ),
+    st.text(
+        st.characters(categories=["L", "Nd", "Zs", "Pd", "Po"]),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda name: any(char.isalnum() for char in name)),
+)
+
+
+@st.composite
+def with_ignorables(draw, name: str) -> str:
+    """``name`` with invisible characters put anywhere in it."""
+    chars = list(name)
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        position = draw(st.integers(min_value=0, max_value=len(chars)))
+        chars.insert(position, draw(st.sampled_from(IGNORABLES)))
+    return "".join(chars)
+
+
+def _confusables(char: str) -> list[str]:
+    """Single characters that Unicode's confusables data (as the library
+    ships it) lists as looking like ``char``."""
+    marks = str.maketrans("", "", "\u200e\u200f")
+    found = {e["c"].translate(marks) for e in confusables_data.get(char, [])}
+    return sorted(c for c in found if len(c) == 1 and c != char)
+
+
+@st.composite
+def with_one_confusable(draw, name: str) -> str | None:
+    """``name`` with one character swapped for one that looks like it, or
+    None when no character of it has a look-alike."""
+    positions = [i for i, char in enumerate(name) if _confusables(char)]
+    if not positions:
+        return None
+    i = draw(st.sampled_from(positions))
+    swapped = draw(st.sampled_from(_confusables(name[i])))
+    return name[:i] + swapped + name[i + 1 :]

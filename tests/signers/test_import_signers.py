@@ -62,7 +62,7 @@ def test_import_with_any_bad_row_imports_nothing_and_reports_each_line(
 
     err = capsys.readouterr().err
     assert "Line 3: email: Enter a valid email address." in err
-    assert "Line 4: Already Here has already signed" in err
+    assert "Line 4: The Already Here, or a name that looks the same, has" in err
     assert "Line 5: The same organisation as line 2." in err
     assert "Line 6: organisation: Ensure this value has at most 200" in err
     assert "Line 2" not in err

@@ -311,17 +311,35 @@ def test_unconfirmed_open_join_signatures_get_one_reminder(mailoutbox):
         )
         SignatureFactory(letter=letter, status=Signature.Status.CONFIRMED)
 
-    with at(start + timedelta(days=1)):
+    # The schedule says two days, but a sign-up expires after 48 hours: it is
+    # reminded halfway, while it can still be confirmed.
+    with at(start + timedelta(hours=23)):
         dispatch()
     assert mailoutbox == []
-    with at(start + timedelta(days=2)):
+    with at(start + timedelta(hours=24)):
         dispatch()
-    with at(start + timedelta(days=3)):
+    with at(start + timedelta(hours=40)):
         dispatch()
 
     (message,) = mailoutbox
     assert message.to == [pending.email]
     assert "http://testserver/s/confirm/" in message.body
+
+
+def test_expired_sign_ups_get_no_reminder(mailoutbox, settings):
+    settings.SIGNERS_PENDING_EXPIRY_HOURS = 12
+    letter = circulating_letter()
+    no_digest(letter, confirm_after_days=1)
+    start = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    with at(start):
+        SignatureFactory(
+            letter=letter, status=Signature.Status.PENDING, source="open_join"
+        )
+
+    with at(start + timedelta(hours=25)):  # the first run after it expired
+        dispatch()
+
+    assert mailoutbox == []
 
 
 def test_signers_who_must_reconfirm_get_a_reminder_after_the_material_revision(

@@ -6,11 +6,16 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from letters.audit import describe
 from letters.models import AuditEvent, Letter, Revision
 from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.selectors import signature_count_public
-from signers.tasks import signature_email_send_task, signature_emails_requeue_task
+from signers.tasks import (
+    signature_email_send_task,
+    signature_emails_requeue_task,
+    signatures_expire_pending_task,
+)
 from signers.tokens import read_token
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
 from tests.signers.helpers import send_queued_emails, sign
@@ -175,7 +180,8 @@ def test_a_second_signature_for_one_organisation_is_kindly_refused(letter, name,
 
     assert exc.value.code == "duplicate"
     assert "already signed" in exc.value.messages[0]
-    assert "Friends of the Park" in exc.value.messages[0]
+    # Nothing of the signature already there: not its name as listed.
+    assert "Friends of the Park" not in exc.value.messages[0]
     assert Signature.objects.count() == 1
 
 
@@ -620,3 +626,202 @@ def test_signature_factory_rows_count_only_when_confirmed(letter):
     SignatureFactory(letter=letter, status=Status.WITHDRAWN)
 
     assert signature_count_public(letter=letter) == 1
+
+
+# --- Name squatting: unconfirmed signatures expire and never block a proven one -
+
+
+def strangers_pending(letter, **kwargs):
+    fields = {"display_name": "The X Trust", "email": "stranger@example.net"}
+    fields.update(kwargs)
+    return sign(letter, source=Signature.Source.OPEN_JOIN, **fields)
+
+
+@pytest.mark.parametrize("route", ["invitation", "import"])
+def test_a_proven_signer_takes_the_name_a_stranger_left_unconfirmed(
+    open_letter, route, mailoutbox
+):
+    squatter = strangers_pending(open_letter)
+    assert squatter.status == Status.PENDING
+    send_queued_emails()  # the stranger's confirmation request
+    mailoutbox.clear()
+
+    real = sign(
+        open_letter,
+        source=Signature.Source.INVITATION
+        if route == "invitation"
+        else Signature.Source.IMPORT,
+        display_name="X Trust",
+        email="director@xtrust.example.org",
+    )
+    send_queued_emails()
+
+    squatter.refresh_from_db()
+    assert real.status == Status.CONFIRMED
+    assert squatter.status == Status.SET_ASIDE
+    assert signature_count_public(letter=open_letter) == 1
+    notice = [m for m in mailoutbox if m.to == ["stranger@example.net"]]
+    assert len(notice) == 1
+    assert "as The X Trust with this email address" in notice[0].body
+    assert "set the unconfirmed signature aside" in notice[0].body
+    assert "director@xtrust.example.org" not in notice[0].body
+    event = AuditEvent.objects.get(action="signature.set_aside")
+    assert event.detail["signature"] == squatter.pk
+    assert "unconfirmed signature of The X Trust" in describe(event)
+
+
+def test_a_signers_own_unconfirmed_signature_is_set_aside_without_a_notice(
+    open_letter, mailoutbox
+):
+    earlier = strangers_pending(open_letter, email="director@xtrust.example.org")
+
+    sign(open_letter, display_name="X Trust", email="director@xtrust.example.org")
+    send_queued_emails()
+
+    earlier.refresh_from_db()
+    assert earlier.status == Status.SET_ASIDE
+    assert [m.subject for m in mailoutbox if "unconfirmed" in m.subject] == []
+
+
+def test_an_unconfirmed_signature_still_blocks_another_unconfirmed_one(open_letter):
+    strangers_pending(open_letter)
+
+    with pytest.raises(ValidationError) as exc:
+        strangers_pending(open_letter, email="another@example.net")
+
+    assert exc.value.code == "duplicate"
+    assert Signature.objects.count() == 1
+
+
+def test_an_unconfirmed_signature_past_its_time_blocks_nobody(open_letter, settings):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        old = strangers_pending(open_letter)
+    hours = settings.SIGNERS_PENDING_EXPIRY_HOURS
+
+    with time_machine.travel(start + timedelta(hours=hours, minutes=1), tick=False):
+        again = strangers_pending(open_letter, email="another@example.net")
+
+    old.refresh_from_db()
+    assert old.status == Status.EXPIRED
+    assert again.status == Status.PENDING
+
+
+def test_two_proven_signers_of_one_name_still_collide(letter):
+    sign(letter, display_name="X Trust", email="one@xtrust.example.org")
+
+    with pytest.raises(ValidationError) as exc:
+        sign(letter, display_name="The X Trust", email="two@xtrust.example.org")
+
+    assert exc.value.code == "duplicate"
+    assert Signature.objects.get().email == "one@xtrust.example.org"
+
+
+def test_a_confirmation_after_the_expiry_confirms_nothing(open_letter, settings):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        pending = strangers_pending(open_letter)
+    later = start + timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS, seconds=1)
+
+    with time_machine.travel(later, tick=False):
+        done = services.signature_confirm(
+            signature_id=pending.pk, revision_id=open_letter.current_revision_id
+        )
+
+    pending.refresh_from_db()
+    assert done is False
+    assert pending.status == Status.EXPIRED
+    assert signature_count_public(letter=open_letter) == 0
+
+
+def test_beat_expires_unconfirmed_signatures_once(open_letter, settings):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        pending = strangers_pending(open_letter)
+        fresh = strangers_pending(open_letter, display_name="Y", email="y@example.net")
+    later = start + timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS, seconds=1)
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        fresh.created_at = timezone.now()
+        fresh.save(update_fields=["created_at"])
+
+    with time_machine.travel(later, tick=False):
+        first, second = (
+            signatures_expire_pending_task(),
+            signatures_expire_pending_task(),
+        )
+
+    assert (first, second) == (1, 0)
+    assert Signature.objects.get(pk=pending.pk).status == Status.EXPIRED
+    assert Signature.objects.get(pk=fresh.pk).status == Status.PENDING
+
+
+# --- Disclosure: a taken address is told its status by email, nobody else -------
+
+
+def test_a_taken_address_is_sent_its_status_on_request_and_only_it(
+    open_letter, mailoutbox
+):
+    quiet = sign(
+        open_letter,
+        display_name="Quiet Group",
+        email="quiet@example.org",
+        consent_listed=False,
+    )
+    send_queued_emails()
+    mailoutbox.clear()
+
+    asked = services.signature_status_send(
+        letter=open_letter, email="QUIET@example.org"
+    )
+    stranger = services.signature_status_send(
+        letter=open_letter, email="nobody@example.org"
+    )
+    send_queued_emails()
+
+    assert (asked, stranger) == (True, False)
+    (message,) = mailoutbox
+    assert message.to == [quiet.email]
+    assert "Quiet Group has signed" in message.body
+    assert "not listed publicly" in message.body
+    assert "/s/withdraw/" in message.body
+
+
+def test_a_status_email_goes_at_most_once_an_hour(open_letter, mailoutbox):
+    sign(open_letter, display_name="Quiet Group", email="quiet@example.org")
+    send_queued_emails()
+    mailoutbox.clear()
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        sent = [
+            services.signature_status_send(
+                letter=open_letter, email="quiet@example.org"
+            )
+            for _ in range(3)
+        ]
+        send_queued_emails()
+    with time_machine.travel(start + timedelta(minutes=61), tick=False):
+        sent.append(
+            services.signature_status_send(
+                letter=open_letter, email="quiet@example.org"
+            )
+        )
+        send_queued_emails()
+
+    assert sent == [True, False, False, True]
+    assert len(mailoutbox) == 2
+
+
+def test_a_pending_signatures_status_email_carries_the_confirmation_link(
+    open_letter, mailoutbox
+):
+    strangers_pending(open_letter, email="late@example.org")
+    send_queued_emails()
+    mailoutbox.clear()
+
+    services.signature_status_send(letter=open_letter, email="late@example.org")
+    send_queued_emails()
+
+    (message,) = mailoutbox
+    assert "waiting for this address to be confirmed" in message.body
+    assert "/s/confirm/" in message.body

@@ -12,7 +12,7 @@ from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.tokens import make_token
 from tests.factories import RevisionFactory, UserFactory
-from tests.signers.helpers import sign, sign_form
+from tests.signers.helpers import send_queued_emails, sign, sign_form
 
 pytestmark = pytest.mark.django_db
 
@@ -745,3 +745,135 @@ def test_a_broken_my_data_link_downloads_nothing(client, letter):
 
     assert response.status_code == 400
     assert not AuditEvent.objects.exists()
+
+
+# --- Disclosure: the join form says only that an address has signed ------------
+
+
+def test_join_with_a_taken_address_says_only_that_it_has_signed(client, open_letter):
+    sign(
+        open_letter,
+        display_name="Private Group",
+        email="private@example.org",
+        consent_listed=False,
+    )
+    url = reverse("signers:join", args=[open_letter.slug])
+
+    response = client.post(
+        url, sign_form(open_letter, display_name="Someone", email="private@example.org")
+    )
+
+    page = response.content.decode()
+    assert "This email address has already signed this letter." in page
+    assert "Private Group" not in page
+    assert "Confirmed" not in page and "waiting" not in page
+    status_url = reverse("signers:join-status", args=[open_letter.slug])
+    assert f'action="{status_url}"' in page
+    assert Signature.objects.count() == 1
+
+
+def test_join_with_a_taken_name_does_not_show_the_signature_already_there(
+    client, open_letter
+):
+    sign(
+        open_letter,
+        source=Signature.Source.OPEN_JOIN,
+        display_name="Friends of the Park",
+        email="first@example.org",
+        consent_listed=False,
+    )
+    url = reverse("signers:join", args=[open_letter.slug])
+
+    response = client.post(
+        url, sign_form(open_letter, display_name="friends of the park")
+    )
+
+    page = response.content.decode()
+    assert "friends of the park, or a name that looks the same" in page
+    assert "Friends of the Park" not in page
+    assert "look for our email" not in page  # another's pending state
+    assert "join/status" not in page
+
+
+def test_status_button_emails_the_taken_address_and_answers_alike_for_any(
+    client, open_letter, mailoutbox
+):
+    sign(open_letter, display_name="Private Person", email="private@example.org")
+    send_queued_emails()
+    mailoutbox.clear()
+    url = reverse("signers:join-status", args=[open_letter.slug])
+
+    taken = client.post(url, {"email": "private@example.org"}, follow=True)
+    free = client.post(url, {"email": "nobody@example.org"}, follow=True)
+    send_queued_emails()
+
+    assert taken.content == free.content
+    assert "If this address has signed" in taken.content.decode()
+    (message,) = mailoutbox
+    assert message.to == ["private@example.org"]
+    assert "Private Person has signed" in message.body
+
+
+def test_a_get_of_the_status_url_sends_nothing(client, open_letter):
+    sign(open_letter, email="private@example.org")
+    url = reverse("signers:join-status", args=[open_letter.slug])
+
+    response = client.get(url, {"email": "private@example.org"})
+
+    assert response.status_code == 405
+    assert not SignatureEmail.objects.filter(kind=SignatureEmail.Kind.STATUS).exists()
+
+
+def test_status_requests_are_rate_limited_like_the_join_form(
+    client, open_letter, settings
+):
+    settings.SIGNERS_JOIN_LIMIT_PER_EMAIL = 1
+    sign(open_letter, email="private@example.org")
+    url = reverse("signers:join-status", args=[open_letter.slug])
+
+    first = client.post(url, {"email": "private@example.org"})
+    second = client.post(url, {"email": "private@example.org"})
+
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert "too many" in second.content.decode()
+
+
+# --- Squatting: what an unconfirmed signer's links say afterwards ---------------
+
+
+def test_a_set_aside_signatures_confirm_link_says_so_and_confirms_nothing(
+    client, open_letter
+):
+    squatter = sign(
+        open_letter,
+        source=Signature.Source.OPEN_JOIN,
+        display_name="The X Trust",
+        email="stranger@example.net",
+    )
+    sign(open_letter, display_name="X Trust", email="director@xtrust.example.org")
+    confirm = link("confirm", "confirm", squatter.pk)
+
+    page = client.get(confirm).content.decode()
+    response = client.post(confirm, {"revision": open_letter.current_revision_id})
+
+    assert "was set aside" in page
+    assert "was set aside" in response.content.decode()
+    assert Signature.objects.get(pk=squatter.pk).status == Status.SET_ASIDE
+
+
+def test_an_expired_signatures_confirm_link_says_so_on_get_and_writes_nothing(
+    client, open_letter, settings
+):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        pending = sign(
+            open_letter, source=Signature.Source.OPEN_JOIN, email="late@example.org"
+        )
+    later = start + timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS, seconds=1)
+
+    with time_machine.travel(later, tick=False):
+        page = client.get(link("confirm", "confirm", pending.pk)).content.decode()
+
+    assert "has expired" in page
+    assert Signature.objects.get(pk=pending.pk).status == Status.PENDING
