@@ -283,7 +283,7 @@ def join_status(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return redirect("signers:join", slug=letter.slug)
     email = form.cleaned_data["email"]
-    if join_limit_exceeded(ip=request.META.get("REMOTE_ADDR", ""), email=email):
+    if join_limit_exceeded(ip=client_network(request), email=email):
         context = {"letter": letter, "message": _too_many()}
         return render(
             request, "signers/signature_status_sent.html", context, status=429
