@@ -245,6 +245,12 @@ SIGNERS_JOIN_LIMIT_PER_IP = env.int("SIGNERS_JOIN_LIMIT_PER_IP", default=10)
 SIGNERS_JOIN_LIMIT_PER_EMAIL = env.int("SIGNERS_JOIN_LIMIT_PER_EMAIL", default=3)
 SIGNERS_JOIN_LIMIT_PERIOD = env.int("SIGNERS_JOIN_LIMIT_PERIOD", default=3600)
 
+# --- Exports ---------------------------------------------------------------------
+# A letter's PDF is only ever served for its current signer list. When that one is
+# not rendered yet, letters with at most this many signers render it in the
+# request; larger ones answer "being prepared" while a worker renders it.
+PDF_INLINE_MAX_SIGNERS = env.int("PDF_INLINE_MAX_SIGNERS", default=300)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

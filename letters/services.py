@@ -209,9 +209,16 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
         return letter
     for field in changed:
         setattr(letter, field, new[field])
+    fields = [*changed, "updated_at"]
+    if "signer_kinds" in changed:
+        # Who is listed changed (a kind may have left the list): a new version
+        # for the page and PDF caches. The row is locked, so the count is fresh.
+        letter.signers_version += 1
+        letter.signers_removed_version = letter.signers_version
+        fields += ["signers_version", "signers_removed_version"]
     try:
         with transaction.atomic():
-            letter.save(update_fields=[*changed, "updated_at"])
+            letter.save(update_fields=fields)
     except IntegrityError as exc:
         raise _slug_taken() from exc
     _audit(letter, actor, "letter.settings_changed", changes=changed)

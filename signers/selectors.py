@@ -1,6 +1,8 @@
 """Reads about signatures: signing state, organiser views and the public listing."""
 
-from collections.abc import Iterator
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -275,6 +277,17 @@ def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
         for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
         if kind in by_kind
     ]
+
+
+def signer_list_digest(*, signatures: Iterable[Signature], counts: PublicCounts) -> str:
+    """A fingerprint of a public signer list as shown: the counts, then every
+    listed signature's public fields, in order. A PDF stores the one of the
+    list it was rendered from; ``consent_violations`` compares it with now."""
+    digest = hashlib.sha256(f"{counts.signers} {counts.unlisted}\n".encode())
+    for signature in signatures:
+        row = [getattr(signature, name) for name in PUBLIC_FIELDS]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
 
 
 # --- Outreach: prospects, funnel, deliveries, reminder plan ----------------------

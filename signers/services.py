@@ -11,6 +11,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from time import monotonic
 from typing import Any, Final, Required, TypedDict, Unpack
 
@@ -64,9 +65,22 @@ EMAIL_CLAIM_TIMEOUT: Final = timedelta(minutes=10)
 SIGNATURE_EMAIL_REQUEUE_LIMIT: Final = 500
 
 
-def _bump_signers_version(letter_id: int) -> None:
-    """Who is publicly listed changed: the public page and PDF caches key on this."""
-    Letter.objects.filter(pk=letter_id).update(signers_version=F("signers_version") + 1)
+def _bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
+    """Who is publicly listed changed: the public page and PDF caches key on this.
+
+    ``removed``: a name left the list (withdrawn, rejected, unlisted, erased, or
+    waiting to re-confirm). No rendering from before is served again, even for
+    a moment, and the letter's stored PDFs that are not current any more (the
+    ones that name them) are deleted once this commits.
+    """
+    values: dict[str, Any] = {"signers_version": F("signers_version") + 1}
+    if removed:
+        values["signers_removed_version"] = F("signers_version") + 1
+        # Imported here: letters.exports reads through signers.selectors.
+        from letters.exports import letter_pdfs_prune
+
+        transaction.on_commit(partial(letter_pdfs_prune, letter_id=letter_id))
+    Letter.objects.filter(pk=letter_id).update(**values)
 
 
 def _audit(
@@ -320,7 +334,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
     if not updated:
         return False
     if was_listed:
-        _bump_signers_version(signature.letter_id)
+        _bump_signers_version(signature.letter_id, removed=True)
     _audit(signature, "signature.withdrawn", previous_status=signature.status)
     _queue_email(signature, SignatureEmail.Kind.WITHDRAWN)
     return True
@@ -396,7 +410,7 @@ def signature_reject(*, signature: Signature, actor: User, reason: str) -> bool:
     if not updated:
         return False
     if locked.status == Status.CONFIRMED:
-        _bump_signers_version(locked.letter_id)
+        _bump_signers_version(locked.letter_id, removed=True)
     _audit(locked, "signature.rejected", actor=actor, reason=reason)
     if locked.status != Status.PENDING and not locked.erased_at:
         _queue_email(locked, SignatureEmail.Kind.REJECTED)
@@ -459,7 +473,8 @@ def signature_update_public_details(
         signature.save(update_fields=[*changed, "updated_at"])
         _audit(signature, "signature.details_changed", fields=changed)
     if signature.status == Status.CONFIRMED and set(changed) & set(PUBLIC_DETAILS):
-        _bump_signers_version(signature.letter_id)
+        unlisted = "consent_listed" in changed and not consent_listed
+        _bump_signers_version(signature.letter_id, removed=unlisted)
     return bool(signature.requested_display_name)
 
 
@@ -560,8 +575,9 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
     _erase_prospects(locked)
     if signature.kind == Signature.Kind.INDIVIDUAL:
         _erase_name_from_log(locked, values["display_name"])
-    if signature.status == Status.CONFIRMED:
-        _bump_signers_version(signature.letter_id)
+    if locked.status == Status.CONFIRMED:
+        individual = locked.kind == Signature.Kind.INDIVIDUAL
+        _bump_signers_version(locked.letter_id, removed=individual)
     return True
 
 
@@ -739,7 +755,7 @@ def signatures_on_new_revision(*, revision: Revision) -> None:
             pk__in=[s.pk for s in affected], status=Status.CONFIRMED
         ).update(status=Status.NEEDS_RECONFIRMATION, updated_at=timezone.now())
         if moved:
-            _bump_signers_version(letter_id)
+            _bump_signers_version(letter_id, removed=True)
         kind = SignatureEmail.Kind.RECONFIRM_REQUEST
     elif revision.kind == Revision.Kind.EDITORIAL:
         affected = list(earlier.filter(status=Status.CONFIRMED))

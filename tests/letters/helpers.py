@@ -1,6 +1,8 @@
+import io
 import threading
 
 from django.db import connection
+from pypdf import PdfReader
 
 from letters.services import letter_update_draft
 
@@ -37,3 +39,7 @@ def run_at_once(count, work):
     for thread in threads:
         thread.join()
     return results
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
