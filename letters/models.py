@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -32,6 +32,26 @@ class LetterQuerySet(models.QuerySet["Letter"]):
 
     def public(self) -> "LetterQuerySet":
         return self.filter(status__in=[Letter.Status.PUBLISHED, Letter.Status.CLOSED])
+
+    def locked(self) -> "LetterQuerySet":
+        """These letters, locked now until the transaction ends; to be read fresh.
+
+        Every write that races on a letter takes this first, then any signature
+        rows (the one lock order, so publishing a revision and signing queue up
+        behind each other instead of deadlocking). PostgreSQL locks the rows
+        with SELECT ... FOR UPDATE when the result is read. SQLite ignores FOR
+        UPDATE and lets a transaction read while another writes, then refuses
+        (or loses) the later write; so there a no-op UPDATE of the rows comes
+        first: it takes SQLite's single write lock at once, which no other
+        writer can take until this transaction ends, and waits for it (the
+        busy timeout) while another holds it. What is read afterwards is the
+        latest commit, and nobody commits in between.
+        """
+        if not self.query.has_filters():
+            raise TypeError("Filter the letters to lock first.")
+        if connection.vendor == "sqlite":
+            self.update(signers_version=F("signers_version"))
+        return self.select_for_update(of=("self",))
 
 
 class Letter(models.Model):

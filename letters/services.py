@@ -53,7 +53,7 @@ PUBLISHABLE = (Letter.Status.DRAFT, Letter.Status.CIRCULATING)
 
 def _lock(letter: Letter) -> None:
     """Lock the letter's row and reload it, so rules see what others committed."""
-    letter.refresh_from_db(from_queryset=Letter.objects.select_for_update())
+    letter.refresh_from_db(from_queryset=Letter.objects.filter(pk=letter.pk).locked())
 
 
 def _audit(letter: Letter, actor: User | None, action: str, **detail: Any) -> None:
