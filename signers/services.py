@@ -11,7 +11,6 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 from time import monotonic
 from typing import Any, Final, Required, TypedDict, Unpack
 
@@ -79,7 +78,11 @@ def _bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
         # Imported here: letters.exports reads through signers.selectors.
         from letters.exports import letter_pdfs_prune
 
-        transaction.on_commit(partial(letter_pdfs_prune, letter_id=letter_id))
+        # Robust: the stale PDFs are not served anyway; a storage error while
+        # deleting them is logged, not a failed withdrawal.
+        transaction.on_commit(
+            lambda: letter_pdfs_prune(letter_id=letter_id), robust=True
+        )
     Letter.objects.filter(pk=letter_id).update(**values)
 
 

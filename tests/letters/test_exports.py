@@ -327,6 +327,26 @@ def test_a_withdrawn_name_is_never_downloadable_again(
     assert not os.path.exists(old.file.path)
 
 
+def test_a_storage_error_while_deleting_stale_pdfs_does_not_undo_a_withdrawal(
+    client, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    letter = published_letter()
+    leaving = sign(letter, "Leaving Group")
+    exports.letter_pdf_render(letter_id=letter.pk)
+
+    def broken_storage(**kwargs):
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(exports, "letter_pdfs_prune", broken_storage)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert signature_withdraw(signature_id=leaving.pk)
+
+    leaving.refresh_from_db()
+    assert leaving.status == Signature.Status.WITHDRAWN
+    monkeypatch.undo()
+    assert "Leaving Group" not in downloaded_text(client.get(pdf_url(letter)))
+
+
 def test_the_first_download_after_a_new_signature_never_has_the_old_list(
     client, queued, inline_max, django_capture_on_commit_callbacks
 ):
