@@ -27,7 +27,8 @@ Beat ticks every ``--tick`` seconds (60 in production) and a dead sender's
 claim is taken back after ``--claim-timeout`` seconds (600 in production);
 ``bench/fault_settings.py`` scales the dispatcher's budget and the task time
 limits with it. Prints a table; exits non-zero if a reminder is missing or
-arrived twice without a cut conversation to explain it.
+arrived twice without a cut conversation to explain it, or if the consent check
+(``manage.py check_consent``) finds a name counted without consent.
 """
 
 import argparse
@@ -56,6 +57,7 @@ from bench.support import (
     ROOT,
     VAR,
     bench_environment,
+    consent_report,
     create_database,
     drop_database,
     print_table,
@@ -495,6 +497,7 @@ def main() -> None:
         procs.start_beat()
         bench = Bench(args, sink, procs)
         results = [r for scenario in scenarios for r in bench.run(scenario)]
+        violations, consent = consent_report()
     finally:
         procs.stop_all()
         sink.stop()
@@ -521,9 +524,15 @@ def main() -> None:
     for r in results:
         for note in r.notes:
             print(f"{r.scenario}: {note}")
+    print()
+    for line in consent:
+        print(line)
     print(f"\nLogs: {RUN_DIR}")
-    if all(r.good for r in results):
-        print("None missing; every duplicate follows a conversation cut mid-send.")
+    if all(r.good for r in results) and not violations:
+        print(
+            "None missing; every duplicate follows a conversation cut mid-send; "
+            "none counted without consent."
+        )
     else:
         print("INVARIANT BROKEN.")
         raise SystemExit(1)

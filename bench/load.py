@@ -22,7 +22,8 @@ The join form's rate limits are lifted, since every request comes from
 127.0.0.1. Afterwards the database must hold exactly one live signature per
 accepted submission, and each simultaneous round exactly one signature, with
 the kind "has already signed" answer for the others. Prints two tables and
-exits non-zero if a signature was lost or doubled.
+exits non-zero if a signature was lost or doubled, or if the consent check
+(``manage.py check_consent``) finds a name counted without consent.
 """
 
 import argparse
@@ -42,6 +43,7 @@ from urllib.parse import urlencode
 from bench.support import (
     ROOT,
     bench_environment,
+    consent_report,
     create_database,
     drop_database,
     percentile,
@@ -207,6 +209,7 @@ def seed(listed: int, prospects: int) -> tuple[Letter, list[Prospect]]:
                 normalised_name=names.normalise_name(f"Listed Association {i:05d}"),
                 city="Springfield",
                 email=f"listed{i}@load.example.org",
+                attested=True,
             )
             for i in range(listed)
         ),
@@ -439,6 +442,7 @@ def main() -> None:
         stop(server)
         server = None
         rows, notes, good = verify(letter, load.outcomes)
+        violations, consent = consent_report()
         vendor = connection.vendor
     finally:
         stop(server)
@@ -473,7 +477,15 @@ def main() -> None:
         print(line)
     for kind, sample in stats.samples.items():
         print(f"First error for {kind}: {sample[:300]!r}")
-    print("\nNo signature lost, none doubled." if good else "\nINVARIANT BROKEN.")
+    print()
+    for line in consent:
+        print(line)
+    good = good and not violations
+    print(
+        "\nNo signature lost, none doubled, none counted without consent."
+        if good
+        else "\nINVARIANT BROKEN."
+    )
     if not good:
         raise SystemExit(1)
 

@@ -109,6 +109,7 @@ def ensure_letter(size: int) -> Letter:
                     website="https://example.org/" if i % 3 == 0 else "",
                     email=f"bench{i}@signers.example.org",
                     consent_listed=i % 50 != 7,
+                    attested=True,
                 )
                 for i in range(size)
             ),

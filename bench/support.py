@@ -76,6 +76,16 @@ def drop_database(old_name: str) -> None:
     connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+def consent_report() -> tuple[int, list[str]]:
+    """The consent check (``manage.py check_consent``) on the benchmark's
+    database: how many violations, and one line per violation then the count."""
+    from signers.selectors import consent_violations
+
+    found = [str(v) for v in consent_violations()]
+    count = f"{len(found)} consent violation{'' if len(found) == 1 else 's'}"
+    return len(found), [*found, count]
+
+
 def wait_for_port(
     port: int, *, timeout: float = 30.0, process: subprocess.Popen | None = None
 ) -> None:

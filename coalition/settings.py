@@ -269,6 +269,12 @@ SIGNERS_JOIN_LIMIT_PERIOD = env.int("SIGNERS_JOIN_LIMIT_PERIOD", default=3600)
 # never blocks a signer whose address is proven (an invitation, an import).
 SIGNERS_PENDING_EXPIRY_HOURS = env.int("SIGNERS_PENDING_EXPIRY_HOURS", default=48)
 
+# --- Exports ---------------------------------------------------------------------
+# A letter's PDF is only ever served for its current signer list. When that one is
+# not rendered yet, letters with at most this many signers render it in the
+# request; larger ones answer "being prepared" while a worker renders it.
+PDF_INLINE_MAX_SIGNERS = env.int("PDF_INLINE_MAX_SIGNERS", default=300)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

@@ -17,8 +17,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the broker answer, 503 otherwise.
 
-    The age of beat's last tick is reported; it does not fail the check, since a
-    web node can be healthy while beat restarts.
+    The age of beat's last tick and the number of consent violations (names
+    or a PDF on offer without their consent to the text; 0 is the only good
+    answer) are reported; they do not fail the check, since a web node can be
+    healthy while beat restarts, and taking nodes out does not mend data.
     """
     db = health.database_ok()
     broker = health.broker_ok()
@@ -27,6 +29,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": "ok" if db else "unreachable",
         "broker": "ok" if broker else "unreachable",
         "beat_age_seconds": int(age.total_seconds()) if age is not None else None,
+        "consent_violations": health.consent_violation_count() if db else None,
     }
     return JsonResponse(body, status=200 if db and broker else 503)
 

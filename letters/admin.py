@@ -30,7 +30,14 @@ class LetterAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "status", "updated_at")
     list_filter = ("status",)
     search_fields = ("title", "slug")
-    raw_id_fields = ("current_revision",)
+    # What signatures count against, and the list's version, move only through
+    # the services (publishing a revision, signing), which keep them in step.
+    readonly_fields = (
+        "current_revision",
+        "last_material_revision_number",
+        "signers_version",
+        "signers_removed_version",
+    )
     inlines = [MembershipInline]
 
 

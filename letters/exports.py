@@ -6,6 +6,7 @@ are read-mostly and called from the public views and the PDF task.
 
 import time
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +23,8 @@ from signers import selectors as signer_selectors
 PUBLIC_STATUSES = (Letter.Status.PUBLISHED, Letter.Status.CLOSED)
 # A queued render is not queued again for this long (so a lost task is retried).
 PDF_QUEUE_DEDUP_SECONDS = 300
-# How many rendered PDFs of a letter are kept on disk.
-PDFS_KEPT = 2
+# Longer than a render in a request takes; others are asked to reload meanwhile.
+PDF_INLINE_LOCK_SECONDS = 60
 
 
 # --- Letter PDF ---------------------------------------------------------------
@@ -49,8 +50,10 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
     returned untouched. Returns None for a letter that is not public. Not one
     transaction (a render takes seconds): the file is written first and the row
     created after; a concurrent render of the same version loses on the unique
-    constraint, deletes its file and returns the winner's row. Keeps the
-    ``PDFS_KEPT`` newest PDFs of the letter and deletes older ones.
+    constraint, deletes its file and returns the winner's row. Then deletes
+    every PDF of the letter that is not current (``letter_pdfs_prune``), this
+    one too if the list changed while it rendered: only the current list's
+    PDF is ever served.
     """
     letter = Letter.objects.select_related("current_revision").get(pk=letter_id)
     revision = letter.current_revision
@@ -69,11 +72,16 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
     from letters import pdf
 
     started = time.monotonic()
-    data = pdf.render_letter_pdf(letter_pdf_context(letter=letter, revision=revision))
+    context = letter_pdf_context(letter=letter, revision=revision)
+    data = pdf.render_letter_pdf(context)
+    rendered = chain.from_iterable(s.signatures for s in context["sections"])
     stored = LetterPdf(
         letter=letter,
         revision=revision,
         signers_version=version,
+        signers_digest=signer_selectors.signer_list_digest(
+            signatures=rendered, counts=context["counts"]
+        ),
         size=len(data),
         render_seconds=time.monotonic() - started,
     )
@@ -84,28 +92,53 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
     except IntegrityError:
         stored.file.delete(save=False)
         return LetterPdf.objects.get(revision=revision, signers_version=version)
-    for old in LetterPdf.objects.filter(letter=letter).order_by("-id")[PDFS_KEPT:]:
-        old.file.delete(save=False)
-        old.delete()
+    letter_pdfs_prune(letter_id=letter_id)
     return stored
 
 
-def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
-    """The newest stored PDF of a public letter, perhaps of an older signer list.
+def letter_pdfs_prune(*, letter_id: int) -> int:
+    """Delete the letter's stored PDFs (rows and files) that are not of its
+    current revision and signer list: they are never served, and may name
+    someone who has since withdrawn. Returns how many were deleted."""
+    letter = Letter.objects.get(pk=letter_id)
+    current = LetterPdf.objects.on_offer(letter).values("pk")
+    stale = list(LetterPdf.objects.filter(letter=letter).exclude(pk__in=current))
+    for old in stale:
+        old.file.delete(save=False)
+        old.delete()
+    return len(stale)
 
-    When it is out of date (or there is none) a render is queued, once per
+
+def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
+    """The PDF of the letter's current revision and signer list, or None while
+    it is being prepared; never an older list's.
+
+    When there is none, a letter with at most ``PDF_INLINE_MAX_SIGNERS``
+    signers has it rendered now, in this request (one request at a time: the
+    others are told to reload); a larger one has a render queued, once per
     (revision, signers_version) however many visitors ask at the same time.
     """
-    latest = LetterPdf.objects.filter(letter=letter).order_by("-id").first()
-    if latest is None or not latest.is_current_for(letter):
-        queued = (
-            f"letters:pdf-queued:{letter.current_revision_id}:{letter.signers_version}"
-        )
-        if cache.add(queued, True, timeout=PDF_QUEUE_DEDUP_SECONDS):
-            from letters.tasks import letter_pdf_render_task
+    stored = LetterPdf.objects.on_offer(letter).first()
+    if stored is not None:
+        return stored
+    version = f"{letter.current_revision_id}:{letter.signers_version}"
+    signers = signer_selectors.signature_count_public(letter=letter)
+    if signers <= settings.PDF_INLINE_MAX_SIGNERS:
+        rendering = f"letters:pdf-rendering:{version}"
+        if not cache.add(rendering, True, timeout=PDF_INLINE_LOCK_SECONDS):
+            return None
+        try:
+            letter_pdf_render(letter_id=letter.pk)
+        finally:
+            cache.delete(rendering)
+        # The list may have changed while it rendered: serve only the current one.
+        letter.refresh_from_db(fields=["current_revision", "signers_version"])
+        return LetterPdf.objects.on_offer(letter).first()
+    if cache.add(f"letters:pdf-queued:{version}", True, PDF_QUEUE_DEDUP_SECONDS):
+        from letters.tasks import letter_pdf_render_task
 
-            letter_pdf_render_task.delay_on_commit(letter.pk)  # type: ignore[attr-defined]
-    return latest
+        letter_pdf_render_task.delay_on_commit(letter.pk)  # type: ignore[attr-defined]
+    return None
 
 
 # --- CSV ----------------------------------------------------------------------

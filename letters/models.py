@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -32,6 +32,26 @@ class LetterQuerySet(models.QuerySet["Letter"]):
 
     def public(self) -> "LetterQuerySet":
         return self.filter(status__in=[Letter.Status.PUBLISHED, Letter.Status.CLOSED])
+
+    def locked(self) -> "LetterQuerySet":
+        """These letters, locked now until the transaction ends; to be read fresh.
+
+        Every write that races on a letter takes this first, then any signature
+        rows (the one lock order, so publishing a revision and signing queue up
+        behind each other instead of deadlocking). PostgreSQL locks the rows
+        with SELECT ... FOR UPDATE when the result is read. SQLite ignores FOR
+        UPDATE and lets a transaction read while another writes, then refuses
+        (or loses) the later write; so there a no-op UPDATE of the rows comes
+        first: it takes SQLite's single write lock at once, which no other
+        writer can take until this transaction ends, and waits for it (the
+        busy timeout) while another holds it. What is read afterwards is the
+        latest commit, and nobody commits in between.
+        """
+        if not self.query.has_filters():
+            raise TypeError("Filter the letters to lock first.")
+        if connection.vendor == "sqlite":
+            self.update(signers_version=F("signers_version"))
+        return self.select_for_update(of=("self",))
 
 
 class Letter(models.Model):
@@ -90,6 +110,10 @@ class Letter(models.Model):
     last_material_revision_number = models.PositiveIntegerField(null=True, blank=True)
     # Bumped by every change to who is listed; keys the public page and PDF caches.
     signers_version = models.PositiveIntegerField(default=0)
+    # The signers_version of the last change that took a name off the list (a
+    # withdrawal, a rejection, a material revision...): no rendering older than
+    # this is served, not even for a moment while a new one renders.
+    signers_removed_version = models.PositiveIntegerField(default=0)
     published_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -362,19 +386,35 @@ def _pdf_path(instance: "LetterPdf", filename: str) -> str:
     return f"letters/pdf/{instance.letter_id}/{filename}"
 
 
+class LetterPdfQuerySet(models.QuerySet["LetterPdf"]):
+    def on_offer(self, letter: Letter) -> "LetterPdfQuerySet":
+        """The PDF that may be served: rendered from the letter's current
+        revision and current signer list. An older list's is never served."""
+        return self.filter(
+            letter=letter,
+            revision_id=letter.current_revision_id,
+            signers_version=letter.signers_version,
+        ).order_by("-id")
+
+
 class LetterPdf(models.Model):
     """The rendered PDF of one revision with one version of the signer list.
 
-    Rendered by a task; the newest row is served, even while a newer one renders.
+    Served only while both are current (``LetterPdf.objects.on_offer``).
     """
 
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="pdfs")
     revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
     signers_version = models.PositiveIntegerField()
+    # Fingerprint of the signer list as rendered (signers.selectors
+    # .signer_list_digest): the consent check compares it with the list now.
+    signers_digest = models.CharField(max_length=64, blank=True)
     file = models.FileField(upload_to=_pdf_path)
     size = models.PositiveIntegerField(default=0)
     render_seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LetterPdfQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -5,7 +5,9 @@ per state of the letter and cached; the cache key holds everything that changes
 what they show (status, current revision, ``signers_version``, the letter's last
 edit), so a new signature, a withdrawal or a new revision is a new key and the
 old entry simply expires. They are rendered without the request: no session,
-CSRF token or user can end up in HTML that everyone is served.
+CSRF token or user can end up in HTML that everyone is served. A rendering from
+before someone left the list is never served again, not even while the new one
+renders; nor is a PDF of any list but the current one.
 """
 
 import csv
@@ -181,7 +183,9 @@ def _cached(
     from the cache, not a page of thousands of names. When the letter changes,
     one request renders the new state while the others are served the
     previous rendering, so a busy page with thousands of signers is not
-    rendered by every worker at once after each new signature.
+    rendered by every worker at once after each new signature; but only while
+    nobody has left the list since that rendering (``signers_removed_version``):
+    a withdrawn name is not shown again for a moment.
     """
     key = _state_key(letter, name)
     meta = cache.get(f"{key}:meta")
@@ -201,13 +205,18 @@ def _cached(
         stale = (
             cache.get_many([f"{previous}:html", f"{previous}:meta"]) if previous else {}
         )
-        if len(stale) == 2:
+        rendered_at = stale.get(f"{previous}:meta", {}).get("signers_version", -1)
+        if len(stale) == 2 and rendered_at >= letter.signers_removed_version:
             return _with_validators(
                 HttpResponse(stale[f"{previous}:html"]), stale[f"{previous}:meta"]
             )
     html = render_html()
     digest = hashlib.sha256(html.encode()).hexdigest()[:32]
-    meta = {"etag": quote_etag(digest), "at": int(time.time())}
+    meta = {
+        "etag": quote_etag(digest),
+        "at": int(time.time()),
+        "signers_version": letter.signers_version,
+    }
     cache.set_many(
         {f"{key}:html": html, f"{key}:meta": meta, latest: key}, PAGE_CACHE_SECONDS
     )
@@ -265,10 +274,13 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def pdf_download(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """The newest rendered PDF; while none exists yet, a page asking to reload.
+    """The PDF of the current text and signer list; while it is being
+    prepared, a page that reloads itself. Never the PDF of an older list: it
+    may name someone who has withdrawn.
 
     Rendering thousands of signers takes seconds, longer than a web request
-    should; so it always happens in a task, queued once however many ask.
+    should; so a large letter's PDF is rendered by a task, queued once however
+    many ask, and only a small one's in the request (``PDF_INLINE_MAX_SIGNERS``).
     """
     letter = _public_letter_or_404(slug)
     stored = exports.letter_pdf_for_download(letter=letter)

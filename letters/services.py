@@ -53,7 +53,7 @@ PUBLISHABLE = (Letter.Status.DRAFT, Letter.Status.CIRCULATING)
 
 def _lock(letter: Letter) -> None:
     """Lock the letter's row and reload it, so rules see what others committed."""
-    letter.refresh_from_db(from_queryset=Letter.objects.select_for_update())
+    letter.refresh_from_db(from_queryset=Letter.objects.filter(pk=letter.pk).locked())
 
 
 def _audit(letter: Letter, actor: User | None, action: str, **detail: Any) -> None:
@@ -209,9 +209,16 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
         return letter
     for field in changed:
         setattr(letter, field, new[field])
+    fields = [*changed, "updated_at"]
+    if "signer_kinds" in changed:
+        # Who is listed changed (a kind may have left the list): a new version
+        # for the page and PDF caches. The row is locked, so the count is fresh.
+        letter.signers_version += 1
+        letter.signers_removed_version = letter.signers_version
+        fields += ["signers_version", "signers_removed_version"]
     try:
         with transaction.atomic():
-            letter.save(update_fields=[*changed, "updated_at"])
+            letter.save(update_fields=fields)
     except IntegrityError as exc:
         raise _slug_taken() from exc
     _audit(letter, actor, "letter.settings_changed", changes=changed)

@@ -18,7 +18,9 @@ from signers.models import (
 
 @admin.register(Signature)
 class SignatureAdmin(admin.ModelAdmin):
-    """Support and abuse handling. Statuses change only through the services."""
+    """Support and abuse handling. Statuses change only through the services,
+    and what the signer stated (kind, attestation, consent to be listed) is
+    theirs to change, never staff's."""
 
     list_display = ("display_name", "letter", "kind", "status", "source", "created_at")
     list_filter = ("status", "kind", "source")
@@ -26,7 +28,8 @@ class SignatureAdmin(admin.ModelAdmin):
     raw_id_fields = ("letter", "revision", "prospect")
     readonly_fields = (
         "status", "revision", "normalised_name", "skeleton_name", "confirmed_at",
-        "withdrawn_at", "erased_at", "created_at", "updated_at",
+        "withdrawn_at", "erased_at", "created_at", "updated_at", "kind", "attested",
+        "consent_listed",
     )  # fmt: skip
     actions = ["reject_as_spam", "erase_personal_data"]
 

@@ -1,6 +1,8 @@
 """Reads about signatures: signing state, organiser views and the public listing."""
 
-from collections.abc import Iterator
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from coalition.models import User
 from letters.markdown import paragraphs
-from letters.models import AuditEvent, Letter, Membership, Revision
+from letters.models import AuditEvent, Letter, LetterPdf, Membership, Revision
 from signers import csv_import, reminders
 from signers.links import absolute
 from signers.models import (
@@ -208,18 +210,30 @@ def _by_code_point(field: str) -> Collate:
     return Collate(F(field), "C" if connection.vendor == "postgresql" else "BINARY")
 
 
+def _counted(letter: Letter) -> QuerySet[Signature]:
+    """The signatures the letter's public page, PDF and widget count: confirmed,
+    of a kind the letter allows. The one definition behind the public list,
+    the counts and ``consent_violations``."""
+    return Signature.objects.filter(
+        letter=letter,
+        status=Signature.Status.CONFIRMED,
+        kind__in=_allowed_kinds(letter),
+    )
+
+
+def _listed(letter: Letter) -> QuerySet[Signature]:
+    """The counted signatures that are named: those consenting to be listed."""
+    return _counted(letter).filter(consent_listed=True)
+
+
 def signature_list_public(*, letter: Letter) -> QuerySet[Signature]:
     """Publicly listed signatures (confirmed, and consenting to be listed) of the
     kinds the letter allows: organisations first, then individuals, each A-Z by
-    sort name, with public fields only.
+    sort name, with public fields only. The page, the PDF, the CSV and the
+    consent check all read it.
     """
     return (
-        Signature.objects.filter(
-            letter=letter,
-            status=Signature.Status.CONFIRMED,
-            consent_listed=True,
-            kind__in=_allowed_kinds(letter),
-        )
+        _listed(letter)
         .only(*PUBLIC_FIELDS)
         .order_by(
             # "individual" sorts before "organisation": descending puts them last.
@@ -238,11 +252,7 @@ class PublicCounts:
 
 def signature_counts_public(*, letter: Letter) -> PublicCounts:
     """How many signed (confirmed), and how many of those asked not to be named."""
-    totals = Signature.objects.filter(
-        letter=letter,
-        status=Signature.Status.CONFIRMED,
-        kind__in=_allowed_kinds(letter),
-    ).aggregate(
+    totals = _counted(letter).aggregate(
         signers=Count("id"),
         unlisted=Count("id", filter=Q(consent_listed=False)),
     )
@@ -275,6 +285,154 @@ def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
         for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
         if kind in by_kind
     ]
+
+
+def signer_list_digest(*, signatures: Iterable[Signature], counts: PublicCounts) -> str:
+    """A fingerprint of a public signer list as shown: the counts, then every
+    listed signature's public fields, in order. A PDF stores the one of the
+    list it was rendered from; ``consent_violations`` compares it with now."""
+    digest = hashlib.sha256(f"{counts.signers} {counts.unlisted}\n".encode())
+    for signature in signatures:
+        row = [getattr(signature, name) for name in PUBLIC_FIELDS]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
+# --- The consent invariant ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentViolation:
+    """A name, a count or a PDF on offer without the consent the site promises."""
+
+    letter: str
+    problem: str
+    signature_id: int | None = None
+
+    def __str__(self) -> str:
+        where = self.letter
+        if self.signature_id is not None:
+            where += _(", signature %(id)d") % {"id": self.signature_id}
+        return f"{where}: {self.problem}"
+
+
+def consent_violations(*, letter: Letter | None = None) -> list[ConsentViolation]:
+    """Every place where the site's promise does not hold (none when all is well):
+    every name on a letter agreed to that exact text.
+
+    Each signature that the public page, PDF, CSV and widget count or list
+    (``_counted`` and ``_listed``, the definitions they read) must be confirmed,
+    attested when it is an organisation, not withdrawn, bound to a revision of
+    its letter at or after the last material one, and, when named, consenting
+    to be listed. The PDF on offer must be of the current revision and of the
+    signer list as it is now. ``letter`` limits the check to one letter.
+
+    Reads every counted signature: for tests, the operators' command
+    (``check_consent``), the benchmarks and ``/healthz`` (which caches it).
+    """
+    letters = Letter.objects.order_by("pk")
+    if letter is not None:
+        letters = letters.filter(pk=letter.pk)
+    else:
+        letters = letters.filter(
+            Exists(Signature.objects.filter(letter=OuterRef("pk")))
+            | Exists(LetterPdf.objects.filter(letter=OuterRef("pk")))
+        )
+    found: list[ConsentViolation] = []
+    for each in letters:
+        found += _signature_violations(each)
+        found += _pdf_violations(each)
+    return found
+
+
+def _signature_violations(letter: Letter) -> list[ConsentViolation]:
+    last_material = letter.last_material_revision_number or 0
+    listed = set(_listed(letter).values_list("pk", flat=True))
+    rows = (
+        Signature.objects.filter(
+            Q(pk__in=_listed(letter).values("pk"))
+            | Q(pk__in=_counted(letter).values("pk"))
+        )
+        .values(
+            "pk",
+            "kind",
+            "status",
+            "attested",
+            "consent_listed",
+            "withdrawn_at",
+            "revision__letter_id",
+            "revision__number",
+        )
+        .order_by("pk")
+    )
+    found = []
+    for row in rows:
+        problems = []
+        if row["status"] != Signature.Status.CONFIRMED:
+            problems.append(
+                _("counted with the status “%(status)s”, not confirmed")
+                % {"status": row["status"]}
+            )
+        if row["kind"] == Signature.Kind.ORGANISATION and not row["attested"]:
+            problems.append(
+                _(
+                    "counted without attesting the authority to sign for the "
+                    "organisation"
+                )
+            )
+        if row["withdrawn_at"] is not None:
+            problems.append(_("counted after withdrawing"))
+        if row["revision__letter_id"] != letter.pk:
+            problems.append(_("bound to another letter's text"))
+        elif row["revision__number"] < last_material:
+            problems.append(
+                _(
+                    "counted on revision %(signed)d, before the material "
+                    "revision %(material)d it has not agreed to"
+                )
+                % {"signed": row["revision__number"], "material": last_material}
+            )
+        if row["pk"] in listed and not row["consent_listed"]:
+            problems.append(_("named though it asked not to be listed"))
+        found += [
+            ConsentViolation(letter=letter.slug, signature_id=row["pk"], problem=p)
+            for p in problems
+        ]
+    return found
+
+
+def _pdf_violations(letter: Letter) -> list[ConsentViolation]:
+    if letter.status not in (Letter.Status.PUBLISHED, Letter.Status.CLOSED):
+        return []
+    pdf = LetterPdf.objects.on_offer(letter).first()
+    if pdf is None:
+        return []
+    if (pdf.revision_id, pdf.signers_version) != (
+        letter.current_revision_id,
+        letter.signers_version,
+    ):
+        return [
+            ConsentViolation(
+                letter=letter.slug,
+                problem=_("the PDF on offer is of another revision or signer list"),
+            )
+        ]
+    now = signer_list_digest(
+        signatures=signature_list_public(letter=letter),
+        counts=signature_counts_public(letter=letter),
+    )
+    if pdf.signers_digest != now:
+        return [
+            ConsentViolation(
+                letter=letter.slug,
+                problem=_(
+                    "the PDF on offer was rendered from another signer list than "
+                    "the one shown now (version %(version)d)"
+                )
+                % {"version": letter.signers_version},
+            )
+        ]
+    return []
 
 
 # --- Outreach: prospects, funnel, deliveries, reminder plan ----------------------

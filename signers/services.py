@@ -66,9 +66,38 @@ SIGNATURE_EMAIL_REQUEUE_LIMIT: Final = 500
 STATUS_EMAIL_INTERVAL: Final = timedelta(hours=1)
 
 
-def _bump_signers_version(letter_id: int) -> None:
-    """Who is publicly listed changed: the public page and PDF caches key on this."""
-    Letter.objects.filter(pk=letter_id).update(signers_version=F("signers_version") + 1)
+def _bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
+    """Who is publicly listed changed: the public page and PDF caches key on this.
+
+    ``removed``: a name left the list (withdrawn, rejected, unlisted, erased, or
+    waiting to re-confirm). No rendering from before is served again, even for
+    a moment, and the letter's stored PDFs that are not current any more (the
+    ones that name them) are deleted once this commits.
+    """
+    values: dict[str, Any] = {"signers_version": F("signers_version") + 1}
+    if removed:
+        values["signers_removed_version"] = F("signers_version") + 1
+        # Imported here: letters.exports reads through signers.selectors.
+        from letters.exports import letter_pdfs_prune
+
+        # Robust: the stale PDFs are not served anyway; a storage error while
+        # deleting them is logged, not a failed withdrawal.
+        transaction.on_commit(
+            lambda: letter_pdfs_prune(letter_id=letter_id), robust=True
+        )
+    Letter.objects.filter(pk=letter_id).update(**values)
+
+
+def _lock_letter(**lookup: Any) -> Letter:
+    """The letter found by ``lookup``, locked until commit and read fresh.
+
+    Taken first by every write that makes a signature count or takes it off
+    the list, before any signature row: the order ``revision_publish`` uses
+    (the letter, then ``signatures_on_new_revision``'s signatures), so signing
+    and publishing a material revision serialise instead of deadlocking, and
+    the current revision read here stays current until this transaction ends.
+    """
+    return Letter.objects.filter(**lookup).locked().get()
 
 
 def _audit(
@@ -213,7 +242,11 @@ def signature_create(
     to confirm. Raises ValidationError, saving nothing, when the letter takes no
     signatures by this route, the text changed, the kind is not allowed, the
     attestation is missing, or the organisation or email has already signed.
+    Locks the letter first: a material revision published meanwhile either
+    comes before (and the text has changed) or waits for this to commit (and
+    then moves this signature to re-confirm).
     """
+    letter = _lock_letter(pk=letter.pk)
     via = {Source.OPEN_JOIN: VIA_OPEN_JOIN, Source.IMPORT: VIA_IMPORT}.get(
         Source(source), VIA_INVITATION
     )
@@ -289,6 +322,7 @@ def signature_import(*, letter: Letter, rows: list[ImportRow]) -> int:
     import and no email sent. All rows or none: raises SignatureImportError
     with every line's problems (including organisations that already signed)
     and saves nothing. Returns the number of signatures created."""
+    letter = _lock_letter(pk=letter.pk)
     revision = letter.current_revision
     if revision is None:
         raise SignatureImportError(
@@ -318,10 +352,12 @@ def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
 
     Binds the signature to ``revision_id`` (the text the page showed, which must
     still be current). Open joins on a letter that needs approval wait for
-    the organisers. Returns False if it was not pending any more.
+    the organisers. Returns False if it was not pending any more. Locks the
+    letter, then the signature.
     """
-    signature = Signature.objects.select_related("letter").get(pk=signature_id)
-    letter = signature.letter
+    letter = _lock_letter(signatures__pk=signature_id)
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    signature.letter = letter
     if signature.status != Status.PENDING:
         return False
     now = timezone.now()
@@ -359,6 +395,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
     """Withdraw at once; the row stays, with status withdrawn. The signer gets
     a confirmation; organisers see it in the audit log. False if already off
     the letter."""
+    _lock_letter(signatures__pk=signature_id)
     signature = Signature.objects.select_for_update().get(pk=signature_id)
     was_listed = signature.status == Status.CONFIRMED
     now = timezone.now()
@@ -368,7 +405,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
     if not updated:
         return False
     if was_listed:
-        _bump_signers_version(signature.letter_id)
+        _bump_signers_version(signature.letter_id, removed=True)
     _audit(signature, "signature.withdrawn", previous_status=signature.status)
     _queue_email(signature, SignatureEmail.Kind.WITHDRAWN)
     return True
@@ -377,9 +414,12 @@ def signature_withdraw(*, signature_id: int) -> bool:
 @transaction.atomic
 def signature_reconfirm(*, signature_id: int, revision_id: int) -> bool:
     """Re-confirm on ``revision_id`` (the current text) after a material change:
-    listed and counted again, with a receipt for the new text."""
-    signature = Signature.objects.select_related("letter").get(pk=signature_id)
-    if revision_id != signature.letter.current_revision_id:
+    listed and counted again, with a receipt for the new text. Locks the
+    letter, then the signature."""
+    letter = _lock_letter(signatures__pk=signature_id)
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    signature.letter = letter
+    if revision_id != letter.current_revision_id:
         raise _text_changed_error()
     now = timezone.now()
     updated = Signature.objects.filter(
@@ -406,7 +446,11 @@ def _is_before_material_change(signature: Signature) -> bool:
 @transaction.atomic
 def signature_approve(*, signature: Signature, actor: User) -> bool:
     """Approve an open join. If a material revision came out meanwhile, the
-    signer is asked to re-confirm on the new text instead."""
+    signer is asked to re-confirm on the new text instead. Locks the letter,
+    then the signature."""
+    letter = _lock_letter(pk=signature.letter_id)
+    signature.refresh_from_db(from_queryset=Signature.objects.select_for_update())
+    signature.letter = letter
     stale = _is_before_material_change(signature)
     now = timezone.now()
     updated = Signature.objects.filter(
@@ -436,6 +480,7 @@ def signature_approve(*, signature: Signature, actor: User) -> bool:
 def signature_reject(*, signature: Signature, actor: User, reason: str) -> bool:
     """Take a signature off the letter with a reason the signer is told
     (unless their address was never confirmed: no mail to unproven addresses)."""
+    _lock_letter(pk=signature.letter_id)
     locked = Signature.objects.select_for_update().get(pk=signature.pk)
     now = timezone.now()
     updated = Signature.objects.filter(
@@ -444,7 +489,7 @@ def signature_reject(*, signature: Signature, actor: User, reason: str) -> bool:
     if not updated:
         return False
     if locked.status == Status.CONFIRMED:
-        _bump_signers_version(locked.letter_id)
+        _bump_signers_version(locked.letter_id, removed=True)
     _audit(locked, "signature.rejected", actor=actor, reason=reason)
     if locked.status != Status.PENDING and not locked.erased_at:
         _queue_email(locked, SignatureEmail.Kind.REJECTED)
@@ -480,6 +525,7 @@ def signature_update_public_details(
 
     Returns True when a name change is waiting for approval.
     """
+    _lock_letter(signatures__pk=signature_id)
     signature = Signature.objects.select_for_update().get(pk=signature_id)
     if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
         raise ValidationError(
@@ -507,7 +553,8 @@ def signature_update_public_details(
         signature.save(update_fields=[*changed, "updated_at"])
         _audit(signature, "signature.details_changed", fields=changed)
     if signature.status == Status.CONFIRMED and set(changed) & set(PUBLIC_DETAILS):
-        _bump_signers_version(signature.letter_id)
+        unlisted = "consent_listed" in changed and not consent_listed
+        _bump_signers_version(signature.letter_id, removed=unlisted)
     return bool(signature.requested_display_name)
 
 
@@ -517,6 +564,7 @@ def signature_decide_name_change(
 ) -> bool:
     """Apply (or drop) the name a signer asked for. Raises ValidationError if
     the new name is that of another organisation on the letter."""
+    _lock_letter(pk=signature.letter_id)
     locked = Signature.objects.select_for_update().get(pk=signature.pk)
     new_name = locked.requested_display_name
     if not new_name:
@@ -600,6 +648,7 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
             website="",
             consent_listed=False,
         )
+    _lock_letter(pk=signature.letter_id)
     locked = Signature.objects.select_for_update().get(pk=signature.pk)
     updated = Signature.objects.filter(pk=signature.pk, erased_at__isnull=True).update(
         **values
@@ -610,8 +659,9 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
     _erase_prospects(locked)
     if signature.kind == Signature.Kind.INDIVIDUAL:
         _erase_name_from_log(locked, values["display_name"])
-    if signature.status == Status.CONFIRMED:
-        _bump_signers_version(signature.letter_id)
+    if locked.status == Status.CONFIRMED:
+        individual = locked.kind == Signature.Kind.INDIVIDUAL
+        _bump_signers_version(locked.letter_id, removed=individual)
     return True
 
 
@@ -789,7 +839,7 @@ def signatures_on_new_revision(*, revision: Revision) -> None:
             pk__in=[s.pk for s in affected], status=Status.CONFIRMED
         ).update(status=Status.NEEDS_RECONFIRMATION, updated_at=timezone.now())
         if moved:
-            _bump_signers_version(letter_id)
+            _bump_signers_version(letter_id, removed=True)
         kind = SignatureEmail.Kind.RECONFIRM_REQUEST
     elif revision.kind == Revision.Kind.EDITORIAL:
         affected = list(earlier.filter(status=Status.CONFIRMED))
@@ -1572,10 +1622,6 @@ def _plan(rows: list[Delivery]) -> None:
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
 
 
-def _lock_letter(letter: Letter) -> None:
-    Letter.objects.select_for_update().filter(pk=letter.pk).first()
-
-
 @transaction.atomic
 def update_create(
     *, letter: Letter, actor: User | None, subject: str, body: str, audience: str
@@ -1642,7 +1688,7 @@ def update_send(*, update: Update, actor: User | None) -> int:
     from signers.tasks import update_fan_out_task
 
     letter = update.letter
-    _lock_letter(letter)
+    _lock_letter(pk=letter.pk)
     now = timezone.now()
     if Update.objects.filter(pk=update.pk, sent_at__isnull=False).exists():
         raise ValidationError(_("This update has already been sent."), code="sent")
@@ -1948,6 +1994,7 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
     link proves the address) and with a receipt. None if already done; raises
     ValidationError (and records nothing) if the new letter takes no
     signatures now or they have signed it some other way."""
+    _lock_letter(reissued_from__opt_ins__pk=opt_in_id)
     opt_in = (
         ReissueOptIn.objects.select_for_update()
         .select_related("reissue__letter", "earlier")

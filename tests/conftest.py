@@ -61,6 +61,34 @@ def _site_settings(settings):
     cache.clear()
 
 
+# Fixtures that give a test the database, set up before the consent check so
+# that it runs before they roll back or flush.
+DATABASE_FIXTURES = ("transactional_db", "db")
+
+
+@pytest.fixture(autouse=True)
+def _consent_invariant(request):
+    """After every test that used the database: no name, count or PDF on offer
+    without consent to the exact text (``consent_violations``). Tests that make
+    a violation on purpose are marked ``consent_violation_expected``."""
+    uses = [name for name in DATABASE_FIXTURES if name in request.fixturenames]
+    if not uses and request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    if uses:
+        request.getfixturevalue(uses[0])
+    yield
+    if request.node.get_closest_marker("consent_violation_expected"):
+        return
+    from letters.models import LetterPdf
+    from signers.models import Signature
+    from signers.selectors import consent_violations
+
+    if Signature.objects.exists() or LetterPdf.objects.exists():
+        found = [str(v) for v in consent_violations()]
+        assert found == [], "consent violations:\n" + "\n".join(found)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

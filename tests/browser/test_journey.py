@@ -409,8 +409,9 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
 def pdf_text_when_current(page, url: str, letter: Letter) -> str:
     """Download the PDF once the worker has rendered the current signer list.
 
-    Every signature changes the list: the first answer may be an older PDF, or
-    "being prepared", and queues the render the test then waits for.
+    Every signature changes the list: the first answer is the current list's
+    PDF rendered in the request, or "being prepared" while a render is queued
+    that the test then waits for; never an older list's PDF.
     """
 
     def current() -> bool:

@@ -32,6 +32,7 @@ def make_500_signers(letter):
             city="Leeds",
             country="United Kingdom",
             email=f"browser{i}@signers.example.org",
+            attested=True,
         )
         for i, name in enumerate(names)
     )

@@ -5,7 +5,7 @@ from django.urls import reverse
 from coalition.celery import app as celery_app
 from coalition.models import Heartbeat
 from coalition.tasks import beat_heartbeat_task
-from tests.factories import UserFactory
+from tests.factories import SignatureFactory, UserFactory, circulating_letter
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,22 @@ def test_healthz_reports_the_age_of_the_last_beat_tick(client):
 
     assert Heartbeat.objects.count() == 1
     assert client.get("/healthz").json()["beat_age_seconds"] <= 5
+
+
+def test_healthz_reports_no_consent_violations(client):
+    SignatureFactory(letter=circulating_letter())
+
+    assert client.get("/healthz").json()["consent_violations"] == 0
+
+
+@pytest.mark.consent_violation_expected
+def test_healthz_reports_the_number_of_consent_violations(client):
+    SignatureFactory(letter=circulating_letter(), attested=False)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200  # bad data, not a node to take out
+    assert response.json()["consent_violations"] == 1
 
 
 def test_unknown_page_is_a_friendly_404(client):

@@ -1,6 +1,8 @@
+import io
 import threading
 
-from django.db import connection
+from django.db import connections
+from pypdf import PdfReader
 
 from letters.services import letter_update_draft
 
@@ -17,23 +19,35 @@ def edit_draft(letter, actor, **changes):
     return letter_update_draft(letter=letter, actor=actor, **fields)
 
 
-def run_at_once(count, work):
-    """Run ``work`` in ``count`` threads released together; results or errors."""
-    barrier = threading.Barrier(count)
-    results = []
+def race(*works):
+    """Run each of ``works`` in a thread of its own, released together by a
+    barrier; what each returned or raised, in the same order."""
+    barrier = threading.Barrier(len(works))
+    results: list[object] = [None] * len(works)
 
-    def target():
-        barrier.wait()
+    def run(index, work):
         try:
-            results.append(work())
+            barrier.wait()
+            results[index] = work()
         except Exception as exc:
-            results.append(exc)
+            results[index] = exc
         finally:
-            connection.close()
+            connections.close_all()
 
-    threads = [threading.Thread(target=target) for _ in range(count)]
+    threads = [
+        threading.Thread(target=run, args=(i, work)) for i, work in enumerate(works)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return results
+
+
+def run_at_once(count, work):
+    """Run ``work`` in ``count`` threads released together; results or errors."""
+    return race(*[work] * count)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)

@@ -51,6 +51,7 @@ def sign_many(letter: Letter, count: int, **kwargs):
             city="Springfield",
             country="United Kingdom",
             email=f"bulk{i}@signers.example.org",
+            attested=True,
         )
         for i in range(count)
     )

@@ -1,13 +1,12 @@
-import io
 import socket
 import threading
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
 from letters import exports, pdf
 from signers.models import Signature
+from tests.letters.helpers import pdf_text
 from tests.letters.public_fixtures import published_letter, sign
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,10 +81,6 @@ def no_outgoing_connections(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
     yield attempts
     monkeypatch.setattr(socket.socket, "connect", real_connect)
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_letter_body_pointing_at_a_local_server_makes_no_request(

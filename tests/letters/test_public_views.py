@@ -10,6 +10,7 @@ from django.utils import timezone
 from letters import public_views
 from letters.models import Letter
 from signers.models import Signature
+from signers.services import signature_withdraw
 from tests.factories import LetterFactory, RevisionFactory, UserFactory
 from tests.letters.public_fixtures import (
     bump_signers_version,
@@ -285,6 +286,24 @@ def test_while_another_request_renders_a_change_the_previous_page_is_served(clie
 
     cache.delete(rendering)
     assert "Second Group" in html_of(client, letter)
+
+
+def test_while_another_request_renders_a_withdrawal_the_old_page_is_not_served(
+    client,
+):
+    letter = published_letter()
+    sign(letter, "Staying Group")
+    leaving = sign(letter, "Leaving Group")
+    assert "Leaving Group" in html_of(client, letter)
+
+    signature_withdraw(signature_id=leaving.pk)
+    letter.refresh_from_db()
+    rendering = f"{public_views._state_key(letter, 'page')}:rendering"
+    cache.add(rendering, True)  # as another worker does while it renders
+
+    html = html_of(client, letter)
+    assert "Leaving Group" not in html
+    assert "Staying Group" in html
 
 
 def test_withdrawal_removes_the_signer_from_the_cached_page(client):

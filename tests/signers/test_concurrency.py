@@ -1,10 +1,22 @@
 import threading
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, connections
 
+from letters.models import Letter, Revision
+from letters.services import revision_publish
 from signers.models import Signature
+from signers.selectors import consent_violations
+from signers.services import (
+    signature_approve,
+    signature_confirm,
+    signature_create,
+    signature_reconfirm,
+)
+from tests.factories import ProspectFactory, UserFactory
+from tests.letters.helpers import race
 from tests.signers.conftest import make_letter
 from tests.signers.helpers import sign
 
@@ -51,3 +63,128 @@ def test_twenty_concurrent_submissions_of_one_organisation_make_one_signature():
         # SQLite serialises writers with a file lock: a writer that cannot get it
         # fails with "database is locked" instead; still nothing is duplicated.
         assert all(isinstance(o, ValidationError | OperationalError) for o in refused)
+
+
+# --- Signing against a material revision published at the same moment ----------
+
+ROUNDS = 30
+
+
+def join(letter, name):
+    """A pending signature from the open form."""
+    email = f"{name.lower().replace(' ', '-')}@groups.example.org"
+    return sign(
+        letter, source=Signature.Source.OPEN_JOIN, display_name=name, email=email
+    )
+
+
+def publish_material(letter, author, round_):
+    """A publisher's work: a new body, frozen as a material revision."""
+    Letter.objects.filter(pk=letter.pk).update(body=f"Round {round_}: act now.")
+
+    def work():
+        return revision_publish(
+            letter=Letter.objects.get(pk=letter.pk),
+            author=author,
+            change_note=f"Round {round_}",
+            kind=Revision.Kind.MATERIAL,
+        )
+
+    return work
+
+
+def assert_consent_kept(letter, signed, published):
+    """The publisher always succeeds; the signer either signed first (and now
+    waits to re-confirm) or was told the text changed; nobody is counted on a
+    text before the last material revision."""
+    assert isinstance(published, Revision), published
+    if isinstance(signed, Exception):
+        assert isinstance(signed, ValidationError), signed
+        assert signed.code == "revision_changed"
+    assert consent_violations(letter=letter) == []
+    letter.refresh_from_db()
+    assert not Signature.objects.filter(
+        letter=letter,
+        status=Signature.Status.CONFIRMED,
+        revision__number__lt=letter.last_material_revision_number,
+    ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmation_racing_a_material_revision_never_counts_on_the_old_text():
+    owner = UserFactory()
+    letter = make_letter(owner=owner, open_joining=True, status="published")
+    for n in range(ROUNDS):
+        pending = join(letter, f"Joining Group {n}")
+        shown = Letter.objects.get(pk=letter.pk).current_revision_id
+
+        signed, published = race(
+            partial(signature_confirm, signature_id=pending.pk, revision_id=shown),
+            publish_material(letter, owner, n),
+        )
+
+        assert_consent_kept(letter, signed, published)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_signed_racing_a_material_revision_never_counts_on_the_old_text():
+    owner = UserFactory()
+    letter = make_letter(owner=owner)
+    for n in range(ROUNDS):
+        prospect = ProspectFactory(letter=letter, organisation=f"Invited Group {n}")
+
+        def sign_invitation(prospect=prospect):
+            shown = Letter.objects.get(pk=letter.pk)  # as the page was read
+            return signature_create(
+                letter=shown,
+                revision_id=shown.current_revision_id,
+                source=Signature.Source.INVITATION,
+                prospect=prospect,
+                display_name=prospect.organisation,
+                email=prospect.email,
+                attested=True,
+            )
+
+        signed, published = race(sign_invitation, publish_material(letter, owner, n))
+
+        assert_consent_kept(letter, signed, published)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reconfirmation_racing_a_material_revision_never_counts_on_the_old_text():
+    owner = UserFactory()
+    letter = make_letter(owner=owner)
+    signature = sign(letter)
+    publish_material(letter, owner, "first")()
+    for n in range(ROUNDS):
+        shown = Letter.objects.get(pk=letter.pk).current_revision_id
+
+        signed, published = race(
+            partial(signature_reconfirm, signature_id=signature.pk, revision_id=shown),
+            publish_material(letter, owner, n),
+        )
+
+        assert_consent_kept(letter, signed, published)
+        signature.refresh_from_db()
+        assert signature.status == Signature.Status.NEEDS_RECONFIRMATION
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_racing_a_material_revision_never_counts_on_the_old_text():
+    owner = UserFactory()
+    letter = make_letter(
+        owner=owner, open_joining=True, join_requires_approval=True, status="published"
+    )
+    for n in range(ROUNDS):
+        waiting = join(letter, f"Waiting Group {n}")
+        signature_confirm(
+            signature_id=waiting.pk,
+            revision_id=Letter.objects.get(pk=letter.pk).current_revision_id,
+        )
+
+        approved, published = race(
+            partial(signature_approve, signature=waiting, actor=owner),
+            publish_material(letter, owner, n),
+        )
+
+        assert_consent_kept(letter, approved, published)

@@ -2,12 +2,19 @@ import json
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
 
+from letters import exports
 from letters.models import AuditEvent, Letter
-from signers import services
+from signers import selectors, services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
-from signers.selectors import signature_count_public, signature_personal_data
-from tests.factories import ProspectFactory, SignatureFactory
+from signers.selectors import (
+    consent_violations,
+    signature_count_public,
+    signature_personal_data,
+)
+from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
+from tests.signers.conftest import make_letter
 from tests.signers.helpers import sign
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +188,107 @@ def test_erasure_leaves_other_prospects_and_what_the_signer_suggested(
     assert Prospect.objects.get(pk=suggested.pk).email == "sam@parents.example.org"
     assert Prospect.objects.get(pk=unrelated.pk).email == unrelated.email
     assert ChangeRequest.objects.get(pk=request.pk).text == "Shorter"
+
+
+# --- The consent invariant -----------------------------------------------------
+
+
+def test_signatures_made_through_the_services_break_no_promise(letter, organiser):
+    open_letter = make_letter(status=Letter.Status.PUBLISHED, open_joining=True)
+    sign(letter)
+    pending = sign(
+        open_letter, source=Signature.Source.OPEN_JOIN, email="a@alder.example.org"
+    )
+    services.signature_confirm(
+        signature_id=pending.pk, revision_id=open_letter.current_revision_id
+    )
+    exports.letter_pdf_render(letter_id=open_letter.pk)
+
+    assert consent_violations() == []
+
+
+@pytest.mark.consent_violation_expected
+def test_a_signer_counted_on_text_before_a_material_revision_is_a_violation(letter):
+    signature = sign(letter)
+    new = RevisionFactory(letter=letter, number=2, kind="material")
+    Letter.objects.filter(pk=letter.pk).update(
+        current_revision=new, last_material_revision_number=2
+    )
+
+    (violation,) = consent_violations()
+
+    assert violation.signature_id == signature.pk
+    assert str(violation) == (
+        f"{letter.slug}, signature {signature.pk}: counted on revision 1, before "
+        "the material revision 2 it has not agreed to"
+    )
+
+
+@pytest.mark.consent_violation_expected
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        (
+            {"attested": False},
+            "counted without attesting the authority to sign for the organisation",
+        ),
+        ({"withdrawn_at": timezone.now()}, "counted after withdrawing"),
+    ],
+)
+def test_a_listed_signer_without_each_consent_is_a_violation(letter, fields, problem):
+    signature = SignatureFactory(letter=letter, **fields)
+
+    assert [(v.signature_id, v.problem) for v in consent_violations()] == [
+        (signature.pk, problem)
+    ]
+
+
+@pytest.mark.consent_violation_expected
+def test_a_signature_bound_to_another_letters_text_is_a_violation(letter):
+    other = make_letter()
+    signature = SignatureFactory(letter=letter, revision=other.current_revision)
+
+    assert [v.problem for v in consent_violations()] == [
+        "bound to another letter's text"
+    ]
+    assert consent_violations(letter=other) == []
+    assert consent_violations(letter=letter)[0].signature_id == signature.pk
+
+
+@pytest.mark.consent_violation_expected
+def test_the_check_reads_the_public_lists_own_definition(open_letter, monkeypatch):
+    letter = open_letter
+    pending = sign(letter, source=Signature.Source.OPEN_JOIN)
+    assert consent_violations() == []
+
+    # A change to what the public list shows is a change to what is checked.
+    monkeypatch.setattr(
+        selectors,
+        "_counted",
+        lambda letter: Signature.objects.filter(letter=letter),
+    )
+
+    assert [s.pk for s in selectors.signature_list_public(letter=letter)] == [
+        pending.pk
+    ]
+    assert [v.problem for v in consent_violations()] == [
+        "counted with the status “pending”, not confirmed"
+    ]
+
+
+@pytest.mark.consent_violation_expected
+def test_a_pdf_on_offer_rendered_from_another_list_is_a_violation(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    letter = make_letter(status=Letter.Status.PUBLISHED)
+    sign(letter)
+    exports.letter_pdf_render(letter_id=letter.pk)
+    assert consent_violations() == []
+
+    # A new name listed without a new list version: the PDF still looks current.
+    SignatureFactory(letter=letter, display_name="Unannounced Group")
+
+    (violation,) = consent_violations()
+    assert violation.signature_id is None
+    assert violation.problem.startswith(
+        "the PDF on offer was rendered from another signer list"
+    )

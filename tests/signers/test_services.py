@@ -46,6 +46,19 @@ def version(letter):
 # --- Invitation and open join -------------------------------------------------
 
 
+def test_signing_a_page_whose_text_a_material_revision_replaced_is_refused(
+    letter, prospect
+):
+    shown = Letter.objects.get(pk=letter.pk)  # the signing page was read
+    publish(letter, kind=Revision.Kind.MATERIAL)
+
+    with pytest.raises(ValidationError) as refused:
+        sign(shown, prospect=prospect)
+
+    assert refused.value.code == "revision_changed"
+    assert not Signature.objects.filter(letter=letter).exists()
+
+
 def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
     letter, prospect, django_capture_on_commit_callbacks
 ):
