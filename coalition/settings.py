@@ -245,6 +245,15 @@ SIGNERS_JOIN_LIMIT_PER_IP = env.int("SIGNERS_JOIN_LIMIT_PER_IP", default=10)
 SIGNERS_JOIN_LIMIT_PER_EMAIL = env.int("SIGNERS_JOIN_LIMIT_PER_EMAIL", default=3)
 SIGNERS_JOIN_LIMIT_PERIOD = env.int("SIGNERS_JOIN_LIMIT_PERIOD", default=3600)
 
+# --- Imports (signer and prospect CSV files) -------------------------------------
+# A larger upload is refused from its Content-Length before its body is read; a
+# file is read row by row and refused at the first row past the limit.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
+# Django's form data limit agrees with them: the prospect preview's confirm step
+# (the file, compressed and signed in a form field) always fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES * 4 // 3 + 65_536)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

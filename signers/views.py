@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coalition.types import AuthedHttpRequest
@@ -587,10 +587,48 @@ def prospect_edit(request: AuthedHttpRequest, slug: str, pk: int) -> HttpRespons
     return render(request, "signers/prospect_form.html", context)
 
 
+# Room in an upload's request for the multipart framing and the other fields.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _upload_too_large(request: HttpRequest) -> bool:
+    """Whether a POST is larger than any the import pages take (a file at the
+    limit with its form, or the prospect preview's confirm field, which
+    DATA_UPLOAD_MAX_MEMORY_SIZE is set to take), by its Content-Length alone:
+    nothing of its body has been read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False  # Django reads no body then
+    largest = max(
+        settings.IMPORT_MAX_BYTES + UPLOAD_OVERHEAD,
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    )
+    return request.method == "POST" and length > largest
+
+
+def _upload_refused(
+    request: HttpRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    messages.error(request, csv_import.too_large_message())
+    return render(request, template, context, status=413)
+
+
 @login_required
+@csrf_exempt  # checked by _prospect_import, once the body is known to be small
 def prospect_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    """Upload → preview (nothing written) → confirm (all rows or none)."""
+    """Upload → preview (nothing written) → confirm (all rows or none). A file
+    over the import limit is refused before its body is read (the CSRF check
+    would read it all)."""
     letter, _edit = _outreach_letter(request, slug, edit=True)
+    if _upload_too_large(request):
+        context = {"letter": letter, "upload": ProspectImportForm()}
+        return _upload_refused(request, "signers/prospect_import.html", context)
+    return _prospect_import(request, letter)
+
+
+@csrf_protect
+def _prospect_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
     upload = ProspectImportForm()
     context: dict[str, object] = {"letter": letter, "upload": upload}
     if request.method == "POST" and "payload" in request.POST:
@@ -706,16 +744,25 @@ def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> 
 
 
 @login_required
+@csrf_exempt  # checked by _signature_import, once the body is known to be small
 def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Organisers bring signers from a CSV file: all rows or none. A file over
+    the import limit is refused before its body is read."""
     letter = _organiser_letter(request, slug, act=request.method == "POST")
+    if _upload_too_large(request):
+        context = {"letter": letter, "form": forms.ImportForm(), "report": []}
+        return _upload_refused(request, "signers/signature_import.html", context)
+    return _signature_import(request, letter)
+
+
+@csrf_protect
+def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
     form = forms.ImportForm(request.POST or None, request.FILES or None)
     report: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            text = form.cleaned_data["file"].read().decode("utf-8-sig")
-            count = services.signature_import(letter=letter, rows=read_signer_csv(text))
-        except UnicodeDecodeError:
-            form.add_error("file", _("The file is not UTF-8: save it as CSV UTF-8."))
+            rows = read_signer_csv(form.cleaned_data["file"])
+            count = services.signature_import(letter=letter, rows=rows)
         except SignatureImportError as exc:
             report = exc.report()
         else:

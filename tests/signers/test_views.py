@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -533,8 +534,6 @@ def test_organiser_approves_an_open_join_from_the_queue(client, open_letter, org
 def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     client, letter, organiser
 ):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(organiser)
     csv = (
         "organisation,city,country,website,contact_name,email\n"
@@ -550,6 +549,70 @@ def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     page = response.content.decode()
     assert "Nothing was imported" in page
     assert re.search(r"Line 3: email: Enter a valid email address", page)
+    assert not Signature.objects.exists()
+
+
+def import_signers(client, letter, content: bytes):
+    url = reverse("signers:signature-import", args=[letter.slug])
+    return client.post(url, {"file": SimpleUploadedFile("s.csv", content)})
+
+
+IMPORT_HEADER = b"organisation,city,country,website,contact_name,email\n"
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("IMPORT_MAX_BYTES", 1000, "The file is larger than 1000"),
+        ("IMPORT_MAX_ROWS", 39, "The file has more than 39 rows"),
+    ],
+)
+def test_organiser_import_past_a_limit_says_so_and_imports_nothing(
+    client, letter, organiser, settings, limit, value, message
+):
+    setattr(settings, limit, value)
+    client.force_login(organiser)
+    rows = b"".join(
+        b"Org %d,Leeds,UK,,Ann,o%d@example.org\n" % (n, n) for n in range(40)
+    )
+
+    response = import_signers(client, letter, IMPORT_HEADER + rows)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["signature-import", "prospect-import"])
+def test_an_import_far_over_the_limit_is_refused_before_its_body_is_read(
+    client, letter, organiser, name
+):
+    client.force_login(organiser)
+
+    # A 48 MB upload announced and never sent: reading any of it fails the test.
+    response = client.generic(
+        "POST",
+        reverse(f"signers:{name}", args=[letter.slug]),
+        CONTENT_TYPE="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(48 * 1024 * 1024),
+    )
+
+    assert response.status_code == 413
+    assert "The file is larger than 2.0" in response.content.decode()
+    assert not Signature.objects.exists()
+    assert not Prospect.objects.exists()
+
+
+def test_organiser_import_refuses_a_nul_character_with_its_line(
+    client, letter, organiser
+):
+    client.force_login(organiser)
+    rows = b"Good,Leeds,UK,,Ann,ann@example.org\nBad,Le\x00eds,UK,,Bo,bo@example.org\n"
+
+    response = import_signers(client, letter, IMPORT_HEADER + rows)
+
+    assert response.status_code == 200
+    assert "Line 3 contains a NUL character" in response.content.decode()
     assert not Signature.objects.exists()
 
 
