@@ -8,8 +8,15 @@ from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from letters.models import MAX_POINT_LENGTH, MAX_POINTS, Letter, Membership, Revision
-from letters.validators import canonical_time_zone, time_zone_names
+from letters.models import (
+    MAX_POINT_LENGTH,
+    MAX_POINTS,
+    TEXT_LIMITS,
+    Letter,
+    Membership,
+    Revision,
+)
+from letters.validators import canonical_time_zone, clean_body, time_zone_names
 
 POINT_FIELDS = [f"point_{n}" for n in range(1, MAX_POINTS + 1)]
 DEADLINE_FIELDS = ("soft_deadline", "hard_deadline", "release_at")
@@ -62,10 +69,10 @@ class TimeZoneField(forms.CharField):
 class LetterDraftForm(forms.Form):
     """The working draft: title, addressee, one to three points, body."""
 
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=TEXT_LIMITS["title"])
     addressee = forms.CharField(
         label=_("Addressee"),
-        max_length=300,
+        max_length=TEXT_LIMITS["addressee"],
         required=False,
         help_text=_("For example: To the Members of the City Council"),
     )
@@ -83,7 +90,8 @@ class LetterDraftForm(forms.Form):
     )
     body = forms.CharField(
         label=_("Letter"),
-        widget=forms.Textarea(attrs={"rows": 16}),
+        # The browser counts a line break as one character, as clean_body does.
+        widget=forms.Textarea(attrs={"rows": 16, "maxlength": TEXT_LIMITS["body"]}),
         help_text=_(
             "Markdown: a blank line between paragraphs, **bold**, *italic*, "
             "- lists, [a link](https://example.org)."
@@ -101,6 +109,9 @@ class LetterDraftForm(forms.Form):
             "base_version": letter.draft_version,
             **dict(zip(POINT_FIELDS, points, strict=False)),
         }
+
+    def clean_body(self) -> str:
+        return clean_body(self.cleaned_data["body"])
 
     def draft_fields(self) -> dict[str, Any]:
         """The service's keyword arguments, from valid data."""
@@ -237,6 +248,7 @@ class LetterSettingsForm(forms.Form):
 class RevisionPublishForm(forms.Form):
     change_note = forms.CharField(
         label=_("What changed, and why"),
+        max_length=TEXT_LIMITS["change_note"],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Signers may see this note with the differences."),
     )

@@ -9,8 +9,11 @@ renderer fetch a URL) never reach a page.
 from functools import lru_cache
 
 import nh3
+from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+
+from letters.models import Letter, Revision
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "a", "ul", "ol", "li", "blockquote",
@@ -18,6 +21,10 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
+# Part of the cache key of rendered revisions: raise it when the rendering
+# changes (a tag allowed or taken away), so no page serves the old rendering.
+RENDERING = 1
+REVISION_HTML_SECONDS = 30 * 24 * 3600
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +47,31 @@ def render_markdown(text: str) -> SafeString:
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+
+
+def render_revision_body(revision: Revision) -> SafeString:
+    """A revision's body as HTML, rendered once and then read from the cache.
+
+    A revision never changes (its row refuses updates), and a long body takes
+    up to a second to render; signing pages, the public page, emails and the
+    PDF all show it. Keyed by the revision's id and hash, and ``RENDERING``.
+    An unsaved revision (a preview of the draft) is rendered every time.
+    """
+    if revision.pk is None:
+        return render_markdown(revision.body)
+    key = f"letters:revision-html:{RENDERING}:{revision.pk}:{revision.sha256}"
+    html = cache.get(key)
+    if html is None:
+        html = str(render_markdown(revision.body))
+        cache.set(key, html, REVISION_HTML_SECONDS)
+    return mark_safe(html)  # noqa: S308 - sanitised by render_markdown
+
+
+def render_body(text: Letter | Revision) -> SafeString:
+    """The body as HTML: a revision's from the cache, the working draft's now."""
+    if isinstance(text, Revision):
+        return render_revision_body(text)
+    return render_markdown(text.body)
 
 
 def paragraphs(text: str) -> list[str]:

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
-from letters.markdown import render_markdown
+from letters.markdown import render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision
 from signers import csv_import, forms, reminders, selectors, services
 from signers.forms import (
@@ -123,7 +123,7 @@ def _text(revision: Revision | None) -> dict[str, Any]:
     """The exact text of a revision, for the page that asks to sign it."""
     if revision is None:
         return {}
-    return {"revision": revision, "body_html": render_markdown(revision.body)}
+    return {"revision": revision, "body_html": render_revision_body(revision)}
 
 
 def _status_page(request: HttpRequest, signature: Signature) -> HttpResponse:
