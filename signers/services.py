@@ -659,8 +659,10 @@ def change_request_create(
 
 @transaction.atomic
 def prospect_mark_opened(*, prospect_id: int) -> bool:
-    """The invitation page was viewed. Moves invited (or not yet answered)
-    prospects to opened; never moves one that has answered."""
+    """A person acted on the invitation page (touched it, or pressed its sign
+    or decline button); never called for a GET, which mail scanners make.
+    Moves invited (or not yet answered) prospects to opened; never moves one
+    that has answered."""
     now = timezone.now()
     Prospect.objects.filter(pk=prospect_id, opened_at__isnull=True).update(
         opened_at=now
@@ -686,8 +688,10 @@ def prospect_decline(
     change: str = "",
 ) -> bool:
     """The invitee pressed "We won't sign", with an optional reason and an
-    optional change that would make them sign. False if already answered."""
+    optional change that would make them sign: the page was opened, too.
+    False if already answered."""
     prospect = Prospect.objects.select_related("letter").get(pk=prospect_id)
+    now = timezone.now()
     updated = (
         Prospect.objects.filter(pk=prospect_id)
         .exclude(
@@ -700,7 +704,8 @@ def prospect_decline(
         .update(
             status=Prospect.Status.DECLINED,
             decline_reason=reason,
-            updated_at=timezone.now(),
+            opened_at=Coalesce("opened_at", Value(now)),
+            updated_at=now,
         )
     )
     revision = prospect.letter.current_revision

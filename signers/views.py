@@ -149,6 +149,12 @@ def _add_errors(form: Form, exc: ValidationError, letter: Letter) -> None:
         form.add_error(None, exc)
 
 
+def _opened_url(prospect: Prospect) -> str:
+    return reverse(
+        "signers:invitation-opened", args=[make_token("invite", prospect.pk)]
+    )
+
+
 def _thanks_url(signature: Signature) -> str:
     return reverse("signers:thanks", args=[make_token("refer", signature.pk)])
 
@@ -186,9 +192,10 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc, letter)
         else:
+            # A person signed from the page: that, not the GET, is "opened".
+            services.prospect_mark_opened(prospect_id=prospect.pk)
             return redirect(_thanks_url(signature))
     elif request.method != "POST":
-        services.prospect_mark_opened(prospect_id=prospect.pk)
         form.initial = {
             "display_name": prospect.organisation,
             "contact_name": prospect.contact_name,
@@ -203,7 +210,18 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         form,
         prospect=prospect,
         decline_url=decline_url,
+        opened_url=_opened_url(prospect),
     )
+
+
+@require_POST
+@prospect_link("invite")
+def invitation_opened(request: HttpRequest, prospect: Prospect) -> HttpResponse:
+    """The invitation page posts here (static/js/invitation.js, with the CSRF
+    token) once a person touches it: mail scanners fetch the link, and some
+    run its scripts, but they do not press keys or buttons."""
+    services.prospect_mark_opened(prospect_id=prospect.pk)
+    return HttpResponse(status=204)
 
 
 @prospect_link("decline")
@@ -223,7 +241,13 @@ def decline(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         )
         context = {"letter": letter, "done": done}
         return render(request, "signers/invitation_declined.html", context)
-    context = {"letter": letter, "prospect": prospect, "form": form, **_text(revision)}
+    context = {
+        "letter": letter,
+        "prospect": prospect,
+        "form": form,
+        "opened_url": _opened_url(prospect),
+        **_text(revision),
+    }
     return render(request, "signers/invitation_decline.html", context)
 
 

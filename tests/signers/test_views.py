@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from letters.models import AuditEvent, Letter, Membership, Revision
 from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
 from signers.tokens import make_token
-from tests.factories import RevisionFactory, UserFactory
+from tests.factories import ProspectFactory, RevisionFactory, UserFactory
 from tests.signers.helpers import sign, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_invitation_page_shows_the_text_and_a_prefilled_form_and_signs_nothing(
     assert 'value="Friends of the Park"' in page
     assert not Signature.objects.exists()
     prospect.refresh_from_db()
-    assert prospect.status == Prospect.Status.OPENED
+    assert prospect.status == Prospect.Status.IDENTIFIED  # a GET is not a person
 
 
 def test_invitee_signs_and_lands_on_the_thank_you_page(client, letter, prospect):
@@ -210,15 +211,60 @@ def test_get_on_an_emailed_signature_link_changes_nothing(
     assert snapshot() == before
 
 
-def test_get_on_invitation_and_decline_links_signs_and_declines_nothing(
-    client, prospect
-):
+def test_get_on_invitation_and_decline_links_changes_nothing(client, prospect):
+    # Mail scanners fetch every link in a message before (or without) anyone
+    # reading it: a GET is not an invitee opening the invitation.
+    prospect.status = Prospect.Status.INVITED
+    prospect.save()
+    before = Prospect.objects.values().get()
+
     client.get(link("invitation", "invite", prospect.pk))
     client.get(link("decline", "decline", prospect.pk))
+    client.get(link("invitation-opened", "invite", prospect.pk))
 
     assert not Signature.objects.exists()
+    assert Prospect.objects.values().get() == before
+
+
+def test_the_page_reports_a_persons_touch_with_a_post_that_needs_csrf(prospect):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(link("invitation", "invite", prospect.pk))
+    opened = link("invitation-opened", "invite", prospect.pk)
+    assert f'data-opened-url="{opened}"' in page.content.decode()
+    assert "js/invitation.js" in page.content.decode()
+
+    forged = client.post(opened)
     prospect.refresh_from_db()
-    assert prospect.status == Prospect.Status.OPENED  # tracking only
+    assert forged.status_code == 403 and prospect.opened_at is None
+
+    token = page.context["csrf_token"]
+    response = client.post(opened, headers={"X-CSRFToken": str(token)})
+
+    assert response.status_code == 204
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.OPENED
+    assert prospect.opened_at is not None
+
+
+def test_signing_or_declining_from_the_page_counts_as_opened(client, letter):
+    signer, other, decliner = ProspectFactory.create_batch(3, letter=letter)
+    invitation = link("invitation", "invite", signer.pk)
+
+    client.post(invitation, sign_form(letter, email=""))  # an error: nothing saved
+    assert Prospect.objects.get(pk=signer.pk).opened_at is None
+    client.post(invitation, sign_form(letter, email=signer.email))
+    client.post(  # from another address: to confirm by email
+        link("invitation", "invite", other.pk),
+        sign_form(letter, display_name="Other Org", email="other@example.org"),
+    )
+    client.post(link("decline", "decline", decliner.pk), {"reason": "Not now"})
+
+    statuses = [
+        Prospect.objects.values_list("status", "opened_at").get(pk=p.pk)
+        for p in (signer, other, decliner)
+    ]
+    assert [s for s, _at in statuses] == ["signed", "opened", "declined"]
+    assert all(at is not None for _s, at in statuses)
 
 
 @pytest.mark.parametrize(
