@@ -142,6 +142,22 @@ def _on_confirmed(signature: Signature) -> None:
         ).update(status=Prospect.Status.SIGNED, updated_at=timezone.now())
 
 
+def _live_signature(signature_id: int) -> Signature:
+    """The signature, locked until commit. ValidationError (code ``not_live``)
+    once it is withdrawn, rejected or erased: then every link it was sent
+    (edit, suggest, refer, call answers, re-issue) changes nothing more."""
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
+        raise ValidationError(
+            _(
+                "This signature can no longer be changed: it was withdrawn, not "
+                "accepted by the organisers, or its details were erased."
+            ),
+            code="not_live",
+        )
+    return signature
+
+
 @transaction.atomic
 def signature_create(
     *,
@@ -432,12 +448,7 @@ def signature_update_public_details(
 
     Returns True when a name change is waiting for approval.
     """
-    signature = Signature.objects.select_for_update().get(pk=signature_id)
-    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
-        raise ValidationError(
-            _("This signature is no longer on the letter, so it cannot be changed."),
-            code="not_live",
-        )
+    signature = _live_signature(signature_id)
     values: dict[str, Any] = {
         "affiliation": affiliation,
         "city": city,
@@ -614,7 +625,9 @@ def referral_create(
     note: str = "",
 ) -> Prospect:
     """A prospect suggested by a signer ("who else should sign?"), credited to
-    them. Raises ValidationError if the address is already on the list."""
+    them. Raises ValidationError if the address is already on the list, or the
+    signature is off the letter (code ``not_live``)."""
+    _live_signature(signature.pk)
     try:
         with transaction.atomic():
             return Prospect.objects.create(
@@ -642,7 +655,10 @@ def change_request_create(
     signature: Signature | None = None,
     prospect: Prospect | None = None,
 ) -> ChangeRequest:
-    """'We would sign if…': a request anchored to a point or a paragraph."""
+    """'We would sign if…': a request anchored to a point or a paragraph.
+    Refused (code ``not_live``) from a signature that is off the letter."""
+    if signature is not None:
+        _live_signature(signature.pk)
     if anchor not in dict(revision_anchors(revision=revision)):
         raise ValidationError(
             {"anchor": _("Please choose a part of the letter.")}, code="anchor"
@@ -1716,9 +1732,17 @@ def call_fan_out(*, call_id: int) -> int:
 
 @transaction.atomic
 def call_rsvp(*, invitation_id: int, response: str) -> bool:
-    """Record yes or no; False if that was already the answer."""
+    """Record yes or no; False if that was already the answer. Refused (code
+    ``not_live``) when the invitation went to a signature now off the letter."""
     if response not in (CallInvitation.Response.YES, CallInvitation.Response.NO):
         raise ValidationError(_("Answer yes or no."))
+    signature_id = (
+        CallInvitation.objects.filter(pk=invitation_id)
+        .values_list("signature_id", flat=True)
+        .get()
+    )
+    if signature_id is not None:
+        _live_signature(signature_id)
     return bool(
         CallInvitation.objects.filter(pk=invitation_id)
         .exclude(response=response)
@@ -1851,7 +1875,8 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
     revision with the details and consents they gave before, confirmed (the
     link proves the address) and with a receipt. None if already done; raises
     ValidationError (and records nothing) if the new letter takes no
-    signatures now or they have signed it some other way."""
+    signatures now, they have signed it some other way, or the earlier
+    signature has been withdrawn, rejected or erased since."""
     opt_in = (
         ReissueOptIn.objects.select_for_update()
         .select_related("reissue__letter", "earlier")
@@ -1860,8 +1885,7 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
     if opt_in.opted_in_at is not None:
         return None
     letter, earlier = opt_in.reissue.letter, opt_in.earlier
-    if earlier.erased_at:
-        raise ValidationError(_("This signature's details were erased."))
+    _live_signature(earlier.pk)
     prospect, _created = Prospect.objects.get_or_create(
         letter=letter,
         email=earlier.email.lower(),

@@ -368,6 +368,8 @@ def reconfirm(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 
 def _editable(signature: Signature) -> bool:
+    """Whether the signature's links may still change anything: once it is
+    withdrawn, rejected or erased, each answers with its status instead."""
     return signature.status in Signature.LIVE_STATUSES and not signature.erased_at
 
 
@@ -434,15 +436,23 @@ def my_data(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 @signature_link("edit")
 def suggest(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if not _editable(signature):
+        return _status_page(request, signature)
     letter = signature.letter
     revision = letter.current_revision or signature.revision
     form = forms.ChangeRequestForm(request.POST or None, revision=revision)
     if request.method == "POST" and form.is_valid():
-        services.change_request_create(
-            revision=revision, signature=signature, **form.cleaned_data
-        )
-        messages.success(request, _("Thank you: the organisers will see your request."))
-        return redirect(request.path)
+        try:
+            services.change_request_create(
+                revision=revision, signature=signature, **form.cleaned_data
+            )
+        except ValidationError as exc:  # withdrawn a moment ago
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, _("Thank you: the organisers will see your request.")
+            )
+            return redirect(request.path)
     context = {"signature": signature, "letter": letter, "form": form}
     return render(
         request, "signers/change_request_form.html", {**context, **_text(revision)}
@@ -451,6 +461,8 @@ def suggest(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 @signature_link("refer")
 def thanks(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if not _editable(signature):
+        return _status_page(request, signature)
     form = forms.ReferralForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "leave_empty"}
@@ -1089,9 +1101,14 @@ def call_notes(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "signers/call_notes.html", context)
 
 
-@_row_link("rsvp", CallInvitation.objects.select_related("call__letter"))
+@_row_link(
+    "rsvp", CallInvitation.objects.select_related("call__letter", "signature__letter")
+)
 def call_rsvp(request: HttpRequest, invitation: CallInvitation) -> HttpResponse:
-    """GET shows the call and two buttons; only the POST records the answer."""
+    """GET shows the call and two buttons; only the POST records the answer.
+    Sent to a signature now off the letter, it answers with that status."""
+    if invitation.signature is not None and not _editable(invitation.signature):
+        return _status_page(request, invitation.signature)
     call = invitation.call
     context: dict[str, Any] = {
         "invitation": invitation,
@@ -1103,9 +1120,15 @@ def call_rsvp(request: HttpRequest, invitation: CallInvitation) -> HttpResponse:
         form = RsvpForm(request.POST)
         if form.is_valid():
             answer = form.cleaned_data["response"]
-            context["changed"] = services.call_rsvp(
-                invitation_id=invitation.pk, response=answer
-            )
+            try:
+                context["changed"] = services.call_rsvp(
+                    invitation_id=invitation.pk, response=answer
+                )
+            except ValidationError:  # its signature was withdrawn a moment ago
+                signature = invitation.signature
+                assert signature is not None  # nothing else is refused
+                signature.refresh_from_db()
+                return _status_page(request, signature)
             context["done"] = answer
     return render(request, "signers/call_rsvp.html", context)
 
@@ -1140,11 +1163,14 @@ def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @_row_link(
     "reissue",
     ReissueOptIn.objects.select_related(
-        "reissue__letter__current_revision", "reissue__source", "earlier"
+        "reissue__letter__current_revision", "reissue__source", "earlier__letter"
     ),
 )
 def reissue_opt_in(request: HttpRequest, opt_in: ReissueOptIn) -> HttpResponse:
-    """GET shows the new letter and one button; only the POST signs it."""
+    """GET shows the new letter and one button; only the POST signs it. Once
+    the earlier signature is off its letter, it answers with that status."""
+    if opt_in.opted_in_at is None and not _editable(opt_in.earlier):
+        return _status_page(request, opt_in.earlier)
     letter = opt_in.reissue.letter
     context: dict[str, Any] = {
         "opt_in": opt_in,

@@ -3,6 +3,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -11,9 +13,19 @@ from django.utils import timezone
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Membership, Revision
 from signers import services
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import (
+    Call,
+    CallInvitation,
+    ChangeRequest,
+    Prospect,
+    Reissue,
+    ReissueOptIn,
+    Signature,
+    SignatureEmail,
+)
 from signers.tokens import make_token
 from tests.factories import ProspectFactory, RevisionFactory, UserFactory
+from tests.signers.conftest import make_letter
 from tests.signers.helpers import sign, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -472,6 +484,117 @@ def test_signer_leaves_a_change_request_anchored_to_a_paragraph(client, letter):
     )
     request = ChangeRequest.objects.get()
     assert (request.signature, request.anchor) == (signature, "paragraph-1")
+
+
+# --- Links of a signature that is off the letter -----------------------------
+
+
+def everything():
+    """Every row a signer's link could write."""
+    models = [*apps.get_app_config("signers").get_models(), AuditEvent]
+    return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
+
+
+def take_off(signature, how):
+    if how == "withdrawn":
+        services.signature_withdraw(signature_id=signature.pk)
+    else:
+        owner = signature.letter.memberships.get().user
+        services.signature_reject(signature=signature, actor=owner, reason="Spam")
+    signature.refresh_from_db()
+
+
+# The link, its token's purpose and row, and what its form posts.
+OFF_LETTER_LINKS = [
+    ("edit", "edit", "signature", {"display_name": "New Name", "city": "York"}),
+    ("suggest", "edit", "signature", {"anchor": "general", "text": "Change it"}),
+    ("thanks", "refer", "signature", {"organisation": "B", "email": "b@b.org"}),
+    ("confirm", "confirm", "signature", {"revision": "REVISION"}),
+    ("reconfirm", "reconfirm", "signature", {"revision": "REVISION"}),
+    ("withdraw", "withdraw", "signature", {}),
+    ("call-rsvp", "rsvp", "call_invitation", {"response": "yes"}),
+    ("reissue-opt-in", "reissue", "opt_in", {}),
+]
+
+
+@pytest.mark.parametrize("how", ["withdrawn", "rejected"])
+@pytest.mark.parametrize(("name", "purpose", "row", "data"), OFF_LETTER_LINKS)
+def test_every_link_of_a_signature_off_the_letter_shows_its_status_and_saves_nothing(
+    client, letter, how, name, purpose, row, data
+):
+    signature = sign(letter)
+    call = Call.objects.create(
+        letter=letter,
+        title="Coalition call",
+        starts_at=timezone.now() + timedelta(days=2),
+        join_url="https://meet.example.org/x",
+    )
+    rows = {
+        "signature": signature,
+        "call_invitation": CallInvitation.objects.create(
+            call=call, email=signature.email, signature=signature
+        ),
+        # A re-issue that takes signatures, so that an opt-in would sign it.
+        "opt_in": ReissueOptIn.objects.create(
+            reissue=Reissue.objects.create(source=letter, letter=make_letter()),
+            earlier=signature,
+        ),
+    }
+    take_off(signature, how)
+    url = link(name, purpose, rows[row].pk)
+    posted = {
+        k: letter.current_revision_id if v == "REVISION" else v for k, v in data.items()
+    }
+    before = everything()
+
+    answers = [client.get(url), client.post(url, posted, follow=True)]
+
+    status = "has been withdrawn" if how == "withdrawn" else "did not accept"
+    for response in answers:
+        assert response.status_code == 200
+        assert status in response.content.decode()
+    assert everything() == before
+
+
+def test_a_signer_off_the_letter_still_downloads_their_data(client, letter):
+    signature = sign(letter)
+    take_off(signature, "withdrawn")
+    before = everything()
+
+    response = client.post(link("my-data", "edit", signature.pk))
+
+    assert response.status_code == 200
+    assert response.json()["signature"]["status"] == "withdrawn"
+    after = everything()
+    assert after.pop("AuditEvent")[-1]["action"] == "signature.exported"
+    before.pop("AuditEvent")
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s: services.referral_create(
+            signature=s, organisation="B", email="b@b.org"
+        ),
+        lambda s: services.change_request_create(
+            revision=s.revision, anchor="general", text="x", signature=s
+        ),
+        lambda s: services.signature_update_public_details(
+            signature_id=s.pk, display_name="New"
+        ),
+    ],
+)
+def test_the_services_refuse_writes_from_a_signature_off_the_letter(letter, write):
+    signature = sign(letter)
+    take_off(signature, "rejected")
+    before = everything()
+
+    with pytest.raises(ValidationError) as exc:
+        write(signature)
+
+    assert exc.value.code == "not_live"
+    assert everything() == before
 
 
 # --- Organisers ---------------------------------------------------------------
