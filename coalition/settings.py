@@ -275,6 +275,15 @@ SIGNERS_PENDING_EXPIRY_HOURS = env.int("SIGNERS_PENDING_EXPIRY_HOURS", default=4
 # request; larger ones answer "being prepared" while a worker renders it.
 PDF_INLINE_MAX_SIGNERS = env.int("PDF_INLINE_MAX_SIGNERS", default=300)
 
+# --- Imports (signer and prospect CSV files) -------------------------------------
+# A larger upload is refused from its Content-Length before its body is read; a
+# file is read row by row and refused at the first row past the limit.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
+# Django's form data limit agrees with them: the prospect preview's confirm step
+# (the file, compressed and signed in a form field) always fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES * 4 // 3 + 65_536)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

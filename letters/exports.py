@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from letters.markdown import render_markdown
+from letters.markdown import render_revision_body
 from letters.models import Letter, LetterPdf, Revision
 from signers import selectors as signer_selectors
 
@@ -36,7 +36,7 @@ def letter_pdf_context(*, letter: Letter, revision: Revision) -> dict[str, Any]:
         "site_url": settings.SITE_URL,
         "letter": letter,
         "revision": revision,
-        "body_html": render_markdown(revision.body),
+        "body_html": render_revision_body(revision),
         "sections": signer_selectors.signature_sections_public(letter=letter),
         "counts": signer_selectors.signature_counts_public(letter=letter),
         "date": letter.published_at or timezone.now(),

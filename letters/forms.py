@@ -9,8 +9,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coalition.forms import TextField
-from letters.models import MAX_POINT_LENGTH, MAX_POINTS, Letter, Membership, Revision
-from letters.validators import canonical_time_zone, time_zone_names
+from letters.models import (
+    MAX_POINT_LENGTH,
+    MAX_POINTS,
+    TEXT_LIMITS,
+    Letter,
+    Membership,
+    Revision,
+)
+from letters.validators import canonical_time_zone, clean_body, time_zone_names
 
 POINT_FIELDS = [f"point_{n}" for n in range(1, MAX_POINTS + 1)]
 DEADLINE_FIELDS = ("soft_deadline", "hard_deadline", "release_at")
@@ -63,10 +70,10 @@ class TimeZoneField(TextField):
 class LetterDraftForm(forms.Form):
     """The working draft: title, addressee, one to three points, body."""
 
-    title = TextField(label=_("Title"), max_length=200)
+    title = TextField(label=_("Title"), max_length=TEXT_LIMITS["title"])
     addressee = TextField(
         label=_("Addressee"),
-        max_length=300,
+        max_length=TEXT_LIMITS["addressee"],
         required=False,
         help_text=_("For example: To the Members of the City Council"),
     )
@@ -84,7 +91,8 @@ class LetterDraftForm(forms.Form):
     )
     body = TextField(
         label=_("Letter"),
-        widget=forms.Textarea(attrs={"rows": 16}),
+        # The browser counts a line break as one character, as clean_body does.
+        widget=forms.Textarea(attrs={"rows": 16, "maxlength": TEXT_LIMITS["body"]}),
         help_text=_(
             "Markdown: a blank line between paragraphs, **bold**, *italic*, "
             "- lists, [a link](https://example.org)."
@@ -102,6 +110,9 @@ class LetterDraftForm(forms.Form):
             "base_version": letter.draft_version,
             **dict(zip(POINT_FIELDS, points, strict=False)),
         }
+
+    def clean_body(self) -> str:
+        return clean_body(self.cleaned_data["body"])
 
     def draft_fields(self) -> dict[str, Any]:
         """The service's keyword arguments, from valid data."""
@@ -238,6 +249,7 @@ class LetterSettingsForm(forms.Form):
 class RevisionPublishForm(forms.Form):
     change_note = TextField(
         label=_("What changed, and why"),
+        max_length=TEXT_LIMITS["change_note"],
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Signers may see this note with the differences."),
     )

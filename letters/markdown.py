@@ -10,9 +10,11 @@ markup an email may carry (``coalition.emails.SanitisedHTML``).
 from functools import lru_cache
 
 import nh3
+from django.core.cache import cache
 from markdown_it import MarkdownIt
 
 from coalition.emails import SanitisedHTML
+from letters.models import Letter, Revision
 
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "a", "ul", "ol", "li", "blockquote",
@@ -20,6 +22,10 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
+# Part of the cache key of rendered revisions: raise it when the rendering
+# changes (a tag allowed or taken away), so no page serves the old rendering.
+RENDERING = 1
+REVISION_HTML_SECONDS = 30 * 24 * 3600
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +48,31 @@ def render_markdown(text: str) -> SanitisedHTML:
         link_rel="noopener noreferrer nofollow",
     )
     return SanitisedHTML(clean)
+
+
+def render_revision_body(revision: Revision) -> SanitisedHTML:
+    """A revision's body as HTML, rendered once and then read from the cache.
+
+    A revision never changes (its row refuses updates), and a long body takes
+    up to a second to render; signing pages, the public page, emails and the
+    PDF all show it. Keyed by the revision's id and hash, and ``RENDERING``.
+    An unsaved revision (a preview of the draft) is rendered every time.
+    """
+    if revision.pk is None:
+        return render_markdown(revision.body)
+    key = f"letters:revision-html:{RENDERING}:{revision.pk}:{revision.sha256}"
+    html = cache.get(key)
+    if html is None:
+        html = str(render_markdown(revision.body))
+        cache.set(key, html, REVISION_HTML_SECONDS)
+    return SanitisedHTML(html)  # sanitised by render_markdown before caching
+
+
+def render_body(text: Letter | Revision) -> SanitisedHTML:
+    """The body as HTML: a revision's from the cache, the working draft's now."""
+    if isinstance(text, Revision):
+        return render_revision_body(text)
+    return render_markdown(text.body)
 
 
 def paragraphs(text: str) -> list[str]:

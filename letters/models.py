@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 MAX_POINTS = 3
 MAX_POINT_LENGTH = 280
+# Rendering Markdown costs time in proportion to its length, and a stranger's
+# pathological text more than most: 20,000 characters take under a second.
+MAX_BODY_LENGTH = 20_000
+# The longest each of a letter's texts may be, in characters.
+TEXT_LIMITS = {
+    "title": 200,
+    "addressee": 300,
+    "body": MAX_BODY_LENGTH,
+    "change_note": 2000,
+}
 
 
 class Deadline(NamedTuple):
@@ -72,9 +82,11 @@ class Letter(models.Model):
         INDIVIDUALS = "individuals", _("Individuals only")
         BOTH = "both", _("Organisations and individuals")
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=TEXT_LIMITS["title"])
     slug = models.SlugField(_("web address"), max_length=80, unique=True)
-    addressee = models.CharField(_("addressee"), max_length=300, blank=True)
+    addressee = models.CharField(
+        _("addressee"), max_length=TEXT_LIMITS["addressee"], blank=True
+    )
     points = models.JSONField(_("points of unity"), default=list, blank=True)
     body = models.TextField(_("body"), blank=True)
     reply_to = models.EmailField(_("reply-to address"), blank=True)
@@ -316,8 +328,8 @@ class Revision(models.Model):
         Letter, on_delete=models.PROTECT, related_name="revisions"
     )
     number = models.PositiveIntegerField()
-    title = models.CharField(max_length=200)
-    addressee = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=TEXT_LIMITS["title"])
+    addressee = models.CharField(max_length=TEXT_LIMITS["addressee"], blank=True)
     points = models.JSONField(default=list)
     body = models.TextField()
     change_note = models.TextField(blank=True)

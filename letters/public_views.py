@@ -45,7 +45,7 @@ from django.views.decorators.http import require_safe
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
 from letters import exports
-from letters.markdown import render_markdown
+from letters.markdown import render_body
 from letters.models import Letter
 from signers import selectors as signer_selectors
 from signers.models import Signature
@@ -144,7 +144,7 @@ def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
         "site_name": settings.SITE_NAME,
         "letter": letter,
         "text": text,
-        "body_html": render_markdown(text.body),
+        "body_html": render_body(text),
         "signer_lists": _signer_lists(letter),
         "counts": signer_selectors.signature_counts_public(letter=letter),
         "page_url": settings.SITE_URL + path,

@@ -27,7 +27,7 @@ from letters.models import (
     TeamInvitation,
     text_hash,
 )
-from letters.validators import clean_points, validate_time_zone
+from letters.validators import clean_points, validate_lengths, validate_time_zone
 from signers.models import Signature
 
 # Signatures that count, or will count again: a new revision must be classified.
@@ -102,9 +102,10 @@ def letter_create(
 
     Without ``slug`` one is made from the title; a ``slug`` already in use raises
     ValidationError on ``slug``. ``points`` may be empty (a draft in progress),
-    but never more than three.
+    but never more than three; the other texts no longer than ``TEXT_LIMITS``.
     """
     validate_time_zone(time_zone)
+    validate_lengths(title=title.strip(), addressee=addressee.strip(), body=body)
     points = clean_points(points) if any(p.strip() for p in points) else []
     if slug and Letter.objects.filter(slug=slug).exists():
         raise _slug_taken()
@@ -140,15 +141,16 @@ def letter_update_draft(
 
     ``base_version`` is the ``draft_version`` the editor started from: when
     someone else saved in between, ValidationError (code ``stale``) instead of
-    overwriting their work.
+    overwriting their work. Texts longer than ``TEXT_LIMITS`` are refused.
     """
     _lock(letter)
-    new = {
+    new: dict[str, Any] = {
         "title": title.strip(),
         "addressee": addressee.strip(),
         "points": clean_points(points),
         "body": body.replace("\r\n", "\n"),
     }
+    validate_lengths(title=new["title"], addressee=new["addressee"], body=new["body"])
     changed = [field for field, value in new.items() if getattr(letter, field) != value]
     if not changed:
         return letter
@@ -242,7 +244,8 @@ def revision_publish(
 
     Locks the letter, so two publishes cannot both become N+1. Refuses
     (ValidationError) a closed letter, a draft with no change since revision N,
-    and points that are empty or more than three. Revision 1 is INITIAL. From
+    points that are empty or more than three, and texts longer than
+    ``TEXT_LIMITS`` (a draft saved before the limits). Revision 1 is INITIAL. From
     revision 2, when live signatures exist, ``kind`` must be EDITORIAL or
     MATERIAL (default EDITORIAL otherwise); MATERIAL moves
     ``last_material_revision_number``. Calls
@@ -259,6 +262,12 @@ def revision_publish(
             code="closed",
         )
     points = clean_points(letter.points)
+    validate_lengths(
+        title=letter.title,
+        addressee=letter.addressee,
+        body=letter.body,
+        change_note=change_note.strip(),
+    )
     sha256 = text_hash(addressee=letter.addressee, points=points, body=letter.body)
     current = letter.current_revision
     if current and current.sha256 == sha256 and current.title == letter.title:

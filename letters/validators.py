@@ -7,7 +7,7 @@ from functools import lru_cache
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from letters.models import MAX_POINT_LENGTH, MAX_POINTS
+from letters.models import MAX_BODY_LENGTH, MAX_POINT_LENGTH, MAX_POINTS, TEXT_LIMITS
 
 
 @lru_cache(maxsize=1)
@@ -56,3 +56,39 @@ def clean_points(points: Iterable[str]) -> list[str]:
                 params={"n": n, "max": MAX_POINT_LENGTH},
             )
     return cleaned
+
+
+def clean_body(body: str) -> str:
+    """The letter's body with its line endings normalised; ValidationError when
+    it is longer than ``MAX_BODY_LENGTH`` characters."""
+    body = body.replace("\r\n", "\n")
+    if len(body) > MAX_BODY_LENGTH:
+        raise ValidationError(
+            _(
+                "The letter is %(length)d characters long; it may be at most "
+                "%(max)d. Shorten it, or link to a longer text."
+            ),
+            code="body_too_long",
+            params={"length": len(body), "max": MAX_BODY_LENGTH},
+        )
+    return body
+
+
+def validate_lengths(**texts: str) -> None:
+    """ValidationError naming each of ``TEXT_LIMITS``' fields given that is
+    longer than its limit."""
+    errors: dict[str, ValidationError] = {}
+    for name, text in texts.items():
+        if name == "body":
+            try:
+                clean_body(text)
+            except ValidationError as exc:
+                errors[name] = exc
+        elif len(text) > TEXT_LIMITS[name]:
+            errors[name] = ValidationError(
+                _("This is %(length)d characters long; it may be at most %(max)d."),
+                code="too_long",
+                params={"length": len(text), "max": TEXT_LIMITS[name]},
+            )
+    if errors:
+        raise ValidationError(errors)

@@ -34,7 +34,7 @@ from letters.forms import (
     RevisionPublishForm,
     TeamInviteForm,
 )
-from letters.markdown import render_markdown
+from letters.markdown import render_body, render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision, TeamInvitation
 from signers.tokens import TokenError, TokenExpired, read_token
 
@@ -118,7 +118,7 @@ def detail(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     shown = letter.current_revision or letter
     context = access.context(
         shown=shown,
-        body_html=render_markdown(shown.body),
+        body_html=render_body(shown),
         signer_count=selectors.letter_signer_count(letter=letter),
     )
     return render(request, "letters/letter_detail.html", context)
@@ -199,7 +199,7 @@ def revision(request: AuthedHttpRequest, slug: str, number: int) -> HttpResponse
     shown = get_object_or_404(
         Revision.objects.select_related("author"), letter=access.letter, number=number
     )
-    context = access.context(revision=shown, body_html=render_markdown(shown.body))
+    context = access.context(revision=shown, body_html=render_revision_body(shown))
     return render(request, "letters/revision_detail.html", context)
 
 

@@ -1,25 +1,192 @@
-"""Prospect lists in and out as CSV.
+"""CSV files in and out: the one reader both imports use, prospect lists in
+and out.
 
 Reading accepts what spreadsheets export: UTF-8 with or without a byte-order
-mark, comma or semicolon, and the usual column names. It parses only; whether a
-row is a duplicate of a prospect already on the letter is decided by the caller.
+mark, the usual delimiters and line endings, and the usual column names. It is
+bounded: a file is read as it is parsed, and refused at the first byte past
+``IMPORT_MAX_BYTES`` or the first row past ``IMPORT_MAX_ROWS``, so an oversized
+file costs no more than a file at the limit. It parses only; whether a row is
+a duplicate of a prospect already on the letter is decided by the caller.
 Writing neutralises cells a spreadsheet would run as a formula.
 """
 
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 5000
 MAX_LENGTH = 200
+MAX_NOTES_LENGTH = 2000
+
+
+class CsvFileError(Exception):
+    """The file cannot be read at all; the message says why and where."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Record:
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    line: int  # the line of the file it starts on
+    cells: list[str]
+
+
+def too_large_message() -> str:
+    return _("The file is larger than %(size)s: split it and import each part.") % {
+        "size": filesizeformat(settings.IMPORT_MAX_BYTES)
+    }
+
+
+def _too_many_rows_message() -> str:
+    return _("The file has more than %(max)d rows: split it and import each part.") % {
+        "max": settings.IMPORT_MAX_ROWS
+    }
+
+
+class _Bounded(io.RawIOBase):
+    """``source``, refusing to be read past ``limit`` bytes."""
+
+    def __init__(self, source: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self.source, self.limit, self.count = source, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.source.read(len(buffer))
+        self.count += len(data)
+        if self.count > self.limit:
+            raise CsvFileError(too_large_message())
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Lines:
+    """The file's lines for the CSV reader: numbered, NUL refused, and those of
+    the record being read kept, to say where a quote was left open."""
+
+    def __init__(self, first: str, rest: Iterator[str]) -> None:
+        self.first: str | None = first
+        self.rest = rest
+        self.number = 0
+        self.record: list[str] = []
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        if self.first is not None:
+            line, self.first = self.first, None
+        else:
+            line = next(self.rest)
+        self.number += 1
+        if "\x00" in line:
+            # PostgreSQL refuses NUL in text; it also marks a UTF-16 export.
+            raise CsvFileError(
+                _(
+                    "Line %(line)d contains a NUL character, so the file is not "
+                    "plain text. Export it as “CSV UTF-8” and retry."
+                )
+                % {"line": self.number}
+            )
+        self.record.append(line)
+        return line
+
+
+def _open_quote_line(lines: Sequence[str], first: int, delimiter: str) -> int | None:
+    """The line of the quotation mark opening a cell that is still open at the
+    end of ``lines`` (the record's lines, from line ``first``), or None."""
+    state, opened = "start", first
+    for number, line in enumerate(lines, start=first):
+        for char in line:
+            ends_cell = char == delimiter or char in "\r\n"
+            if state == "quoted":
+                state = "quote" if char == '"' else "quoted"
+            elif state == "quote":  # a quote inside quotes: doubled, or the end
+                state = "quoted" if char == '"' else "start" if ends_cell else "plain"
+            elif ends_cell:
+                state = "start"
+            elif state == "start" and char == '"':
+                state, opened = "quoted", number
+            else:
+                state = "plain"
+    return opened if state == "quoted" else None
+
+
+def _unreadable(lines: Sequence[str], first: int, delimiter: str, error: str) -> str:
+    opened = _open_quote_line(lines, first, delimiter)
+    if opened is not None:
+        return _(
+            "A quote opened on line %(line)d is never closed: a cell that starts "
+            "with a quotation mark must end with one."
+        ) % {"line": opened}
+    last = first + max(len(lines) - 1, 0)
+    if "expected after" in error:
+        return _(
+            "On line %(line)d, text follows a quoted cell's closing quotation "
+            'mark: a quotation mark inside a cell is written twice ("").'
+        ) % {"line": last}
+    return _("Line %(line)d cannot be read as CSV.") % {"line": last}
+
+
+def read_csv(
+    source: IO[bytes], *, delimiter_for: Callable[[str], str]
+) -> Iterator[Record]:
+    """The file's records, the header first, read as they are asked for.
+
+    ``delimiter_for`` picks the delimiter from the first line. Raises
+    CsvFileError, possibly after some records, for a file past the size or
+    row limit, not UTF-8, with a NUL character, or that is not CSV (a quote
+    never closed); callers refuse the whole file then.
+    """
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Bounded(source, settings.IMPORT_MAX_BYTES)),
+        encoding="utf-8-sig",
+        # Every line ending reaches the reader untranslated, the lone \r of
+        # older spreadsheets included, and line breaks inside quoted cells.
+        newline="",
+    )
+    try:
+        first = text.readline().lstrip("\ufeff")
+        delimiter = delimiter_for(first)
+        lines = _Lines(first, text)
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        row = records = 0
+        while True:
+            start = lines.number + 1
+            lines.record.clear()
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                message = _unreadable(lines.record, start, delimiter, str(exc))
+                raise CsvFileError(message) from exc
+            row += 1
+            if row > 1 and any(cell.strip() for cell in cells):
+                records += 1
+                if records > settings.IMPORT_MAX_ROWS:
+                    raise CsvFileError(_too_many_rows_message())
+            yield Record(row=row, line=start, cells=cells)
+    except UnicodeDecodeError as exc:
+        raise CsvFileError(
+            _("The file is not UTF-8 text. Export it as “CSV UTF-8” and retry.")
+        ) from exc
+
+
+# --- Prospect lists ------------------------------------------------------------
 
 # Normalised header (lower case, letters and digits only) -> field.
 HEADERS: dict[str, str] = {
@@ -85,24 +252,44 @@ def _delimiter(first_line: str) -> str:
 
 
 def parse_prospects(data: bytes) -> ParsedFile:
-    """Parse a prospect CSV; errors carry row numbers, nothing raises."""
+    """Parse a prospect CSV; errors carry row numbers (0: the whole file),
+    nothing raises."""
     parsed = ParsedFile()
-    if len(data) > MAX_BYTES:
-        parsed.errors.append((0, _("The file is larger than 2 MB.")))
+    if len(data) > settings.IMPORT_MAX_BYTES:
+        parsed.errors.append((0, too_large_message()))
         return parsed
+    records = read_csv(io.BytesIO(data), delimiter_for=_delimiter)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        parsed.errors.append(
-            (0, _("The file is not UTF-8 text. Export it as “CSV UTF-8” and retry."))
-        )
-        return parsed
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        parsed.errors.append((1, _("The file is empty or has no header row.")))
-        return parsed
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(lines[0]))
-    header = next(reader)
+        header = next(records, None)
+        if header is None or not any(cell.strip() for cell in header.cells):
+            parsed.errors.append((1, _("The file is empty or has no header row.")))
+            return parsed
+        columns = _columns(header.cells, parsed)
+        missing = [c for c in ("organisation", "email") if c not in columns]
+        if missing:
+            labels = {"organisation": _("organisation"), "email": _("email")}
+            parsed.errors.append(
+                (
+                    1,
+                    _("No column for: %(columns)s.")
+                    % {"columns": ", ".join(str(labels[c]) for c in missing)},
+                )
+            )
+            return parsed
+        for record in records:
+            if not any(cell.strip() for cell in record.cells):
+                continue
+            row, problems = _row(record.row, columns, record.cells)
+            if problems:
+                parsed.errors.extend((record.row, p) for p in problems)
+            elif row is not None:
+                parsed.rows.append(row)
+    except CsvFileError as exc:
+        parsed.errors.append((0, exc.message))
+    return parsed
+
+
+def _columns(header: Sequence[str], parsed: ParsedFile) -> list[str | None]:
     columns: list[str | None] = []
     for name in header:
         target = HEADERS.get(_normalise_header(name))
@@ -115,34 +302,7 @@ def parse_prospects(data: bytes) -> ParsedFile:
     if "organisation" not in columns and "contact_name" in columns:
         # A sheet with only "Name" and "Email": the name is the organisation's.
         columns[columns.index("contact_name")] = "organisation"
-    missing = [c for c in ("organisation", "email") if c not in columns]
-    if missing:
-        labels = {"organisation": _("organisation"), "email": _("email")}
-        parsed.errors.append(
-            (
-                1,
-                _("No column for: %(columns)s.")
-                % {"columns": ", ".join(str(labels[c]) for c in missing)},
-            )
-        )
-        return parsed
-    records = 0
-    for index, cells in enumerate(reader):
-        number = index + 2
-        if not any(cell.strip() for cell in cells):
-            continue
-        records += 1
-        if records > MAX_ROWS:
-            parsed.errors.append(
-                (number, _("Too many rows: at most %(max)d.") % {"max": MAX_ROWS})
-            )
-            break
-        row, problems = _row(number, columns, cells)
-        if problems:
-            parsed.errors.extend((number, p) for p in problems)
-        elif row is not None:
-            parsed.rows.append(row)
-    return parsed
+    return columns
 
 
 def _row(
@@ -176,6 +336,11 @@ def _row(
                 _("A cell is longer than %(max)d characters.") % {"max": MAX_LENGTH}
             )
             break
+    if len(values.get("notes", "")) > MAX_NOTES_LENGTH:
+        problems.append(
+            _("The notes are longer than %(max)d characters.")
+            % {"max": MAX_NOTES_LENGTH}
+        )
     if problems:
         return None, problems
     return (

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from coalition.emails import render_email
 from letters.diff import diff_as_text, diff_revisions
-from letters.markdown import render_markdown
+from letters.markdown import render_markdown, render_revision_body
 from letters.models import Revision
 from signers.links import absolute, token_url
 from signers.models import Prospect, Signature, SignatureEmail
@@ -58,7 +58,7 @@ def _signature_context(signature: Signature, revision: Revision) -> dict[str, An
         "signature": signature,
         "revision": revision,
         "points": revision.points,
-        "body_html": render_markdown(revision.body),
+        "body_html": render_revision_body(revision),
         "withdraw_url": token_url("withdraw", "withdraw", signature.pk),
         "edit_url": token_url("edit", "edit", signature.pk),
     }

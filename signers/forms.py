@@ -1,11 +1,16 @@
 """Parsing and validation for the signing forms. Nothing here saves anything."""
 
+import base64
+import zlib
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +19,7 @@ from coalition.forms import TextField
 from coalition.models import User
 from letters.forms import LocalDateTimeField
 from letters.models import Letter, Revision
-from signers.csv_import import MAX_BYTES
+from signers.csv_import import MAX_NOTES_LENGTH, too_large_message
 from signers.models import Call, Prospect, ReminderSchedule, Signature, Update
 from signers.names import clean_display_name
 from signers.selectors import revision_anchors
@@ -336,6 +341,14 @@ class EraseForm(forms.Form):
     )
 
 
+def _bounded_upload(form: forms.Form) -> UploadedFile:
+    """The upload, refused by its size before a byte of it is read."""
+    upload: UploadedFile = form.cleaned_data["file"]
+    if (upload.size or 0) > settings.IMPORT_MAX_BYTES:
+        raise forms.ValidationError(too_large_message(), code="too_large")
+    return upload
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
@@ -344,6 +357,9 @@ class ImportForm(forms.Form):
             "optionally kind and name (for individuals)."
         ),
     )
+
+    def clean_file(self) -> UploadedFile:
+        return _bounded_upload(self)
 
 
 # --- Outreach ----------------------------------------------------------------
@@ -378,6 +394,9 @@ class ProspectForm(forms.ModelForm):
 
     def __init__(self, *args: Any, organisers: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        notes = self.fields["notes"]
+        notes.validators.append(MaxLengthValidator(MAX_NOTES_LENGTH))
+        notes.widget.attrs["maxlength"] = str(MAX_NOTES_LENGTH)
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = organisers
@@ -423,31 +442,41 @@ class ProspectImportForm(forms.Form):
     )
 
     def clean_file(self) -> bytes:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than 2 MB."))
-        return bytes(upload.read())
+        return bytes(_bounded_upload(self).read())
 
 
 class ProspectImportConfirmForm(forms.Form):
-    """The previewed file, signed so that the confirm step imports exactly it."""
+    """The previewed file, signed so that the confirm step imports exactly it.
+
+    The bytes themselves, compressed, so the field is at most a third larger
+    than the file: ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is set to take it.
+    """
 
     payload = TextField(widget=forms.HiddenInput)
 
     @staticmethod
     def payload_for(data: bytes) -> str:
-        return signing.dumps(data.decode("utf-8-sig"), salt=IMPORT_SALT, compress=True)
+        packed = base64.urlsafe_b64encode(zlib.compress(data)).decode("ascii")
+        return signing.TimestampSigner(salt=IMPORT_SALT).sign(packed)
 
     def clean_payload(self) -> bytes:
+        signer = signing.TimestampSigner(salt=IMPORT_SALT)
         try:
-            text = signing.loads(
-                self.cleaned_data["payload"], salt=IMPORT_SALT, max_age=3600
-            )
-        except signing.BadSignature as exc:
+            packed = signer.unsign(self.cleaned_data["payload"], max_age=3600)
+            return _decompress(base64.urlsafe_b64decode(packed))
+        except (signing.BadSignature, ValueError, zlib.error) as exc:
             raise forms.ValidationError(
                 _("The preview has expired. Upload the file again.")
             ) from exc
-        return str(text).encode("utf-8")
+
+
+def _decompress(packed: bytes) -> bytes:
+    """At most one byte more than an import may be, however it was packed."""
+    decompressor = zlib.decompressobj()
+    data = decompressor.decompress(packed, settings.IMPORT_MAX_BYTES + 1)
+    if decompressor.unconsumed_tail:
+        raise ValueError("larger than an import may be")
+    return data
 
 
 class InviteForm(forms.Form):

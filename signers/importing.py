@@ -9,15 +9,17 @@ none.
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from itertools import zip_longest
+from typing import IO, Any, Final
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coalition.forms import TextField
+from signers.csv_import import CsvFileError, read_csv
 from signers.forms import EmailField
 from signers.models import Signature
 from signers.names import name_keys
@@ -44,8 +46,13 @@ class ImportRow:
     errors: list[str] = field(default_factory=list)
 
 
+# The key of problems with the whole file rather than one of its lines.
+FILE: Final = 0
+
+
 class SignatureImportError(Exception):
-    """Nothing was imported; ``errors`` maps a line of the file to its problems."""
+    """Nothing was imported; ``errors`` maps a line of the file (or ``FILE``)
+    to its problems."""
 
     def __init__(self, errors: dict[int, list[str]]) -> None:
         super().__init__(f"{len(errors)} line(s) with errors")
@@ -53,7 +60,9 @@ class SignatureImportError(Exception):
 
     def report(self) -> list[str]:
         return [
-            _("Line %(line)d: %(problems)s")
+            " ".join(messages)
+            if line == FILE
+            else _("Line %(line)d: %(problems)s")
             % {"line": line, "problems": " ".join(messages)}
             for line, messages in self.errors.items()
         ]
@@ -115,7 +124,7 @@ def _column_names(cells: Sequence[str] | None) -> list[str]:
     return [(c or "").strip().lower().replace(" ", "_") for c in cells or []]
 
 
-def _delimiter(text: str) -> str:
+def _delimiter(first: str) -> str:
     """The delimiter that makes the first line a header with the needed
     columns (else the likeliest one, for the missing-columns message).
 
@@ -123,56 +132,47 @@ def _delimiter(text: str) -> str:
     doubled inside quoted cells): guessing it from the data too cut the cell
     ``Leeds "West; North"`` to ``Leeds "West`` without a word.
     """
-    first = io.StringIO(text, newline="").readline()
     for delimiter in DELIMITERS:
         try:
             cells = next(csv.reader([first], delimiter=delimiter), [])
-        except csv.Error:  # read again, and reported, by _records
+        except csv.Error:  # read again, and reported, by read_csv
             continue
         if all(c in _column_names(cells) for c in REQUIRED_COLUMNS):
             return delimiter
     return max(DELIMITERS, key=first.count)
 
 
-def _records(text: str) -> list[tuple[int, dict[str, str]]]:
-    """The file's rows as (line, {known column: cell}). Raises
-    SignatureImportError for a file without the needed columns, or one the
-    CSV reader gives up on (an unclosed quote that swallows the file)."""
-    text = text.lstrip("\ufeff")
-    # newline="" lets the reader see every line ending, the lone \r of older
-    # spreadsheets included, and line breaks inside quoted cells.
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    records: list[tuple[int, dict[str, str]]] = []
-    end_of_last_row = 0
+def _records(source: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The file's rows as (line, {known column: cell}), read as they are
+    asked for. Raises SignatureImportError for a file without the needed
+    columns, or one that cannot be read (see ``csv_import.read_csv``)."""
+    records = read_csv(source, delimiter_for=_delimiter)
     try:
-        header = _column_names(reader.fieldnames)
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        header = next(records, None)
+        names = _column_names(header.cells if header else [])
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
         if missing:
             raise SignatureImportError(
                 {1: [_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}]}
             )
-        reader.fieldnames = header
-        end_of_last_row = reader.reader.line_num
-        for raw in reader:
-            data = {k: v or "" for k, v in raw.items() if k in KNOWN_COLUMNS}
-            records.append((reader.line_num, data))
-            end_of_last_row = reader.line_num
-    except csv.Error as exc:
-        message = _(
-            "From this line on, the file cannot be read as CSV: look for a "
-            "quotation mark that is not closed, or a cell that is far too long."
-        )
-        raise SignatureImportError({end_of_last_row + 1: [message]}) from exc
-    return records
+        for record in records:
+            if record.cells:  # a blank line
+                cells = zip_longest(names, record.cells, fillvalue="")
+                yield record.line, {k: v for k, v in cells if k in KNOWN_COLUMNS}
+    except CsvFileError as exc:
+        raise SignatureImportError({FILE: [exc.message]}) from exc
 
 
-def read_signer_csv(text: str) -> list[ImportRow]:
-    """Parse and check every row; raise SignatureImportError for a file that
-    cannot be read at all (no header, missing columns, not CSV)."""
+def read_signer_csv(source: bytes | IO[bytes]) -> list[ImportRow]:
+    """Parse and check every row of the file, read as it is parsed; raise
+    SignatureImportError for a file that cannot be read at all (no header,
+    missing columns, not CSV, over the size or row limit)."""
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
     rows: list[ImportRow] = []
     seen_names: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    for line, data in _records(text):
+    for line, data in _records(source):
         form = ImportRowForm(data)
         row = ImportRow(line=line)
         if not form.is_valid():

@@ -210,6 +210,22 @@ def _on_confirmed(signature: Signature) -> None:
         ).update(status=Prospect.Status.SIGNED, updated_at=timezone.now())
 
 
+def _live_signature(signature_id: int) -> Signature:
+    """The signature, locked until commit. ValidationError (code ``not_live``)
+    once it is withdrawn, rejected or erased: then every link it was sent
+    (edit, suggest, refer, call answers, re-issue) changes nothing more."""
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
+        raise ValidationError(
+            _(
+                "This signature can no longer be changed: it was withdrawn, not "
+                "accepted by the organisers, or its details were erased."
+            ),
+            code="not_live",
+        )
+    return signature
+
+
 @transaction.atomic
 def signature_create(
     *,
@@ -526,12 +542,7 @@ def signature_update_public_details(
     Returns True when a name change is waiting for approval.
     """
     _lock_letter(signatures__pk=signature_id)
-    signature = Signature.objects.select_for_update().get(pk=signature_id)
-    if signature.status not in Signature.LIVE_STATUSES or signature.erased_at:
-        raise ValidationError(
-            _("This signature is no longer on the letter, so it cannot be changed."),
-            code="not_live",
-        )
+    signature = _live_signature(signature_id)
     values: dict[str, Any] = {
         "affiliation": affiliation,
         "city": city,
@@ -714,7 +725,9 @@ def referral_create(
     note: str = "",
 ) -> Prospect:
     """A prospect suggested by a signer ("who else should sign?"), credited to
-    them. Raises ValidationError if the address is already on the list."""
+    them. Raises ValidationError if the address is already on the list, or the
+    signature is off the letter (code ``not_live``)."""
+    _live_signature(signature.pk)
     try:
         with transaction.atomic():
             return Prospect.objects.create(
@@ -742,7 +755,10 @@ def change_request_create(
     signature: Signature | None = None,
     prospect: Prospect | None = None,
 ) -> ChangeRequest:
-    """'We would sign if…': a request anchored to a point or a paragraph."""
+    """'We would sign if…': a request anchored to a point or a paragraph.
+    Refused (code ``not_live``) from a signature that is off the letter."""
+    if signature is not None:
+        _live_signature(signature.pk)
     if anchor not in dict(revision_anchors(revision=revision)):
         raise ValidationError(
             {"anchor": _("Please choose a part of the letter.")}, code="anchor"
@@ -759,8 +775,10 @@ def change_request_create(
 
 @transaction.atomic
 def prospect_mark_opened(*, prospect_id: int) -> bool:
-    """The invitation page was viewed. Moves invited (or not yet answered)
-    prospects to opened; never moves one that has answered."""
+    """A person acted on the invitation page (touched it, or pressed its sign
+    or decline button); never called for a GET, which mail scanners make.
+    Moves invited (or not yet answered) prospects to opened; never moves one
+    that has answered."""
     now = timezone.now()
     Prospect.objects.filter(pk=prospect_id, opened_at__isnull=True).update(
         opened_at=now
@@ -786,8 +804,10 @@ def prospect_decline(
     change: str = "",
 ) -> bool:
     """The invitee pressed "We won't sign", with an optional reason and an
-    optional change that would make them sign. False if already answered."""
+    optional change that would make them sign: the page was opened, too.
+    False if already answered."""
     prospect = Prospect.objects.select_related("letter").get(pk=prospect_id)
+    now = timezone.now()
     updated = (
         Prospect.objects.filter(pk=prospect_id)
         .exclude(
@@ -800,7 +820,8 @@ def prospect_decline(
         .update(
             status=Prospect.Status.DECLINED,
             decline_reason=reason,
-            updated_at=timezone.now(),
+            opened_at=Coalesce("opened_at", Value(now)),
+            updated_at=now,
         )
     )
     revision = prospect.letter.current_revision
@@ -1858,9 +1879,17 @@ def call_fan_out(*, call_id: int) -> int:
 
 @transaction.atomic
 def call_rsvp(*, invitation_id: int, response: str) -> bool:
-    """Record yes or no; False if that was already the answer."""
+    """Record yes or no; False if that was already the answer. Refused (code
+    ``not_live``) when the invitation went to a signature now off the letter."""
     if response not in (CallInvitation.Response.YES, CallInvitation.Response.NO):
         raise ValidationError(_("Answer yes or no."))
+    signature_id = (
+        CallInvitation.objects.filter(pk=invitation_id)
+        .values_list("signature_id", flat=True)
+        .get()
+    )
+    if signature_id is not None:
+        _live_signature(signature_id)
     return bool(
         CallInvitation.objects.filter(pk=invitation_id)
         .exclude(response=response)
@@ -1993,7 +2022,8 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
     revision with the details and consents they gave before, confirmed (the
     link proves the address) and with a receipt. None if already done; raises
     ValidationError (and records nothing) if the new letter takes no
-    signatures now or they have signed it some other way."""
+    signatures now, they have signed it some other way, or the earlier
+    signature has been withdrawn, rejected or erased since."""
     _lock_letter(reissued_from__opt_ins__pk=opt_in_id)
     opt_in = (
         ReissueOptIn.objects.select_for_update()
@@ -2003,8 +2033,7 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
     if opt_in.opted_in_at is not None:
         return None
     letter, earlier = opt_in.reissue.letter, opt_in.earlier
-    if earlier.erased_at:
-        raise ValidationError(_("This signature's details were erased."))
+    _live_signature(earlier.pk)
     prospect, _created = Prospect.objects.get_or_create(
         letter=letter,
         email=earlier.email.lower(),

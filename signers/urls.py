@@ -7,6 +7,9 @@ _letter = "workspace/letters/<slug:slug>/"
 urlpatterns = [
     # Signer-facing pages opened from emailed links (the signing work).
     path("invite/<str:token>/", views.invitation, name="invitation"),
+    path(
+        "invite/<str:token>/opened/", views.invitation_opened, name="invitation-opened"
+    ),
     path("invite/<str:token>/decline/", views.decline, name="decline"),
     path("letters/<slug:slug>/join/", views.join, name="join"),
     path("letters/<slug:slug>/join/sent/", views.join_sent, name="join-sent"),

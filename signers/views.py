@@ -25,13 +25,13 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coalition.network import client_network
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
-from letters.markdown import render_markdown
+from letters.markdown import render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision
 from signers import csv_import, forms, reminders, selectors, services
 from signers.forms import (
@@ -124,7 +124,7 @@ def _text(revision: Revision | None) -> dict[str, Any]:
     """The exact text of a revision, for the page that asks to sign it."""
     if revision is None:
         return {}
-    return {"revision": revision, "body_html": render_markdown(revision.body)}
+    return {"revision": revision, "body_html": render_revision_body(revision)}
 
 
 def _status_page(request: HttpRequest, signature: Signature) -> HttpResponse:
@@ -148,6 +148,12 @@ def _add_errors(form: Form, exc: ValidationError, letter: Letter) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def _opened_url(prospect: Prospect) -> str:
+    return reverse(
+        "signers:invitation-opened", args=[make_token("invite", prospect.pk)]
+    )
 
 
 def _thanks_url(signature: Signature) -> str:
@@ -187,9 +193,10 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         except ValidationError as exc:
             _add_errors(form, exc, letter)
         else:
+            # A person signed from the page: that, not the GET, is "opened".
+            services.prospect_mark_opened(prospect_id=prospect.pk)
             return redirect(_thanks_url(signature))
     elif request.method != "POST":
-        services.prospect_mark_opened(prospect_id=prospect.pk)
         form.initial = {
             "display_name": prospect.organisation,
             "contact_name": prospect.contact_name,
@@ -204,7 +211,18 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         form,
         prospect=prospect,
         decline_url=decline_url,
+        opened_url=_opened_url(prospect),
     )
+
+
+@require_POST
+@prospect_link("invite")
+def invitation_opened(request: HttpRequest, prospect: Prospect) -> HttpResponse:
+    """The invitation page posts here (static/js/invitation.js, with the CSRF
+    token) once a person touches it: mail scanners fetch the link, and some
+    run its scripts, but they do not press keys or buttons."""
+    services.prospect_mark_opened(prospect_id=prospect.pk)
+    return HttpResponse(status=204)
 
 
 @prospect_link("decline")
@@ -224,7 +242,13 @@ def decline(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         )
         context = {"letter": letter, "done": done}
         return render(request, "signers/invitation_declined.html", context)
-    context = {"letter": letter, "prospect": prospect, "form": form, **_text(revision)}
+    context = {
+        "letter": letter,
+        "prospect": prospect,
+        "form": form,
+        "opened_url": _opened_url(prospect),
+        **_text(revision),
+    }
     return render(request, "signers/invitation_decline.html", context)
 
 
@@ -383,6 +407,8 @@ def reconfirm(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 
 def _editable(signature: Signature) -> bool:
+    """Whether the signature's links may still change anything: once it is
+    withdrawn, rejected or erased, each answers with its status instead."""
     return signature.status in Signature.LIVE_STATUSES and not signature.erased_at
 
 
@@ -449,15 +475,23 @@ def my_data(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 @signature_link("edit")
 def suggest(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if not _editable(signature):
+        return _status_page(request, signature)
     letter = signature.letter
     revision = letter.current_revision or signature.revision
     form = forms.ChangeRequestForm(request.POST or None, revision=revision)
     if request.method == "POST" and form.is_valid():
-        services.change_request_create(
-            revision=revision, signature=signature, **form.cleaned_data
-        )
-        messages.success(request, _("Thank you: the organisers will see your request."))
-        return redirect(request.path)
+        try:
+            services.change_request_create(
+                revision=revision, signature=signature, **form.cleaned_data
+            )
+        except ValidationError as exc:  # withdrawn a moment ago
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, _("Thank you: the organisers will see your request.")
+            )
+            return redirect(request.path)
     context = {"signature": signature, "letter": letter, "form": form}
     return render(
         request, "signers/change_request_form.html", {**context, **_text(revision)}
@@ -466,6 +500,8 @@ def suggest(request: HttpRequest, signature: Signature) -> HttpResponse:
 
 @signature_link("refer")
 def thanks(request: HttpRequest, signature: Signature) -> HttpResponse:
+    if not _editable(signature):
+        return _status_page(request, signature)
     form = forms.ReferralForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "leave_empty"}
@@ -626,10 +662,48 @@ def prospect_edit(request: AuthedHttpRequest, slug: str, pk: int) -> HttpRespons
     return render(request, "signers/prospect_form.html", context)
 
 
+# Room in an upload's request for the multipart framing and the other fields.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def _upload_too_large(request: HttpRequest) -> bool:
+    """Whether a POST is larger than any the import pages take (a file at the
+    limit with its form, or the prospect preview's confirm field, which
+    DATA_UPLOAD_MAX_MEMORY_SIZE is set to take), by its Content-Length alone:
+    nothing of its body has been read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False  # Django reads no body then
+    largest = max(
+        settings.IMPORT_MAX_BYTES + UPLOAD_OVERHEAD,
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    )
+    return request.method == "POST" and length > largest
+
+
+def _upload_refused(
+    request: HttpRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    messages.error(request, csv_import.too_large_message())
+    return render(request, template, context, status=413)
+
+
 @login_required
+@csrf_exempt  # checked by _prospect_import, once the body is known to be small
 def prospect_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    """Upload → preview (nothing written) → confirm (all rows or none)."""
+    """Upload → preview (nothing written) → confirm (all rows or none). A file
+    over the import limit is refused before its body is read (the CSRF check
+    would read it all)."""
     letter, _edit = _outreach_letter(request, slug, edit=True)
+    if _upload_too_large(request):
+        context = {"letter": letter, "upload": ProspectImportForm()}
+        return _upload_refused(request, "signers/prospect_import.html", context)
+    return _prospect_import(request, letter)
+
+
+@csrf_protect
+def _prospect_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
     upload = ProspectImportForm()
     context: dict[str, object] = {"letter": letter, "upload": upload}
     if request.method == "POST" and "payload" in request.POST:
@@ -745,16 +819,25 @@ def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> 
 
 
 @login_required
+@csrf_exempt  # checked by _signature_import, once the body is known to be small
 def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Organisers bring signers from a CSV file: all rows or none. A file over
+    the import limit is refused before its body is read."""
     letter = _organiser_letter(request, slug, act=request.method == "POST")
+    if _upload_too_large(request):
+        context = {"letter": letter, "form": forms.ImportForm(), "report": []}
+        return _upload_refused(request, "signers/signature_import.html", context)
+    return _signature_import(request, letter)
+
+
+@csrf_protect
+def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
     form = forms.ImportForm(request.POST or None, request.FILES or None)
     report: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
-            text = form.cleaned_data["file"].read().decode("utf-8-sig")
-            count = services.signature_import(letter=letter, rows=read_signer_csv(text))
-        except UnicodeDecodeError:
-            form.add_error("file", _("The file is not UTF-8: save it as CSV UTF-8."))
+            rows = read_signer_csv(form.cleaned_data["file"])
+            count = services.signature_import(letter=letter, rows=rows)
         except SignatureImportError as exc:
             report = exc.report()
         else:
@@ -1057,9 +1140,14 @@ def call_notes(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "signers/call_notes.html", context)
 
 
-@_row_link("rsvp", CallInvitation.objects.select_related("call__letter"))
+@_row_link(
+    "rsvp", CallInvitation.objects.select_related("call__letter", "signature__letter")
+)
 def call_rsvp(request: HttpRequest, invitation: CallInvitation) -> HttpResponse:
-    """GET shows the call and two buttons; only the POST records the answer."""
+    """GET shows the call and two buttons; only the POST records the answer.
+    Sent to a signature now off the letter, it answers with that status."""
+    if invitation.signature is not None and not _editable(invitation.signature):
+        return _status_page(request, invitation.signature)
     call = invitation.call
     context: dict[str, Any] = {
         "invitation": invitation,
@@ -1071,9 +1159,15 @@ def call_rsvp(request: HttpRequest, invitation: CallInvitation) -> HttpResponse:
         form = RsvpForm(request.POST)
         if form.is_valid():
             answer = form.cleaned_data["response"]
-            context["changed"] = services.call_rsvp(
-                invitation_id=invitation.pk, response=answer
-            )
+            try:
+                context["changed"] = services.call_rsvp(
+                    invitation_id=invitation.pk, response=answer
+                )
+            except ValidationError:  # its signature was withdrawn a moment ago
+                signature = invitation.signature
+                assert signature is not None  # nothing else is refused
+                signature.refresh_from_db()
+                return _status_page(request, signature)
             context["done"] = answer
     return render(request, "signers/call_rsvp.html", context)
 
@@ -1108,11 +1202,14 @@ def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @_row_link(
     "reissue",
     ReissueOptIn.objects.select_related(
-        "reissue__letter__current_revision", "reissue__source", "earlier"
+        "reissue__letter__current_revision", "reissue__source", "earlier__letter"
     ),
 )
 def reissue_opt_in(request: HttpRequest, opt_in: ReissueOptIn) -> HttpResponse:
-    """GET shows the new letter and one button; only the POST signs it."""
+    """GET shows the new letter and one button; only the POST signs it. Once
+    the earlier signature is off its letter, it answers with that status."""
+    if opt_in.opted_in_at is None and not _editable(opt_in.earlier):
+        return _status_page(request, opt_in.earlier)
     letter = opt_in.reissue.letter
     context: dict[str, Any] = {
         "opt_in": opt_in,

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from coalition.emails import send_message
@@ -8,6 +9,7 @@ from letters.models import Letter
 from signers.emails import invitation_message
 from signers.models import Prospect, Signature, SignatureEmail
 from signers.tasks import signature_email_send_task
+from signers.tokens import make_token
 from tests.factories import ProspectFactory
 from tests.signers.conftest import make_letter
 
@@ -74,3 +76,34 @@ def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
     assert Signature.objects.get().status == Signature.Status.WITHDRAWN
     run_email_task(SignatureEmail.Kind.WITHDRAWN)
     assert "withdrawn" in smtp_settings.wait_for(3)[2]["Subject"]
+
+
+def test_an_invitation_counts_as_opened_only_once_a_person_touches_the_page(
+    page, live_server
+):
+    letter = make_letter(status=Letter.Status.CIRCULATING, title="Clean air now")
+    prospect = ProspectFactory(letter=letter, status=Prospect.Status.INVITED)
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    url = reverse("signers:invitation", args=[make_token("invite", prospect.pk)])
+
+    # What a scanner that runs the page's scripts does: load it, make events.
+    page.goto(live_server.url + url)
+    expect(page.get_by_role("heading", name="Clean air now")).to_be_visible()
+    page.evaluate(
+        "for (const name of ['pointerdown', 'keydown', 'touchstart', 'wheel'])"
+        " document.dispatchEvent(new Event(name, {bubbles: true}))"
+    )
+    page.wait_for_load_state("networkidle")
+    assert posts == []
+    prospect.refresh_from_db()
+    assert (prospect.status, prospect.opened_at) == (Prospect.Status.INVITED, None)
+
+    # A person presses a key.
+    with page.expect_response(lambda r: "/opened/" in r.url) as opened:
+        page.keyboard.press("Tab")
+
+    assert opened.value.status == 204
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.OPENED
+    assert prospect.opened_at is not None

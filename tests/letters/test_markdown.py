@@ -1,8 +1,18 @@
 from html.parser import HTMLParser
+from unittest import mock
 
 import pytest
+from django.urls import reverse
+from markdown_it import MarkdownIt
 
+from letters.exports import letter_pdf_context
 from letters.markdown import paragraphs, render_markdown
+from letters.models import Letter
+from signers.emails import receipt_message
+from signers.tokens import make_token
+from tests.factories import ProspectFactory
+from tests.signers.conftest import make_letter
+from tests.signers.helpers import sign
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -66,3 +76,34 @@ def test_paragraphs_split_on_blank_lines():
         "Two",
         "Three",
     ]
+
+
+@pytest.mark.django_db
+def test_a_revision_is_rendered_once_for_its_pages_emails_and_pdf(client):
+    letter = make_letter(status=Letter.Status.PUBLISHED, open_joining=True)
+    prospect = ProspectFactory(letter=letter)
+    signature = sign(letter, display_name="Friends", email="f@example.org")
+    invitation = reverse("signers:invitation", args=[make_token("invite", prospect.pk)])
+    pages = [
+        invitation,
+        invitation,
+        reverse("signers:decline", args=[make_token("decline", prospect.pk)]),
+        reverse("signers:join", args=[letter.slug]),
+        reverse("letters:public", args=[letter.slug]),
+    ]
+
+    with mock.patch.object(
+        MarkdownIt, "render", autospec=True, side_effect=MarkdownIt.render
+    ) as renders:
+        for path in pages:
+            assert client.get(path).status_code == 200
+        receipt_message(signature=signature, revision=letter.current_revision)
+        letter_pdf_context(letter=letter, revision=letter.current_revision)
+
+    assert renders.call_count == 1
+    assert (
+        "We ask the Council to act."
+        in receipt_message(
+            signature=signature, revision=letter.current_revision
+        ).alternatives[0][0]
+    )

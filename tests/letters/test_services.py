@@ -114,6 +114,36 @@ def test_draft_edit_refuses_bad_points(letter, owner, points, code):
     ]
 
 
+@pytest.mark.parametrize(
+    ("field", "length"),
+    [("body", 20_001), ("title", 201), ("addressee", 301)],
+)
+def test_draft_edit_and_create_refuse_texts_over_their_limit(
+    letter, owner, field, length
+):
+    with pytest.raises(ValidationError) as exc:
+        edit(letter, owner, **{field: "x" * length})
+    with pytest.raises(ValidationError) as create:
+        services.letter_create(owner=owner, **{"title": "T", field: "x" * length})
+
+    assert list(exc.value.error_dict) == list(create.value.error_dict) == [field]
+    assert f"{length} characters long" in exc.value.messages[0]
+    letter.refresh_from_db()
+    assert len(getattr(letter, field)) < length
+    assert Letter.objects.count() == 1
+
+
+def test_a_body_at_the_limit_is_saved_with_windows_line_endings_counted_once(
+    letter, owner
+):
+    body = ("x" * 99 + "\r\n") * 200  # 20,200 as typed, 20,000 once normalised
+
+    edit(letter, owner, body=body)
+
+    letter.refresh_from_db()
+    assert len(letter.body) == 20_000
+
+
 def test_draft_edit_refuses_to_overwrite_someone_elses_save(letter, owner):
     started_from = letter.draft_version
     other = Letter.objects.get(pk=letter.pk)
@@ -261,6 +291,26 @@ def test_publish_refuses_empty_or_too_many_points(letter, owner, points):
     with pytest.raises(ValidationError):
         services.revision_publish(letter=letter, author=owner, change_note="")
 
+    assert not Revision.objects.exists()
+
+
+def test_publish_refuses_a_body_over_the_limit_saved_before_there_was_one(
+    letter, owner
+):
+    Letter.objects.filter(pk=letter.pk).update(body="x" * 20_001)
+
+    with pytest.raises(ValidationError) as exc:
+        services.revision_publish(letter=letter, author=owner, change_note="")
+
+    assert list(exc.value.error_dict) == ["body"]
+    assert not Revision.objects.exists()
+
+
+def test_publish_refuses_a_change_note_over_the_limit(letter, owner):
+    with pytest.raises(ValidationError) as exc:
+        services.revision_publish(letter=letter, author=owner, change_note="n" * 2001)
+
+    assert list(exc.value.error_dict) == ["change_note"]
     assert not Revision.objects.exists()
 
 

@@ -175,6 +175,24 @@ def test_saving_the_draft_goes_to_the_revisions_page(owner_client, letter):
     assert letter.body == "We **ask** the Council to act."
 
 
+def test_a_body_over_the_limit_is_refused_and_kept_for_the_organiser(
+    owner_client, letter
+):
+    body = "Pathological ![[" * 1300  # 20,800 characters
+
+    response = owner_client.post(
+        url("edit", letter), draft_data(body=body, base_version=letter.draft_version)
+    )
+
+    html = page(response)
+    assert response.status_code == 200
+    assert "The letter is 20800 characters long; it may be at most 20000." in html
+    assert 'maxlength="20000"' in html
+    assert body[:200] in html  # nothing typed is lost
+    letter.refresh_from_db()
+    assert letter.body == "We ask the Council to act."
+
+
 def test_a_fourth_point_cannot_be_sent(owner_client, letter):
     owner_client.post(url("edit", letter), draft_data(point_4="Sneaked in"))
 

@@ -81,23 +81,56 @@ def test_import_into_an_unknown_letter_is_an_error(tmp_path):
         call_command("import_signers", "nope", str(write(tmp_path, HEADER)))
 
 
-def test_a_quote_left_open_is_reported_at_its_line_and_nothing_imported(
-    tmp_path, letter, capsys
+@pytest.mark.parametrize(
+    "tail", ["Third,York,UK,,Cy,cy@example.org,,\n", "x" * 200_000]
+)
+def test_a_quote_left_open_is_reported_at_the_line_it_opens_and_nothing_imported(
+    tmp_path, letter, capsys, tail
 ):
     path = write(
         tmp_path,
         HEADER
-        + "Good Org,Leeds,UK,,Ann,ann@example.org,,\n"
-        + '"Open quote,Leeds,UK,,Bob,bob@example.org,,\n'
-        + "x" * 200_000,
+        + '"Good\nOrg",Leeds,UK,,Ann,ann@example.org,,\n'
+        + 'Second,Leeds,"UK,,Bob,bob@example.org,,\n'
+        + tail,
     )
 
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("import_signers", letter.slug, str(path))
 
-    assert "Line 3: From this line on, the file cannot be read as CSV" in (
-        capsys.readouterr().err
-    )
+    assert "A quote opened on line 4 is never closed" in capsys.readouterr().err
+    assert not Signature.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, letter, settings):
+    settings.IMPORT_MAX_BYTES = 100
+    path = write(tmp_path, HEADER + "Good Org,Leeds,UK,,Ann,ann@example.org,,\n" * 3)
+
+    with pytest.raises(CommandError, match="The file is larger than 100"):
+        call_command("import_signers", letter.slug, str(path))
+
+    assert not Signature.objects.exists()
+
+
+def test_a_file_past_the_row_limit_imports_nothing(tmp_path, letter, settings, capsys):
+    settings.IMPORT_MAX_ROWS = 2
+    rows = "".join(f"Org {n},Leeds,UK,,Ann,o{n}@example.org,,\n" for n in range(3))
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_signers", letter.slug, str(write(tmp_path, HEADER + rows)))
+
+    assert "The file has more than 2 rows" in capsys.readouterr().err
+    assert not Signature.objects.exists()
+
+
+def test_a_nul_character_is_reported_at_its_line(tmp_path, letter, capsys):
+    path = tmp_path / "signers.csv"
+    path.write_bytes(HEADER.encode() + b"Org,Le\x00eds,UK,,Ann,ann@example.org,,\n")
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_signers", letter.slug, str(path))
+
+    assert "Line 2 contains a NUL character" in capsys.readouterr().err
     assert not Signature.objects.exists()
 
 

@@ -1,10 +1,14 @@
 import csv
 import io
 import re
+import secrets
+import string
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from letters.models import Membership
@@ -200,6 +204,18 @@ def test_a_prospect_is_saved_without_the_line_breaks_typed_in_its_names(
     assert prospect.notes == "Call\nafter the board meets"
 
 
+def test_prospect_notes_longer_than_the_import_allows_are_refused(organiser, letter):
+    data = {"organisation": "Friends", "email": "f@example.org", "status": "identified"}
+
+    response = organiser.post(
+        url("prospect-add", letter), {**data, "notes": "n" * 2001}
+    )
+
+    assert response.status_code == 200
+    assert "at most 2000 characters" in response.content.decode()
+    assert not Prospect.objects.exists()
+
+
 def test_organiser_edits_a_prospect_and_marks_it_needs_time(organiser, letter):
     prospect = ProspectFactory(letter=letter)
 
@@ -334,6 +350,95 @@ def test_a_tampered_import_payload_imports_nothing(organiser, letter):
 
     assert "expired" in response.content.decode()
     assert not Prospect.objects.exists()
+
+
+def test_csv_import_refuses_a_nul_character_in_the_preview_with_its_line(
+    organiser, letter
+):
+    # PostgreSQL refuses NUL in text: this file once passed the preview and
+    # failed the import with a server error.
+    content = (
+        b"organisation,email,notes\n"
+        b"Good One,good@example.org,\n"
+        b"Bad One,bad@example.org,nul\x00inside\n"
+    )
+
+    preview = upload(organiser, letter, content)
+
+    assert preview.status_code == 200
+    assert not preview.context["preview"].can_import
+    assert "confirm" not in preview.context
+    assert "Line 3 contains a NUL character" in preview.content.decode()
+    with pytest.raises(ValidationError, match="nothing was imported"):
+        services.prospects_import(letter=letter, data=content, actor=None)
+    assert not Prospect.objects.exists()
+
+
+def test_csv_import_says_on_which_line_a_quote_is_never_closed(organiser, letter):
+    content = (
+        b"organisation,email\n"
+        b'"Parents\nand Teachers",pt@example.org\n'
+        b'"Bikes,bikes@example.org\n'
+        b"Walkers,walk@example.org\n"
+    )
+
+    preview = upload(organiser, letter, content)
+
+    assert not preview.context["preview"].can_import
+    assert "A quote opened on line 4 is never closed" in preview.content.decode()
+
+
+def test_csv_import_stops_at_the_row_limit_and_imports_nothing(
+    organiser, letter, settings
+):
+    settings.IMPORT_MAX_ROWS = 3
+    rows = "".join(f"Org {n},o{n}@example.org\n" for n in range(4))
+
+    preview = upload(organiser, letter, f"organisation,email\n{rows}".encode())
+
+    assert not preview.context["preview"].can_import
+    assert "more than 3 rows" in preview.content.decode()
+    assert not Prospect.objects.exists()
+
+
+def test_csv_import_of_a_file_over_the_size_limit_says_so(organiser, letter, settings):
+    settings.IMPORT_MAX_BYTES = 1000
+    content = b"organisation,email\n" + b"Org,o@example.org\n" * 60
+
+    response = upload(organiser, letter, content)
+
+    assert response.status_code == 200
+    assert "The file is larger than 1000" in response.content.decode()
+    assert "preview" not in response.context
+
+
+def test_csv_import_of_a_file_at_the_size_limit_previews_and_imports(
+    organiser, letter, settings
+):
+    # Notes near their longest, of random printable characters: they hardly
+    # compress, so the confirm step's field is larger than the file.
+    count = 1100
+    length = int(settings.IMPORT_MAX_BYTES * 0.99 / count) - 30
+    alphabet = [c for c in string.printable[:94] if c not in '",']
+
+    def noise():
+        return "".join(secrets.choice(alphabet) for _ in range(length))
+
+    rows = "".join(f"Org {n},o{n}@example.org,{noise()}\n" for n in range(count))
+    content = f"organisation,email,notes\n{rows}".encode()
+    assert settings.IMPORT_MAX_BYTES * 0.98 < len(content) <= settings.IMPORT_MAX_BYTES
+
+    preview = upload(organiser, letter, content)
+    payload = preview.context["confirm"].initial["payload"]
+    done = organiser.post(  # as the browser sends the confirm form
+        url("prospect-import", letter),
+        urlencode({"payload": payload}),
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert len(payload) > len(content)
+    assert done.status_code == 302
+    assert Prospect.objects.count() == count
 
 
 def test_csv_export_has_every_prospect_and_neutralises_formulas(organiser, letter):

@@ -3,15 +3,29 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Membership, Revision
 from signers import services
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import (
+    Call,
+    CallInvitation,
+    ChangeRequest,
+    Prospect,
+    Reissue,
+    ReissueOptIn,
+    Signature,
+    SignatureEmail,
+)
 from signers.tokens import make_token
-from tests.factories import RevisionFactory, UserFactory
+from tests.factories import ProspectFactory, RevisionFactory, UserFactory
+from tests.signers.conftest import make_letter
 from tests.signers.helpers import send_queued_emails, sign, sign_form
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +63,7 @@ def test_invitation_page_shows_the_text_and_a_prefilled_form_and_signs_nothing(
     assert 'value="Friends of the Park"' in page
     assert not Signature.objects.exists()
     prospect.refresh_from_db()
-    assert prospect.status == Prospect.Status.OPENED
+    assert prospect.status == Prospect.Status.IDENTIFIED  # a GET is not a person
 
 
 def test_invitee_signs_and_lands_on_the_thank_you_page(client, letter, prospect):
@@ -227,15 +241,60 @@ def test_get_on_an_emailed_signature_link_changes_nothing(
     assert snapshot() == before
 
 
-def test_get_on_invitation_and_decline_links_signs_and_declines_nothing(
-    client, prospect
-):
+def test_get_on_invitation_and_decline_links_changes_nothing(client, prospect):
+    # Mail scanners fetch every link in a message before (or without) anyone
+    # reading it: a GET is not an invitee opening the invitation.
+    prospect.status = Prospect.Status.INVITED
+    prospect.save()
+    before = Prospect.objects.values().get()
+
     client.get(link("invitation", "invite", prospect.pk))
     client.get(link("decline", "decline", prospect.pk))
+    client.get(link("invitation-opened", "invite", prospect.pk))
 
     assert not Signature.objects.exists()
+    assert Prospect.objects.values().get() == before
+
+
+def test_the_page_reports_a_persons_touch_with_a_post_that_needs_csrf(prospect):
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(link("invitation", "invite", prospect.pk))
+    opened = link("invitation-opened", "invite", prospect.pk)
+    assert f'data-opened-url="{opened}"' in page.content.decode()
+    assert "js/invitation.js" in page.content.decode()
+
+    forged = client.post(opened)
     prospect.refresh_from_db()
-    assert prospect.status == Prospect.Status.OPENED  # tracking only
+    assert forged.status_code == 403 and prospect.opened_at is None
+
+    token = page.context["csrf_token"]
+    response = client.post(opened, headers={"X-CSRFToken": str(token)})
+
+    assert response.status_code == 204
+    prospect.refresh_from_db()
+    assert prospect.status == Prospect.Status.OPENED
+    assert prospect.opened_at is not None
+
+
+def test_signing_or_declining_from_the_page_counts_as_opened(client, letter):
+    signer, other, decliner = ProspectFactory.create_batch(3, letter=letter)
+    invitation = link("invitation", "invite", signer.pk)
+
+    client.post(invitation, sign_form(letter, email=""))  # an error: nothing saved
+    assert Prospect.objects.get(pk=signer.pk).opened_at is None
+    client.post(invitation, sign_form(letter, email=signer.email))
+    client.post(  # from another address: to confirm by email
+        link("invitation", "invite", other.pk),
+        sign_form(letter, display_name="Other Org", email="other@example.org"),
+    )
+    client.post(link("decline", "decline", decliner.pk), {"reason": "Not now"})
+
+    statuses = [
+        Prospect.objects.values_list("status", "opened_at").get(pk=p.pk)
+        for p in (signer, other, decliner)
+    ]
+    assert [s for s, _at in statuses] == ["signed", "opened", "declined"]
+    assert all(at is not None for _s, at in statuses)
 
 
 @pytest.mark.parametrize(
@@ -522,6 +581,117 @@ def test_signer_leaves_a_change_request_anchored_to_a_paragraph(client, letter):
     assert (request.signature, request.anchor) == (signature, "paragraph-1")
 
 
+# --- Links of a signature that is off the letter -----------------------------
+
+
+def everything():
+    """Every row a signer's link could write."""
+    models = [*apps.get_app_config("signers").get_models(), AuditEvent]
+    return {m.__name__: list(m.objects.order_by("pk").values()) for m in models}
+
+
+def take_off(signature, how):
+    if how == "withdrawn":
+        services.signature_withdraw(signature_id=signature.pk)
+    else:
+        owner = signature.letter.memberships.get().user
+        services.signature_reject(signature=signature, actor=owner, reason="Spam")
+    signature.refresh_from_db()
+
+
+# The link, its token's purpose and row, and what its form posts.
+OFF_LETTER_LINKS = [
+    ("edit", "edit", "signature", {"display_name": "New Name", "city": "York"}),
+    ("suggest", "edit", "signature", {"anchor": "general", "text": "Change it"}),
+    ("thanks", "refer", "signature", {"organisation": "B", "email": "b@b.org"}),
+    ("confirm", "confirm", "signature", {"revision": "REVISION"}),
+    ("reconfirm", "reconfirm", "signature", {"revision": "REVISION"}),
+    ("withdraw", "withdraw", "signature", {}),
+    ("call-rsvp", "rsvp", "call_invitation", {"response": "yes"}),
+    ("reissue-opt-in", "reissue", "opt_in", {}),
+]
+
+
+@pytest.mark.parametrize("how", ["withdrawn", "rejected"])
+@pytest.mark.parametrize(("name", "purpose", "row", "data"), OFF_LETTER_LINKS)
+def test_every_link_of_a_signature_off_the_letter_shows_its_status_and_saves_nothing(
+    client, letter, how, name, purpose, row, data
+):
+    signature = sign(letter)
+    call = Call.objects.create(
+        letter=letter,
+        title="Coalition call",
+        starts_at=timezone.now() + timedelta(days=2),
+        join_url="https://meet.example.org/x",
+    )
+    rows = {
+        "signature": signature,
+        "call_invitation": CallInvitation.objects.create(
+            call=call, email=signature.email, signature=signature
+        ),
+        # A re-issue that takes signatures, so that an opt-in would sign it.
+        "opt_in": ReissueOptIn.objects.create(
+            reissue=Reissue.objects.create(source=letter, letter=make_letter()),
+            earlier=signature,
+        ),
+    }
+    take_off(signature, how)
+    url = link(name, purpose, rows[row].pk)
+    posted = {
+        k: letter.current_revision_id if v == "REVISION" else v for k, v in data.items()
+    }
+    before = everything()
+
+    answers = [client.get(url), client.post(url, posted, follow=True)]
+
+    status = "has been withdrawn" if how == "withdrawn" else "did not accept"
+    for response in answers:
+        assert response.status_code == 200
+        assert status in response.content.decode()
+    assert everything() == before
+
+
+def test_a_signer_off_the_letter_still_downloads_their_data(client, letter):
+    signature = sign(letter)
+    take_off(signature, "withdrawn")
+    before = everything()
+
+    response = client.post(link("my-data", "edit", signature.pk))
+
+    assert response.status_code == 200
+    assert response.json()["signature"]["status"] == "withdrawn"
+    after = everything()
+    assert after.pop("AuditEvent")[-1]["action"] == "signature.exported"
+    before.pop("AuditEvent")
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s: services.referral_create(
+            signature=s, organisation="B", email="b@b.org"
+        ),
+        lambda s: services.change_request_create(
+            revision=s.revision, anchor="general", text="x", signature=s
+        ),
+        lambda s: services.signature_update_public_details(
+            signature_id=s.pk, display_name="New"
+        ),
+    ],
+)
+def test_the_services_refuse_writes_from_a_signature_off_the_letter(letter, write):
+    signature = sign(letter)
+    take_off(signature, "rejected")
+    before = everything()
+
+    with pytest.raises(ValidationError) as exc:
+        write(signature)
+
+    assert exc.value.code == "not_live"
+    assert everything() == before
+
+
 # --- Organisers ---------------------------------------------------------------
 
 
@@ -628,8 +798,6 @@ def test_organiser_approves_an_open_join_from_the_queue(client, open_letter, org
 def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     client, letter, organiser
 ):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(organiser)
     csv = (
         "organisation,city,country,website,contact_name,email\n"
@@ -645,6 +813,70 @@ def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     page = response.content.decode()
     assert "Nothing was imported" in page
     assert re.search(r"Line 3: email: Enter a valid email address", page)
+    assert not Signature.objects.exists()
+
+
+def import_signers(client, letter, content: bytes):
+    url = reverse("signers:signature-import", args=[letter.slug])
+    return client.post(url, {"file": SimpleUploadedFile("s.csv", content)})
+
+
+IMPORT_HEADER = b"organisation,city,country,website,contact_name,email\n"
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("IMPORT_MAX_BYTES", 1000, "The file is larger than 1000"),
+        ("IMPORT_MAX_ROWS", 39, "The file has more than 39 rows"),
+    ],
+)
+def test_organiser_import_past_a_limit_says_so_and_imports_nothing(
+    client, letter, organiser, settings, limit, value, message
+):
+    setattr(settings, limit, value)
+    client.force_login(organiser)
+    rows = b"".join(
+        b"Org %d,Leeds,UK,,Ann,o%d@example.org\n" % (n, n) for n in range(40)
+    )
+
+    response = import_signers(client, letter, IMPORT_HEADER + rows)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["signature-import", "prospect-import"])
+def test_an_import_far_over_the_limit_is_refused_before_its_body_is_read(
+    client, letter, organiser, name
+):
+    client.force_login(organiser)
+
+    # A 48 MB upload announced and never sent: reading any of it fails the test.
+    response = client.generic(
+        "POST",
+        reverse(f"signers:{name}", args=[letter.slug]),
+        CONTENT_TYPE="multipart/form-data; boundary=x",
+        CONTENT_LENGTH=str(48 * 1024 * 1024),
+    )
+
+    assert response.status_code == 413
+    assert "The file is larger than 2.0" in response.content.decode()
+    assert not Signature.objects.exists()
+    assert not Prospect.objects.exists()
+
+
+def test_organiser_import_refuses_a_nul_character_with_its_line(
+    client, letter, organiser
+):
+    client.force_login(organiser)
+    rows = b"Good,Leeds,UK,,Ann,ann@example.org\nBad,Le\x00eds,UK,,Bo,bo@example.org\n"
+
+    response = import_signers(client, letter, IMPORT_HEADER + rows)
+
+    assert response.status_code == 200
+    assert "Line 3 contains a NUL character" in response.content.decode()
     assert not Signature.objects.exists()
 
 

@@ -1,9 +1,11 @@
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from letters.models import Letter
+from signers.csv_import import too_large_message
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.services import signature_import
 
@@ -23,12 +25,15 @@ class Command(BaseCommand):
         letter = Letter.objects.filter(slug=options["slug"]).first()
         if letter is None:
             raise CommandError(f"No letter with the address {options['slug']!r}.")
+        path: Path = options["file"]
         try:
-            text = options["file"].read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {options['file']}: {exc}") from exc
-        try:
-            count = signature_import(letter=letter, rows=read_signer_csv(text))
+            # The size first: a file over the limit is refused unread.
+            if path.stat().st_size > settings.IMPORT_MAX_BYTES:
+                raise CommandError(f"{path}: {too_large_message()}")
+            with path.open("rb") as source:
+                count = signature_import(letter=letter, rows=read_signer_csv(source))
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc}") from exc
         except SignatureImportError as exc:
             for line in exc.report():
                 self.stderr.write(line)
