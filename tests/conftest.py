@@ -18,8 +18,10 @@ from aiosmtpd.controller import Controller
 from django.core.cache import cache
 from django.db import connection
 from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOps
+from django.urls import reverse
 
 from coalition.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,16 @@ def _consent_invariant(request):
     if Signature.objects.exists() or LetterPdf.objects.exists():
         found = [str(v) for v in consent_violations()]
         assert found == [], "consent violations:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """A staff member in the admin, logged in the one way the admin accepts:
+    through the site's login (pytest-django's own fixture forces a session
+    the admin refuses)."""
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    return client
 
 
 def free_port() -> int:
