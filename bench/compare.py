@@ -550,11 +550,7 @@ class Bench:
         accepted = get(path, {"Accept-Encoding": "gzip, br"})
         _, plain = http(self.o.port, identity)
         _, packed = http(self.o.port, accepted)
-        encoding = re.search(
-            rb"(?im)^content-encoding:\s*(\S+)", packed.split(b"\r\n\r\n")[0]
-        )
-        extra = {"compressed": 1.0 if encoding else 0.0}
-        return Sample(body_size(packed), body_size(plain), extra)
+        return Sample(body_size(packed), body_size(plain))
 
     @property
     def web_queue(self) -> str:
