@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
 .PHONY: help run test lint types install system-deps clean audit screenshots bench-public \
-	bench-reminders bench-load bench-faults bench-signup
+	bench-reminders bench-load bench-faults bench-signup bench-compare
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-public - public page and PDF figures at 100 to 10,000 signers"
 	@echo "make bench-load   - page views and signing under gunicorn: none lost or doubled"
 	@echo "make bench-faults - a reminder batch through worker, Redis and SMTP failures"
+	@echo "make bench-compare - the site against bare baselines, into docs/performance.md"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (apt-get install python3 python3-venv)."; exit 1; }
@@ -109,6 +110,14 @@ bench-faults: $(STAMP)
 # ratio (account enumeration by timing). BENCH_ARGS="--rounds 30".
 bench-signup: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m bench.signup $(BENCH_ARGS)
+
+# The site against bare baselines (hello-world and one-row-insert views, an
+# smtplib loop, WeasyPrint alone), interleaved rounds, into docs/performance.md.
+# Needs PostgreSQL and Redis on this machine (BENCH_DATABASE_URL or DATABASE_URL;
+# BENCH_REDIS_URL, BENCH_CACHE_URL). BENCH_ARGS="--quick" for a smoke run.
+bench-compare: $(STAMP)
+	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=run
+	$(TEST_ENV) $(BIN)/python -m bench.compare $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 
-from bench.support import ROOT, VAR, bench_environment
+from bench.support import ROOT, VAR, bench_environment, published_letter
 
 SIZES = (100, 1_000, 10_000)
 PDF_SIZE = 5_000
@@ -32,11 +32,6 @@ PORT = int(os.environ.get("BENCH_PORT", "8106"))
 LOAD_REQUESTS = 2_000
 LOAD_SECONDS = 15.0
 LOAD_THREADS = 4
-WORDS = [
-    "Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy",
-    "Juniper", "Kauri", "Larch", "Maple", "Nettle", "Oak", "Pine", "Quince", "Rowan",
-    "Spruce", "Teak", "Ulmus", "Viburnum", "Willow", "Xylosma", "Yew", "Zelkova",
-]  # fmt: skip
 
 ENV = bench_environment(
     DATABASE_URL=os.environ.get(
@@ -55,67 +50,13 @@ from django.db import connection  # noqa: E402
 from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
-from coalition.models import User  # noqa: E402
-from letters.models import Letter, Revision, text_hash  # noqa: E402
-from signers.models import Signature  # noqa: E402
+from letters.models import Letter  # noqa: E402
 
 
 def ensure_letter(size: int) -> Letter:
     """A published letter named bench-<size> with exactly ``size`` signers."""
-    author, _ = User.objects.get_or_create(email="bench@example.org")
-    letter, _ = Letter.objects.get_or_create(
-        slug=f"bench-{size}",
-        defaults={"title": f"Benchmark letter with {size} signers"},
-    )
-    if letter.current_revision is None:
-        body = "We ask the Council to act.\n\n" * 5
-        points = ["Clean air is a right.", "Act before the next school year."]
-        letter.current_revision = Revision.objects.create(
-            letter=letter,
-            number=1,
-            title=letter.title,
-            addressee="To the Members of the City Council",
-            points=points,
-            body=body,
-            author=author,
-            sha256=text_hash(
-                addressee="To the Members of the City Council", points=points, body=body
-            ),
-        )
-    letter.status = Letter.Status.PUBLISHED
-    letter.signer_kinds = Letter.SignerKinds.BOTH
-    letter.open_joining = True
-    letter.published_at = letter.published_at or timezone.now()
-    letter.save()
-    if letter.signatures.count() != size:
-        letter.signatures.all().delete()
-        Signature.objects.bulk_create(
-            (
-                Signature(
-                    letter=letter,
-                    revision=letter.current_revision,
-                    kind=Signature.Kind.INDIVIDUAL
-                    if i % 10 == 0
-                    else Signature.Kind.ORGANISATION,
-                    status=Signature.Status.CONFIRMED,
-                    source=Signature.Source.IMPORT,
-                    display_name=f"{WORDS[i % 26]} Community Association {i:05d}",
-                    sort_name=f"{WORDS[i % 26].lower()} community association {i:05d}",
-                    normalised_name=f"{WORDS[i % 26].lower()} {i:05d}",
-                    city="Springfield",
-                    country="United Kingdom",
-                    website="https://example.org/" if i % 3 == 0 else "",
-                    email=f"bench{i}@signers.example.org",
-                    consent_listed=i % 50 != 7,
-                    attested=True,
-                )
-                for i in range(size)
-            ),
-            batch_size=2_000,
-        )
-    return letter
+    return published_letter(f"bench-{size}", size)
 
 
 def announce_change(letter: Letter) -> None:

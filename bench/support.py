@@ -17,6 +17,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
+WORDS = [
+    "Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy",
+    "Juniper", "Kauri", "Larch", "Maple", "Nettle", "Oak", "Pine", "Quince", "Rowan",
+    "Spruce", "Teak", "Ulmus", "Viburnum", "Willow", "Xylosma", "Yew", "Zelkova",
+]  # fmt: skip
 
 
 def bench_environment(**extra: str) -> dict[str, str]:
@@ -84,6 +89,62 @@ def consent_report() -> tuple[int, list[str]]:
     found = [str(v) for v in consent_violations()]
     count = f"{len(found)} consent violation{'' if len(found) == 1 else 's'}"
     return len(found), [*found, count]
+
+
+def published_letter(slug: str, size: int) -> Any:
+    """A published, open letter ``slug`` with exactly ``size`` confirmed signers
+    (one in ten an individual, one in fifty unlisted), made once."""
+    from django.utils import timezone
+
+    from coalition.models import User
+    from letters.models import Letter, Revision, text_hash
+    from signers.models import Signature
+
+    author, _ = User.objects.get_or_create(email="bench@example.org")
+    letter, _ = Letter.objects.get_or_create(
+        slug=slug, defaults={"title": f"Benchmark letter with {size} signers"}
+    )
+    if letter.current_revision is None:
+        body = "We ask the Council to act.\n\n" * 5
+        points = ["Clean air is a right.", "Act before the next school year."]
+        addressee = "To the Members of the City Council"
+        letter.current_revision = Revision.objects.create(
+            letter=letter, number=1, title=letter.title, addressee=addressee,
+            points=points, body=body, author=author,
+            sha256=text_hash(addressee=addressee, points=points, body=body),
+        )  # fmt: skip
+    letter.status = Letter.Status.PUBLISHED
+    letter.signer_kinds = Letter.SignerKinds.BOTH
+    letter.open_joining = True
+    letter.published_at = letter.published_at or timezone.now()
+    letter.save()
+    if letter.signatures.count() != size:
+        letter.signatures.all().delete()
+        Signature.objects.bulk_create(
+            (
+                Signature(
+                    letter=letter,
+                    revision=letter.current_revision,
+                    kind=Signature.Kind.INDIVIDUAL
+                    if i % 10 == 0
+                    else Signature.Kind.ORGANISATION,
+                    status=Signature.Status.CONFIRMED,
+                    source=Signature.Source.IMPORT,
+                    display_name=f"{WORDS[i % 26]} Community Association {i:05d}",
+                    sort_name=f"{WORDS[i % 26].lower()} community association {i:05d}",
+                    normalised_name=f"{WORDS[i % 26].lower()} {i:05d}",
+                    city="Springfield",
+                    country="United Kingdom",
+                    website="https://example.org/" if i % 3 == 0 else "",
+                    email=f"bench{i}@signers.example.org",
+                    consent_listed=i % 50 != 7,
+                    attested=True,
+                )
+                for i in range(size)
+            ),
+            batch_size=2_000,
+        )
+    return letter
 
 
 def wait_for_port(

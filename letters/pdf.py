@@ -7,8 +7,12 @@ read from disk, and refuses everything else (other hosts, loopback, metadata
 addresses, ``file://``, ``data:``) without opening a connection.
 """
 
+import io
+import math
 import mimetypes
 import posixpath
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,6 +21,8 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -70,24 +76,239 @@ class StaticOnlyFetcher(URLFetcher):
         )
 
 
-def html_to_pdf(html: str) -> bytes:
-    """PDF bytes of ``html``; relative URLs resolve against the site's address."""
-    document = HTML(
+def _document(html: str) -> Any:
+    return HTML(
         string=html,
         base_url=settings.SITE_URL.rstrip("/") + "/",
         url_fetcher=StaticOnlyFetcher(),
-    )
-    pdf: bytes = document.write_pdf()
+    ).render()
+
+
+def html_to_pdf(html: str) -> bytes:
+    """PDF bytes of ``html``; relative URLs resolve against the site's address."""
+    pdf: bytes = _document(html).write_pdf()
     return pdf
 
 
+# --- The signer pages -------------------------------------------------------------
+#
+# Signers are set in two columns a page. CSS columns would do it, but WeasyPrint
+# lays a multi-column flow out several times over; so the columns are filled here,
+# from an estimate of each signer's height in lines, and each page is one table
+# row WeasyPrint lays out once (a row that runs over is split onto a new page,
+# which the renderer notices). Two columns, not three: at 8.5 pt most names fit
+# on one line of half the page and wrap in a third, and WeasyPrint's cost goes by
+# lines. The figures match letter_pdf.html's CSS (A4, 20 mm side margins, 22 + 24
+# mm top and bottom, 8.5 pt type with 1.3 line height).
+
+PAGE_HEIGHT = 700.0  # points of the 711 between the margins: a little to spare
+COLUMNS = 2
+COLUMN_WIDTH = 229.0  # half of 170 mm, less the 12 pt gap
+FONT_SIZE = 8.5
+LINE = FONT_SIZE * 1.3
+SIGNER_GAP = 4.0  # space above each signer
+HEADING = 34.0  # "Signed by N signers", or a section's heading
+NOTE = 3 * LINE + 8.0  # "...and N more who asked not to be named"
+# Average advance of a character, in ems, of DejaVu Serif bold and regular;
+# East Asian wide characters take a whole em. Lines are filled to about 85 %
+# on average, words being kept whole.
+BOLD_EM, REGULAR_EM, WIDE_EM, FILLED = 0.62, 0.56, 1.0, 0.85
+# How many pages of signers WeasyPrint lays out at once (memory grows with it).
+PAGES_PER_PART = 30
+# Shares of a page the columns are filled to: less on each try after a page ran
+# over (an estimate too tight); the last try is taken as it comes.
+FILLS = (1.0, 0.85, 0.6)
+
+
+def lines(text: str, *, em: float) -> int:
+    """About how many lines ``text`` takes in a column (0 when empty)."""
+    if not text:
+        return 0
+    width = 0.0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        wide = unicodedata.east_asian_width(char) in "WF"
+        width += (WIDE_EM if wide else em) * FONT_SIZE
+    return max(1, math.ceil(width / (COLUMN_WIDTH * FILLED)))
+
+
+@dataclass(frozen=True)
+class SignerEntry:
+    name: str
+    affiliation: str
+    place: str
+
+    @property
+    def height(self) -> float:
+        count = lines(self.name, em=BOLD_EM)
+        count += lines(self.affiliation, em=REGULAR_EM)
+        count += lines(self.place, em=REGULAR_EM)
+        return count * LINE + SIGNER_GAP
+
+
+@dataclass
+class SignerPage:
+    columns: list[list[SignerEntry]]
+    signed_by: bool = False  # the list's heading, on its first page
+    heading: str = ""  # a section's heading, on the section's first page
+    unlisted: int = 0  # the note on those not named, on the last page
+
+
+def signer_entries(signatures: Any) -> list[SignerEntry]:
+    return [
+        SignerEntry(
+            name=s.display_name,
+            affiliation=s.affiliation,
+            place=", ".join(p for p in (s.city, s.country) if p),
+        )
+        for s in signatures
+    ]
+
+
+def _fill(
+    entries: list[SignerEntry], height: float
+) -> tuple[list[list[SignerEntry]], list[SignerEntry]]:
+    """Fill the columns down to ``height`` points each, in order; the entries
+    left over."""
+    columns: list[list[SignerEntry]] = [[] for _ in range(COLUMNS)]
+    used = [0.0] * COLUMNS
+    index = 0
+    for n, entry in enumerate(entries):
+        while columns[index] and used[index] + entry.height > height:
+            index += 1
+            if index == COLUMNS:
+                return columns, entries[n:]
+        columns[index].append(entry)
+        used[index] += entry.height
+    return columns, []
+
+
+def _columns(
+    entries: list[SignerEntry], room: float
+) -> tuple[list[list[SignerEntry]], list[SignerEntry]]:
+    """One page's columns of ``room`` points from ``entries`` (and the rest);
+    the last page of a section is balanced: the lowest height that takes all."""
+    total = sum(e.height for e in entries)
+    if total <= COLUMNS * room:
+        height = max(max(e.height for e in entries), total / COLUMNS)
+        step = min(e.height for e in entries) / 2
+        while height <= room:
+            columns, left = _fill(entries, height)
+            if not left:
+                return columns, []
+            height += step
+    return _fill(entries, room)
+
+
+def signer_pages(
+    sections: list[tuple[str, list[SignerEntry]]], *, unlisted: int, fill: float = 1.0
+) -> list[SignerPage]:
+    """The signers' pages: each section (with its heading, when it has one)
+    starts a page; ``fill`` below 1 leaves more room to spare."""
+    pages: list[SignerPage] = []
+    for heading, entries in sections:
+        rest = entries
+        first = True
+        while rest:
+            page = SignerPage(
+                columns=[], signed_by=not pages, heading=heading if first else ""
+            )
+            room = PAGE_HEIGHT * fill
+            room -= HEADING * (page.signed_by + bool(page.heading))
+            page.columns, rest = _columns(rest, room)
+            first = False
+            pages.append(page)
+    if pages and unlisted:
+        last = pages[-1]
+        room = PAGE_HEIGHT * fill - HEADING * (last.signed_by + bool(last.heading))
+        tallest = max(sum(e.height for e in c) for c in last.columns)
+        if tallest + NOTE > room:
+            last = SignerPage(columns=[[] for _ in range(COLUMNS)])
+            pages.append(last)
+        last.unlisted = unlisted
+    return pages
+
+
+# --- Rendering in parts -------------------------------------------------------------
+
+
+def _render(context: dict[str, Any]) -> tuple[bytes, int]:
+    """PDF bytes and page count of one part of the letter."""
+    document = _document(render_to_string("letters/letter_pdf.html", context))
+    data: bytes = document.write_pdf()
+    return data, len(document.pages)
+
+
+def _parts(
+    shared: dict[str, Any], pages: list[SignerPage], *, strict: bool
+) -> list[bytes] | None:
+    """The letter and its signer pages, rendered part by part; None (when
+    ``strict``) if a page of signers ran over onto a second page."""
+    total = 1 + len(pages)
+    letter, letter_pages = _render({**shared, "total": total})
+    if letter_pages != 1:  # the letter runs over several pages: say so in each
+        total = letter_pages + len(pages)
+        letter, letter_pages = _render({**shared, "total": total})
+    parts = [letter]
+    first_page = letter_pages + 1
+    for start in range(0, len(pages), PAGES_PER_PART):
+        part = pages[start : start + PAGES_PER_PART]
+        data, count = _render(
+            {**shared, "pages": part, "first_page": first_page, "total": total}
+        )
+        if count != len(part) and strict:
+            return None
+        parts.append(data)
+        first_page += count
+    return parts
+
+
+def _join(parts: list[bytes]) -> bytes:
+    if len(parts) == 1:
+        return parts[0]
+    writer = PdfWriter()
+    for data in parts:
+        writer.append(PdfReader(io.BytesIO(data)))
+    metadata = PdfReader(io.BytesIO(parts[0])).metadata
+    if metadata:
+        writer.add_metadata(dict(metadata))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def render_letter_pdf(context: dict[str, Any]) -> bytes:
-    """The letter PDF for ``context`` (see ``letters/letter_pdf.html``).
+    """The letter PDF for ``context`` (see ``letters.exports.letter_pdf_context``).
+
+    The letter comes first, then the signers from a new page, two columns a
+    page (see :func:`signer_pages`). The document is rendered in parts of at most
+    ``PAGES_PER_PART`` pages joined with pypdf, so memory stays flat however
+    long the list; page numbers run on across parts. Should a page of signers
+    not fit after all (an estimate too tight), the signers are laid out again
+    with more room to spare.
 
     Static files are named by their plain path under ``static_prefix``, not
     through ``{% static %}``: a worker may run without the web's manifest.
     """
-    html = render_to_string(
-        "letters/letter_pdf.html", {**context, "static_prefix": _static_prefix()}
-    )
-    return html_to_pdf(html)
+    shared = {**context, "static_prefix": _static_prefix()}
+    sections = [
+        (_section_heading(section.kind, len(context["sections"])),
+         signer_entries(section.signatures))
+        for section in context["sections"]
+    ]  # fmt: skip
+    unlisted = context["counts"].unlisted
+    for fill in FILLS:
+        pages = signer_pages(sections, unlisted=unlisted, fill=fill)
+        parts = _parts(shared, pages, strict=fill != FILLS[-1])
+        if parts is not None:
+            return _join(parts)
+    raise AssertionError("unreachable: the last attempt is not strict")
+
+
+def _section_heading(kind: str, sections: int) -> str:
+    if sections < 2:
+        return ""
+    if kind == "organisation":
+        return _("Organisations")
+    return _("Individuals (affiliations for identification only)")

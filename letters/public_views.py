@@ -35,6 +35,7 @@ from django.utils.cache import (
     add_never_cache_headers,
     get_conditional_response,
     patch_cache_control,
+    patch_vary_headers,
 )
 from django.utils.http import http_date, quote_etag
 from django.utils.translation import get_language
@@ -42,6 +43,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
+from coalition import compression
+from coalition.compression import IDENTITY
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
 from letters import exports
@@ -177,56 +180,86 @@ def _cached(
     request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
 ) -> HttpResponse:
     """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
-    or a 304 to a browser that has it.
+    or a 304 to a browser that has it; compressed when the browser accepts it.
 
-    The validators are cached apart from the HTML, so a 304 reads a few bytes
-    from the cache, not a page of thousands of names. When the letter changes,
-    one request renders the new state while the others are served the
-    previous rendering, so a busy page with thousands of signers is not
-    rendered by every worker at once after each new signature; but only while
-    nobody has left the list since that rendering (``signers_removed_version``):
-    a withdrawn name is not shown again for a moment.
+    The validators are cached apart from the page, so a 304 reads a few bytes
+    from the cache, not a page of thousands of names. Each coding of the page
+    is stored once made (the first request that wants it compresses it), so a
+    warm view reads its bytes in one cache round trip and compresses nothing.
+    When the letter changes, one request renders the new state while the
+    others are served the previous rendering, so a busy page with thousands of
+    signers is not rendered by every worker at once after each new signature;
+    but only while nobody has left the list since that rendering
+    (``signers_removed_version``): a withdrawn name is not shown again for a
+    moment.
     """
+    coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
     key = _state_key(letter, name)
-    meta = cache.get(f"{key}:meta")
+    meta, body = _cached_body(key, coding)
     if meta is not None:
         not_modified = get_conditional_response(
-            request, etag=meta["etag"], last_modified=meta["at"]
+            request, etag=_etag(meta, coding), last_modified=meta["at"]
         )
         if not_modified is not None:
-            return _with_validators(not_modified, meta)
-    html = cache.get(f"{key}:html") if meta is not None else None
-    if meta is not None and html is not None:
-        return _with_validators(HttpResponse(html), meta)
+            return _with_validators(not_modified, meta, coding)
+        if body is not None:
+            return _with_validators(HttpResponse(body), meta, coding)
 
     latest = f"letters:public:{name}:{letter.pk}:{get_language()}:latest"
     if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
         previous = cache.get(latest)
-        stale = (
-            cache.get_many([f"{previous}:html", f"{previous}:meta"]) if previous else {}
-        )
-        rendered_at = stale.get(f"{previous}:meta", {}).get("signers_version", -1)
-        if len(stale) == 2 and rendered_at >= letter.signers_removed_version:
-            return _with_validators(
-                HttpResponse(stale[f"{previous}:html"]), stale[f"{previous}:meta"]
-            )
-    html = render_html()
-    digest = hashlib.sha256(html.encode()).hexdigest()[:32]
+        stale_meta, stale = _cached_body(previous, coding) if previous else (None, None)
+        if (
+            stale_meta is not None
+            and stale is not None
+            and stale_meta.get("signers_version", -1) >= letter.signers_removed_version
+        ):
+            return _with_validators(HttpResponse(stale), stale_meta, coding)
+    html = render_html().encode()
+    digest = hashlib.sha256(html).hexdigest()[:32]
     meta = {
         "etag": quote_etag(digest),
         "at": int(time.time()),
         "signers_version": letter.signers_version,
     }
-    cache.set_many(
-        {f"{key}:html": html, f"{key}:meta": meta, latest: key}, PAGE_CACHE_SECONDS
-    )
+    entries = {f"{key}:meta": meta, f"{key}:{IDENTITY}": html, latest: key}
+    body = html
+    if coding != IDENTITY:
+        body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
+    cache.set_many(entries, PAGE_CACHE_SECONDS)
     cache.delete(f"{key}:rendering")
-    return _with_validators(HttpResponse(html), meta)
+    return _with_validators(HttpResponse(body), meta, coding)
 
 
-def _with_validators(response: HttpResponse, meta: dict[str, Any]) -> HttpResponse:
-    response.headers["ETag"] = meta["etag"]
+def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:
+    """The validators and the page in ``coding`` stored under ``key``; a coding
+    not stored yet is made from the stored page (once) and stored."""
+    found = cache.get_many([f"{key}:meta", f"{key}:{coding}"])
+    meta, body = found.get(f"{key}:meta"), found.get(f"{key}:{coding}")
+    if meta is None or body is not None or coding == IDENTITY:
+        return meta, body
+    html = cache.get(f"{key}:{IDENTITY}")
+    if html is None:
+        return meta, None
+    body = compression.compress(html, coding)
+    cache.set(f"{key}:{coding}", body, PAGE_CACHE_SECONDS)
+    return meta, body
+
+
+def _etag(meta: dict[str, Any], coding: str) -> str:
+    """A strong validator per representation: each coding has its own bytes."""
+    etag: str = meta["etag"]
+    return etag if coding == IDENTITY else f'{etag[:-1]}-{coding}"'
+
+
+def _with_validators(
+    response: HttpResponse, meta: dict[str, Any], coding: str
+) -> HttpResponse:
+    response.headers["ETag"] = _etag(meta, coding)
     response.headers["Last-Modified"] = http_date(meta["at"])
+    if coding != IDENTITY and response.status_code == 200:
+        response.headers["Content-Encoding"] = coding
+    patch_vary_headers(response, ["Accept-Encoding"])
     return response
 
 

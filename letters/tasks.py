@@ -16,7 +16,11 @@ def team_invitation_send_task(invitation_id: int) -> None:
     services.team_invitation_send(invitation_id=invitation_id)
 
 
-@shared_task
+# A letter of 50,000 signers takes minutes to render (in parts, in flat memory).
+PDF_SOFT_TIME_LIMIT = 1200
+
+
+@shared_task(soft_time_limit=PDF_SOFT_TIME_LIMIT, time_limit=PDF_SOFT_TIME_LIMIT + 60)
 def letter_pdf_render_task(letter_id: int) -> None:
     """Render the letter's PDF for its current revision and signer list, unless
     one exists already (see ``letters.exports.letter_pdf_render``)."""

@@ -1,13 +1,15 @@
+import io
 import socket
 import threading
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from letters import exports, pdf
 from signers.models import Signature
 from tests.letters.helpers import pdf_text
-from tests.letters.public_fixtures import published_letter, sign
+from tests.letters.public_fixtures import published_letter, sign, sign_many
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -222,3 +224,117 @@ def test_letterhead_logo_is_read_from_static_files_without_a_manifest(
 
     assert stored is not None
     assert served == ["http://testserver/static/favicon.svg"]
+
+
+def page_texts(data: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
+
+
+@pytest.fixture
+def parts(monkeypatch):
+    """Records how many pages each WeasyPrint layout held, with parts of two."""
+    monkeypatch.setattr(pdf, "PAGES_PER_PART", 2)
+    sizes = []
+    real_render = pdf._render
+
+    def render(context):
+        data, count = real_render(context)
+        sizes.append(count)
+        return data, count
+
+    monkeypatch.setattr(pdf, "_render", render)
+    return sizes
+
+
+def test_long_list_is_rendered_in_parts_with_page_numbers_running_on(db, parts):
+    letter = published_letter(revision={"title": "Clean air now"})
+    sign_many(letter, 300)
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    pages = page_texts(stored.file.read())
+    total = len(pages)
+    assert total >= 6
+    assert max(parts) <= 2
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} / {total}" in text
+        assert "Clean air now · Revision 1" in text
+    text = "\n".join(pages)
+    positions = [text.index(f"Org {n:05d}") for n in range(300)]
+    assert positions == sorted(positions)
+    assert text.count(letter.current_revision.sha256) == 1
+    assert "Signed by 300 signers" in text
+
+
+def test_signers_run_down_each_column_then_across(db):
+    entries = [
+        pdf.SignerEntry(name=f"Org {n:03d}", affiliation="", place="Leeds")
+        for n in range(200)
+    ]
+
+    pages = pdf.signer_pages([("", entries)], unlisted=0)
+
+    flat = [e for page in pages for column in page.columns for e in column]
+    assert flat == entries
+    for page in pages:
+        assert len(page.columns) == pdf.COLUMNS
+        heights = [sum(e.height for e in column) for column in page.columns]
+        assert max(heights) <= pdf.PAGE_HEIGHT
+    # The last page is balanced: its columns differ by at most one signer.
+    last = [len(column) for column in pages[-1].columns]
+    assert max(last) - min(last) <= 1
+    assert pages[0].signed_by and not any(p.signed_by for p in pages[1:])
+
+
+def test_a_long_name_takes_more_lines_than_a_short_one():
+    short = pdf.SignerEntry(name="Oxfam", affiliation="", place="Oxford")
+    long = pdf.SignerEntry(
+        name="The " + "Very " * 30 + "Long Coalition", affiliation="", place=""
+    )
+    wide = pdf.SignerEntry(name="東京" * 30, affiliation="", place="Tokyo")
+
+    assert pdf.lines(short.name, em=pdf.BOLD_EM) == 1
+    assert pdf.lines(long.name, em=pdf.BOLD_EM) > 3
+    assert pdf.lines(wide.name, em=pdf.BOLD_EM) > pdf.lines("To" * 30, em=pdf.BOLD_EM)
+
+
+def test_signers_are_laid_out_again_when_a_page_runs_over(db, parts, monkeypatch):
+    # An estimate too generous: pages of signers run over, and the renderer
+    # must notice and lay them out again with more room to spare.
+    monkeypatch.setattr(pdf, "PAGE_HEIGHT", 1000.0)
+    letter = published_letter()
+    sign_many(letter, 120)
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    pages = page_texts(stored.file.read())
+    assert len(parts) > 2  # laid out more than once
+    for number, text in enumerate(pages, start=1):
+        assert f"Page {number} / {len(pages)}" in text
+    text = "\n".join(pages)
+    positions = [text.index(f"Org {n:05d}") for n in range(120)]
+    assert positions == sorted(positions)
+
+
+def test_letter_with_only_unlisted_signers_says_how_many_signed(db):
+    letter = published_letter()
+    sign(letter, "Quiet Group", consent_listed=False)
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    text = pdf_text(stored.file.read())
+    assert "Quiet Group" not in text
+    assert "Signed by 1 signer" in text
+    assert "and 1 more who asked not to be named" in text
+    assert "Page 1 / 1" in text
+
+
+def test_names_in_the_pdf_stay_text(db):
+    letter = published_letter(revision={"title": 'A "quoted" </style> title'})
+    sign(letter, '<b>Bold</b> "Group" </style>', city="Leeds")
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    text = pdf_text(stored.file.read())
+    assert '<b>Bold</b> "Group" </style>' in text
+    assert 'A "quoted" </style> title · Revision 1' in text

@@ -1,17 +1,26 @@
+import gzip
 import re
 from datetime import UTC, datetime
 
+import brotli
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from coalition import compression
 from letters import public_views
 from letters.models import Letter
 from signers.models import Signature
 from signers.services import signature_withdraw
-from tests.factories import LetterFactory, RevisionFactory, UserFactory
+from signers.tokens import make_token
+from tests.factories import (
+    LetterFactory,
+    ProspectFactory,
+    RevisionFactory,
+    UserFactory,
+)
 from tests.letters.public_fixtures import (
     bump_signers_version,
     published_letter,
@@ -421,3 +430,91 @@ def test_seed_demo_publishes_an_open_letter_with_signers(client):
     assert "The Cycling Collective" in html and "Dr Amara Okafor" in html
     assert letter.signatures.count() == 32
     assert "and 1 more who asked not to be named" in html
+
+
+# --- Compression -------------------------------------------------------------
+
+
+def test_page_is_sent_compressed_to_a_browser_that_accepts_it(client):
+    letter = published_letter()
+    sign_many(letter, 300)
+    plain = client.get(page_url(letter), HTTP_ACCEPT_ENCODING="identity")
+
+    brotli_sent = client.get(page_url(letter), HTTP_ACCEPT_ENCODING="gzip, br")
+    gzip_sent = client.get(page_url(letter), HTTP_ACCEPT_ENCODING="gzip, deflate")
+
+    assert "Content-Encoding" not in plain.headers
+    assert brotli_sent.headers["Content-Encoding"] == "br"
+    assert brotli.decompress(brotli_sent.content) == plain.content
+    assert gzip_sent.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(gzip_sent.content) == plain.content
+    assert len(brotli_sent.content) * 10 < len(plain.content)
+    for response in (plain, brotli_sent, gzip_sent):
+        assert "Accept-Encoding" in response.headers["Vary"]
+        assert int(response.headers["Content-Length"]) == len(response.content)
+
+
+def test_page_is_sent_uncompressed_to_a_browser_that_does_not_accept_it(client):
+    letter = published_letter()
+    sign(letter, "Air Alliance")
+
+    for accepted in ("", "gzip;q=0, br;q=0", "compress"):
+        response = client.get(page_url(letter), HTTP_ACCEPT_ENCODING=accepted)
+        assert "Content-Encoding" not in response.headers
+        assert "Air Alliance" in response.content.decode()
+
+
+def test_compressed_page_answers_304_to_a_browser_that_has_it(client):
+    letter = published_letter()
+    sign(letter, "Air Alliance")
+    first = client.get(page_url(letter), HTTP_ACCEPT_ENCODING="gzip")
+    plain = client.get(page_url(letter))
+    etag = first.headers["ETag"]
+
+    again = client.get(
+        page_url(letter), HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag
+    )
+
+    assert etag != plain.headers["ETag"]
+    assert again.status_code == 304
+    assert again.headers["ETag"] == etag
+    assert "Accept-Encoding" in again.headers["Vary"]
+    assert "Content-Encoding" not in again.headers
+    sign(letter, "Brand New Group")
+    bump_signers_version(letter)
+    changed = client.get(
+        page_url(letter), HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag
+    )
+    assert changed.status_code == 200
+    assert "Brand New Group" in gzip.decompress(changed.content).decode()
+
+
+def test_warm_page_is_served_from_stored_compressed_bytes(client, monkeypatch):
+    letter = published_letter()
+    sign_many(letter, 50)
+    calls = []
+    real_compress = compression.compress
+    monkeypatch.setattr(
+        compression,
+        "compress",
+        lambda data, coding: calls.append(coding) or real_compress(data, coding),
+    )
+
+    for _ in range(3):
+        client.get(page_url(letter), HTTP_ACCEPT_ENCODING="br")
+    for _ in range(3):
+        client.get(page_url(letter), HTTP_ACCEPT_ENCODING="gzip")
+
+    assert calls == ["br", "gzip"]
+
+
+def test_pages_with_a_csrf_token_or_a_token_in_the_url_are_not_compressed(client):
+    letter = published_letter(open_joining=True)
+    prospect = ProspectFactory(letter=letter)
+    invitation = reverse("signers:invitation", args=[make_token("invite", prospect.pk)])
+
+    for url in (reverse("signers:join", args=[letter.slug]), invitation):
+        response = client.get(url, HTTP_ACCEPT_ENCODING="gzip, br")
+        assert response.status_code == 200
+        assert "csrfmiddlewaretoken" in response.content.decode()
+        assert "Content-Encoding" not in response.headers
