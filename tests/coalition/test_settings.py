@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -70,3 +71,44 @@ def test_celery_is_json_only_and_acks_late():
     assert settings.CELERY_ACCEPT_CONTENT == ["json"]
     assert settings.CELERY_TASK_ACKS_LATE is True
     assert settings.CELERY_TASK_REJECT_ON_WORKER_LOST is True
+
+
+def test_the_filesystem_broker_keeps_its_files_under_var(tmp_path):
+    """Started from any folder, it writes nothing there (it once left a
+    ``control`` folder in the working directory)."""
+    exchange = f"test-{uuid.uuid4().hex}"
+    script = (
+        "import django; django.setup()\n"
+        "from kombu import Exchange, Queue\n"
+        "from coalition.celery import app\n"
+        "with app.connection_for_write() as conn:\n"
+        f"    Queue({exchange!r}, Exchange({exchange!r}))(conn.default_channel)"
+        ".declare()\n"
+        "print(app.conf.broker_transport_options['control_folder'])\n"
+    )
+    env = {
+        "ENV_FILE": "",
+        "SECRET_KEY": "test-only-not-secret",
+        "DJANGO_SETTINGS_MODULE": "coalition.settings",
+        "PYTHONPATH": str(ROOT),
+        "PATH": os.environ["PATH"],
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    control = Path(result.stdout.strip().splitlines()[-1])
+    table = control / f"{exchange}.exchange"
+    try:
+        assert list(tmp_path.iterdir()) == []
+        assert control == ROOT / "var" / "broker" / "control"
+        assert table.exists()
+    finally:
+        table.unlink(missing_ok=True)
