@@ -5,7 +5,7 @@ are read-mostly and called from the public views and the PDF task.
 """
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
@@ -20,7 +20,6 @@ from letters.markdown import render_revision_body
 from letters.models import Letter, LetterPdf, Revision
 from signers import selectors as signer_selectors
 
-PUBLIC_STATUSES = (Letter.Status.PUBLISHED, Letter.Status.CLOSED)
 # A queued render is not queued again for this long (so a lost task is retried).
 PDF_QUEUE_DEDUP_SECONDS = 300
 # Longer than a render in a request takes; others are asked to reload meanwhile.
@@ -57,7 +56,7 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
     """
     letter = Letter.objects.select_related("current_revision").get(pk=letter_id)
     revision = letter.current_revision
-    if revision is None or letter.status not in PUBLIC_STATUSES:
+    if revision is None or letter.status not in Letter.PUBLIC_STATUSES:
         return None
     # The version is read before the signer list: a signature landing in between
     # makes this PDF newer than its label, never older.
@@ -143,29 +142,14 @@ def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
 
 # --- CSV ----------------------------------------------------------------------
 
-# A spreadsheet runs a cell that starts with one of these as a formula (a tab or
-# carriage return can precede it and be dropped on import).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "|", "%")
-
-
-def csv_safe(value: object) -> str:
-    """``value`` as text a spreadsheet shows as text, never runs as a formula.
-
-    A leading apostrophe is the spreadsheet convention for "this is text"; it
-    is added to every cell that starts (after spaces) with a formula trigger.
-    """
-    text = "" if value is None else str(value)
-    if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
-
 
 def _when(value: Any) -> str:
     return value.isoformat() if value else ""
 
 
-def public_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
-    """Header and rows of the public signer list: public fields only."""
+def public_csv_rows(*, letter: Letter) -> Iterator[list[object]]:
+    """Header and rows of the public signer list: public fields only (written
+    by ``coalition.spreadsheets``, which makes every cell inert)."""
     yield [
         _("Kind"),
         _("Name"),
@@ -175,18 +159,17 @@ def public_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
         _("Website"),
     ]
     for s in signer_selectors.signature_list_public(letter=letter).iterator(2000):
-        row: Iterable[object] = (
+        yield [
             s.get_kind_display(),
             s.display_name,
             s.affiliation,
             s.city,
             s.country,
             s.website,
-        )
-        yield [csv_safe(v) for v in row]
+        ]
 
 
-def organiser_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
+def organiser_csv_rows(*, letter: Letter) -> Iterator[list[object]]:
     """Header and rows of every signature with all its fields, for organisers."""
     yield [
         _("ID"),
@@ -219,7 +202,7 @@ def organiser_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
     yes, no = _("yes"), _("no")
     signatures = signer_selectors.signature_list_for_export(letter=letter)
     for s in signatures.iterator(2000):
-        row: Iterable[object] = (
+        yield [
             s.pk,
             s.get_kind_display(),
             s.get_status_display(),
@@ -246,5 +229,4 @@ def organiser_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
             _when(s.withdrawn_at),
             _when(s.erased_at),
             s.rejection_reason,
-        )
-        yield [csv_safe(v) for v in row]
+        ]

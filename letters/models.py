@@ -41,7 +41,7 @@ class LetterQuerySet(models.QuerySet["Letter"]):
         return self.filter(memberships__user=user).distinct()
 
     def public(self) -> "LetterQuerySet":
-        return self.filter(status__in=[Letter.Status.PUBLISHED, Letter.Status.CLOSED])
+        return self.filter(status__in=Letter.PUBLIC_STATUSES)
 
     def locked(self) -> "LetterQuerySet":
         """These letters, locked now until the transaction ends; to be read fresh.
@@ -76,6 +76,14 @@ class Letter(models.Model):
         CIRCULATING = "circulating", _("Circulating")
         PUBLISHED = "published", _("Published")
         CLOSED = "closed", _("Closed")
+
+    # The letter's statuses by what they allow; every status set is named here.
+    # Not public yet: it can be published, now or at its release time.
+    PUBLISHABLE_STATUSES = (Status.DRAFT, Status.CIRCULATING)
+    # Open for signatures: invitees are invited and chased, signers reminded.
+    SIGNING_STATUSES = (Status.CIRCULATING, Status.PUBLISHED)
+    # The public page, its CSV and its PDF are live (a closed letter's stay).
+    PUBLIC_STATUSES = (Status.PUBLISHED, Status.CLOSED)
 
     class SignerKinds(models.TextChoices):
         ORGANISATIONS = "organisations", _("Organisations only")
@@ -185,7 +193,7 @@ class Letter(models.Model):
             (_("Answer by"), self.soft_deadline),
             (_("Signing closes"), self.hard_deadline),
         ]
-        if self.status in (self.Status.DRAFT, self.Status.CIRCULATING):
+        if self.status in self.PUBLISHABLE_STATUSES:
             dates.append((_("Publishes"), self.release_at))
         ahead = [Deadline(label, at) for label, at in dates if at and at > now]
         return min(ahead, key=lambda d: d.at) if ahead else None

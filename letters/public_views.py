@@ -10,7 +10,6 @@ before someone left the list is never served again, not even while the new one
 renders; nor is a PDF of any list but the current one.
 """
 
-import csv
 import hashlib
 import time
 from collections.abc import Callable, Iterable
@@ -43,7 +42,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
-from coalition import compression
+from coalition import compression, spreadsheets
 from coalition.compression import IDENTITY
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
@@ -119,7 +118,7 @@ def _letter_or_404(request: HttpRequest, slug: str) -> tuple[Letter, bool]:
     letter = get_object_or_404(
         Letter.objects.select_related("current_revision"), slug=slug
     )
-    if letter.status in exports.PUBLIC_STATUSES and letter.current_revision_id:
+    if letter.status in Letter.PUBLIC_STATUSES and letter.current_revision_id:
         return letter, False
     # Only a letter that is not public yet looks at who is asking.
     user = request.user
@@ -340,17 +339,11 @@ def pdf_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     return answer
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming CSV."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
+def _csv_response(
+    rows: Iterable[Iterable[object]], filename: str
+) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+        spreadsheets.csv_lines(rows), content_type="text/csv; charset=utf-8"
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

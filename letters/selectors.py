@@ -47,12 +47,7 @@ def revision_list(*, letter: Letter) -> QuerySet[Revision]:
         .annotate(
             signature_count=Count(
                 "signatures",
-                filter=Q(
-                    signatures__status__in=[
-                        Signature.Status.CONFIRMED,
-                        Signature.Status.NEEDS_RECONFIRMATION,
-                    ]
-                ),
+                filter=Q(signatures__status__in=Signature.SIGNED_STATUSES),
             )
         )
         .order_by("-number")

@@ -30,11 +30,6 @@ from letters.models import (
 from letters.validators import clean_points, validate_lengths, validate_time_zone
 from signers.models import Signature
 
-# Signatures that count, or will count again: a new revision must be classified.
-LIVE_SIGNATURE_STATUSES = (
-    Signature.Status.CONFIRMED,
-    Signature.Status.NEEDS_RECONFIRMATION,
-)
 SETTINGS_FIELDS = frozenset(
     {
         "slug",
@@ -48,7 +43,6 @@ SETTINGS_FIELDS = frozenset(
         "release_at",
     }
 )
-PUBLISHABLE = (Letter.Status.DRAFT, Letter.Status.CIRCULATING)
 
 
 def _lock(letter: Letter) -> None:
@@ -232,7 +226,7 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
 
 def letter_has_live_signatures(*, letter: Letter) -> bool:
     return Signature.objects.filter(
-        letter=letter, status__in=LIVE_SIGNATURE_STATUSES
+        letter=letter, status__in=Signature.SIGNED_STATUSES
     ).exists()
 
 
@@ -367,7 +361,7 @@ def letter_publish(*, letter: Letter, actor: User) -> Letter:
     _require_role(letter, actor, Membership.Role.OWNER)
     if letter.status == Letter.Status.PUBLISHED:
         raise ValidationError(_("This letter is already published."), code="already")
-    if letter.status not in PUBLISHABLE:
+    if letter.status not in Letter.PUBLISHABLE_STATUSES:
         raise ValidationError(
             _("A closed letter cannot be published; reopen it."), code="status"
         )
@@ -429,7 +423,9 @@ def letters_publish_due(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     due = Letter.objects.filter(
-        status__in=PUBLISHABLE, release_at__lte=now, current_revision__isnull=False
+        status__in=Letter.PUBLISHABLE_STATUSES,
+        release_at__lte=now,
+        current_revision__isnull=False,
     ).values_list("pk", flat=True)
     return [pk for pk in list(due) if _publish_scheduled(pk=pk, now=now)]
 
@@ -438,7 +434,7 @@ def letters_publish_due(*, now: datetime | None = None) -> list[int]:
 def _publish_scheduled(*, pk: int, now: datetime) -> bool:
     claimed = Letter.objects.filter(
         pk=pk,
-        status__in=PUBLISHABLE,
+        status__in=Letter.PUBLISHABLE_STATUSES,
         release_at__lte=now,
         current_revision__isnull=False,
     ).update(status=Letter.Status.PUBLISHED, published_at=now, updated_at=now)

@@ -321,7 +321,7 @@ def skip_reasons(
                 return NO_CONSENT
             if schedule.signer_list_digest != WEEKLY:
                 return SCHEDULE_OFF
-            if letter.status not in reminders.ACTIVE_LETTER_STATUSES:
+            if letter.status not in Letter.SIGNING_STATUSES:
                 return reminders.NOT_CIRCULATING
             return "" if d.basis == this_week else LATE
         if d.kind == Kind.REISSUE_OPT_IN:

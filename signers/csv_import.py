@@ -1,189 +1,21 @@
-"""CSV files in and out: the one reader both imports use, prospect lists in
-and out.
-
-Reading accepts what spreadsheets export: UTF-8 with or without a byte-order
-mark, the usual delimiters and line endings, and the usual column names. It is
-bounded: a file is read as it is parsed, and refused at the first byte past
-``IMPORT_MAX_BYTES`` or the first row past ``IMPORT_MAX_ROWS``, so an oversized
-file costs no more than a file at the limit. It parses only; whether a row is
-a duplicate of a prospect already on the letter is decided by the caller.
-Writing neutralises cells a spreadsheet would run as a formula.
+"""Prospect lists in CSV: the columns spreadsheets use for them, and each row
+checked. Reading and writing the files is ``coalition.spreadsheets``'s.
 """
 
-import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from coalition.spreadsheets import CsvFileError, read_csv, too_large_message
 
 MAX_LENGTH = 200
 MAX_NOTES_LENGTH = 2000
-
-
-class CsvFileError(Exception):
-    """The file cannot be read at all; the message says why and where."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Record:
-    row: int  # as a spreadsheet numbers it: the header is row 1
-    line: int  # the line of the file it starts on
-    cells: list[str]
-
-
-def too_large_message() -> str:
-    return _("The file is larger than %(size)s: split it and import each part.") % {
-        "size": filesizeformat(settings.IMPORT_MAX_BYTES)
-    }
-
-
-def _too_many_rows_message() -> str:
-    return _("The file has more than %(max)d rows: split it and import each part.") % {
-        "max": settings.IMPORT_MAX_ROWS
-    }
-
-
-class _Bounded(io.RawIOBase):
-    """``source``, refusing to be read past ``limit`` bytes."""
-
-    def __init__(self, source: IO[bytes], limit: int) -> None:
-        super().__init__()
-        self.source, self.limit, self.count = source, limit, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.source.read(len(buffer))
-        self.count += len(data)
-        if self.count > self.limit:
-            raise CsvFileError(too_large_message())
-        buffer[: len(data)] = data
-        return len(data)
-
-
-class _Lines:
-    """The file's lines for the CSV reader: numbered, NUL refused, and those of
-    the record being read kept, to say where a quote was left open."""
-
-    def __init__(self, first: str, rest: Iterator[str]) -> None:
-        self.first: str | None = first
-        self.rest = rest
-        self.number = 0
-        self.record: list[str] = []
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        if self.first is not None:
-            line, self.first = self.first, None
-        else:
-            line = next(self.rest)
-        self.number += 1
-        if "\x00" in line:
-            # PostgreSQL refuses NUL in text; it also marks a UTF-16 export.
-            raise CsvFileError(
-                _(
-                    "Line %(line)d contains a NUL character, so the file is not "
-                    "plain text. Export it as “CSV UTF-8” and retry."
-                )
-                % {"line": self.number}
-            )
-        self.record.append(line)
-        return line
-
-
-def _open_quote_line(lines: Sequence[str], first: int, delimiter: str) -> int | None:
-    """The line of the quotation mark opening a cell that is still open at the
-    end of ``lines`` (the record's lines, from line ``first``), or None."""
-    state, opened = "start", first
-    for number, line in enumerate(lines, start=first):
-        for char in line:
-            ends_cell = char == delimiter or char in "\r\n"
-            if state == "quoted":
-                state = "quote" if char == '"' else "quoted"
-            elif state == "quote":  # a quote inside quotes: doubled, or the end
-                state = "quoted" if char == '"' else "start" if ends_cell else "plain"
-            elif ends_cell:
-                state = "start"
-            elif state == "start" and char == '"':
-                state, opened = "quoted", number
-            else:
-                state = "plain"
-    return opened if state == "quoted" else None
-
-
-def _unreadable(lines: Sequence[str], first: int, delimiter: str, error: str) -> str:
-    opened = _open_quote_line(lines, first, delimiter)
-    if opened is not None:
-        return _(
-            "A quote opened on line %(line)d is never closed: a cell that starts "
-            "with a quotation mark must end with one."
-        ) % {"line": opened}
-    last = first + max(len(lines) - 1, 0)
-    if "expected after" in error:
-        return _(
-            "On line %(line)d, text follows a quoted cell's closing quotation "
-            'mark: a quotation mark inside a cell is written twice ("").'
-        ) % {"line": last}
-    return _("Line %(line)d cannot be read as CSV.") % {"line": last}
-
-
-def read_csv(
-    source: IO[bytes], *, delimiter_for: Callable[[str], str]
-) -> Iterator[Record]:
-    """The file's records, the header first, read as they are asked for.
-
-    ``delimiter_for`` picks the delimiter from the first line. Raises
-    CsvFileError, possibly after some records, for a file past the size or
-    row limit, not UTF-8, with a NUL character, or that is not CSV (a quote
-    never closed); callers refuse the whole file then.
-    """
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Bounded(source, settings.IMPORT_MAX_BYTES)),
-        encoding="utf-8-sig",
-        # Every line ending reaches the reader untranslated, the lone \r of
-        # older spreadsheets included, and line breaks inside quoted cells.
-        newline="",
-    )
-    try:
-        first = text.readline().lstrip("\ufeff")
-        delimiter = delimiter_for(first)
-        lines = _Lines(first, text)
-        reader = csv.reader(lines, delimiter=delimiter, strict=True)
-        row = records = 0
-        while True:
-            start = lines.number + 1
-            lines.record.clear()
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                message = _unreadable(lines.record, start, delimiter, str(exc))
-                raise CsvFileError(message) from exc
-            row += 1
-            if row > 1 and any(cell.strip() for cell in cells):
-                records += 1
-                if records > settings.IMPORT_MAX_ROWS:
-                    raise CsvFileError(_too_many_rows_message())
-            yield Record(row=row, line=start, cells=cells)
-    except UnicodeDecodeError as exc:
-        raise CsvFileError(
-            _("The file is not UTF-8 text. Export it as “CSV UTF-8” and retry.")
-        ) from exc
 
 
 # --- Prospect lists ------------------------------------------------------------
@@ -247,10 +79,6 @@ def _normalise_header(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.strip().lower())
 
 
-def _delimiter(first_line: str) -> str:
-    return ";" if first_line.count(";") > first_line.count(",") else ","
-
-
 def parse_prospects(data: bytes) -> ParsedFile:
     """Parse a prospect CSV; errors carry row numbers (0: the whole file),
     nothing raises."""
@@ -258,7 +86,7 @@ def parse_prospects(data: bytes) -> ParsedFile:
     if len(data) > settings.IMPORT_MAX_BYTES:
         parsed.errors.append((0, too_large_message()))
         return parsed
-    records = read_csv(io.BytesIO(data), delimiter_for=_delimiter)
+    records = read_csv(io.BytesIO(data))
     try:
         header = next(records, None)
         if header is None or not any(cell.strip() for cell in header.cells):
@@ -355,20 +183,3 @@ def _row(
         ),
         [],
     )
-
-
-# Cells starting with these run as formulas in spreadsheet programs.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_PREFIXES) else text
-
-
-def write_csv(out: Any, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Write ``rows`` to the file-like ``out``, every cell neutralised."""
-    writer = csv.writer(out)
-    writer.writerow([neutralise(h) for h in header])
-    for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])

@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from coalition.forms import TextField
 from coalition.models import User
+from coalition.spreadsheets import too_large_message
 from letters.forms import LocalDateTimeField
 from letters.models import Letter, Revision
-from signers.csv_import import MAX_NOTES_LENGTH, too_large_message
+from signers.csv_import import MAX_NOTES_LENGTH
 from signers.models import Call, Prospect, ReminderSchedule, Signature, Update
 from signers.names import clean_display_name
 from signers.selectors import revision_anchors

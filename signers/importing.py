@@ -7,7 +7,6 @@ line endings. Parsing only: ``services.signature_import`` saves all rows or
 none.
 """
 
-import csv
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coalition.forms import TextField
-from signers.csv_import import CsvFileError, read_csv
+from coalition.spreadsheets import CsvFileError, delimiter_of, read_csv
 from signers.forms import EmailField
 from signers.models import Signature
 from signers.names import name_keys
 
 REQUIRED_COLUMNS: Final = ("organisation", "email")
-DELIMITERS: Final = (",", ";", "\t")
 KNOWN_COLUMNS: Final = (
     "organisation", "city", "country", "website", "contact_name", "email",
     "kind", "name",
@@ -124,28 +122,18 @@ def _column_names(cells: Sequence[str] | None) -> list[str]:
     return [(c or "").strip().lower().replace(" ", "_") for c in cells or []]
 
 
-def _delimiter(first: str) -> str:
-    """The delimiter that makes the first line a header with the needed
-    columns (else the likeliest one, for the missing-columns message).
+def _has_required_columns(cells: list[str]) -> bool:
+    return all(c in _column_names(cells) for c in REQUIRED_COLUMNS)
 
-    Only the delimiter is guessed. Quoting is what spreadsheets write (quotes
-    doubled inside quoted cells): guessing it from the data too cut the cell
-    ``Leeds "West; North"`` to ``Leeds "West`` without a word.
-    """
-    for delimiter in DELIMITERS:
-        try:
-            cells = next(csv.reader([first], delimiter=delimiter), [])
-        except csv.Error:  # read again, and reported, by read_csv
-            continue
-        if all(c in _column_names(cells) for c in REQUIRED_COLUMNS):
-            return delimiter
-    return max(DELIMITERS, key=first.count)
+
+def _delimiter(first: str) -> str:
+    return delimiter_of(first, wanted=_has_required_columns)
 
 
 def _records(source: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
     """The file's rows as (line, {known column: cell}), read as they are
     asked for. Raises SignatureImportError for a file without the needed
-    columns, or one that cannot be read (see ``csv_import.read_csv``)."""
+    columns, or one that cannot be read (see ``coalition.spreadsheets.read_csv``)."""
     records = read_csv(source, delimiter_for=_delimiter)
     try:
         header = next(records, None)

@@ -44,13 +44,20 @@ class Signature(models.Model):
         REFERRAL = "referral", _("Referral")
         IMPORT = "import", _("Import")
 
-    # A "live" signature blocks another one for the same organisation or email.
+    # The signature's statuses by what they mean; every status set is named here.
+    # Live: it holds its organisation's name and its address, so another
+    # signature for either is refused (the unique constraints, LIVE_CONDITION).
     LIVE_STATUSES = (
         Status.PENDING,
         Status.PENDING_APPROVAL,
         Status.CONFIRMED,
         Status.NEEDS_RECONFIRMATION,
     )
+    # Signed on a revision and not taken back: it counts, or will again once
+    # re-confirmed; a new revision must say whether they carry forward.
+    SIGNED_STATUSES = (Status.CONFIRMED, Status.NEEDS_RECONFIRMATION)
+    # Waiting for the signer's confirmation or the organisers' approval.
+    UNCONFIRMED_STATUSES = (Status.PENDING, Status.PENDING_APPROVAL)
 
     letter = models.ForeignKey(
         Letter, on_delete=models.PROTECT, related_name="signatures"
@@ -164,6 +171,21 @@ class Prospect(models.Model):
         NEEDS_TIME = "needs_time", _("Needs time")
         NO_RESPONSE = "no_response", _("No response")
         DO_NOT_CONTACT = "do_not_contact", _("Do not contact")
+
+    # The prospect's statuses by what they allow; every status set is named here.
+    # Never invited, or invited by hand: these may be sent the invitation.
+    INVITABLE_STATUSES = (Status.IDENTIFIED, Status.NEEDS_TIME, Status.NO_RESPONSE)
+    # Invited and not answered yet: these get reminders.
+    AWAITING_ANSWER_STATUSES = (
+        Status.INVITED,
+        Status.OPENED,
+        Status.NEEDS_TIME,
+        Status.NO_RESPONSE,
+    )
+    # Not opened yet: opening the invitation moves these to "opened".
+    UNOPENED_STATUSES = (Status.IDENTIFIED, Status.INVITED, Status.NO_RESPONSE)
+    # Answered for good: nothing more is sent, and nothing changes it back.
+    FINAL_STATUSES = (Status.SIGNED, Status.DECLINED, Status.DO_NOT_CONTACT)
 
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="prospects"

@@ -28,22 +28,6 @@ from signers.tokens import MAX_AGE
 
 Kind = Delivery.Kind
 
-# Letters whose invitees and signers are still being chased.
-ACTIVE_LETTER_STATUSES = (Letter.Status.CIRCULATING, Letter.Status.PUBLISHED)
-
-# Invited and not answered yet: these get reminders.
-AWAITING_ANSWER = (
-    Prospect.Status.INVITED,
-    Prospect.Status.OPENED,
-    Prospect.Status.NEEDS_TIME,
-    Prospect.Status.NO_RESPONSE,
-)
-# Never invited, or invited by hand: these may get the invitation.
-INVITABLE = (
-    Prospect.Status.IDENTIFIED,
-    Prospect.Status.NEEDS_TIME,
-    Prospect.Status.NO_RESPONSE,
-)
 PROSPECT_KINDS = (Kind.SOFT_REMINDER, Kind.HARD_ANNOUNCEMENT, Kind.LAST_CALL)
 ORGANISER_KINDS = (Kind.DIGEST, Kind.SIGNING_CLOSED)
 
@@ -175,14 +159,18 @@ def _not_signed(prospects: QuerySet[Prospect], letter: Letter) -> QuerySet[Prosp
 
 def invitable_prospects(letter: Letter) -> QuerySet[Prospect]:
     """Prospects who may be invited: not answered, not suppressed, not signed."""
-    prospects = Prospect.objects.filter(letter=letter, status__in=INVITABLE)
+    prospects = Prospect.objects.filter(
+        letter=letter, status__in=Prospect.INVITABLE_STATUSES
+    )
     return _not_signed(_not_suppressed(prospects, letter), letter)
 
 
 def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
     """Invited prospects who have not answered: they get reminders."""
     prospects = Prospect.objects.filter(
-        letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
+        letter=letter,
+        status__in=Prospect.AWAITING_ANSWER_STATUSES,
+        invited_at__isnull=False,
     )
     return _not_signed(_not_suppressed(prospects, letter), letter)
 
@@ -339,7 +327,7 @@ def _due_confirm_reminders(
 
 
 def active_letters() -> QuerySet[Letter]:
-    return Letter.objects.filter(status__in=ACTIVE_LETTER_STATUSES).select_related(
+    return Letter.objects.filter(status__in=Letter.SIGNING_STATUSES).select_related(
         "reminder_schedule"
     )
 
@@ -411,7 +399,7 @@ def _skip_reasons_for_letter(
     if kinds & set(ORGANISER_KINDS):
         organiser_ids = _ids(organisers(letter), [d.user_id for d in deliveries])
     current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
-    active = letter.status in ACTIVE_LETTER_STATUSES
+    active = letter.status in Letter.SIGNING_STATUSES
     accepts = letter_accepts_invitations(letter, now=now)
     communications: dict[int, str] = {}
     if kinds & comms.KINDS:
@@ -446,7 +434,7 @@ def _skip_reasons_for_letter(
 
 def letter_accepts_invitations(letter: Letter, *, now: datetime) -> bool:
     return (
-        letter.status in ACTIVE_LETTER_STATUSES
+        letter.status in Letter.SIGNING_STATUSES
         and letter.current_revision_id is not None
         and not (letter.hard_deadline and letter.hard_deadline <= now)
     )

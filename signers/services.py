@@ -1047,7 +1047,10 @@ def prospect_update(
     _check_address_free(prospect.letter, str(values["email"]), prospect.pk)
     for name, value in values.items():
         setattr(prospect, name, value)
-    if prospect.status in reminders.AWAITING_ANSWER and prospect.invited_at is None:
+    if (
+        prospect.status in Prospect.AWAITING_ANSWER_STATUSES
+        and prospect.invited_at is None
+    ):
         prospect.invited_at = timezone.now()
     prospect.save()
     return prospect
@@ -1194,7 +1197,7 @@ def delivery_unsubscribe(*, delivery: Delivery) -> bool:
     Prospect.objects.filter(
         letter=delivery.letter,
         email__iexact=email,
-        status__in=[*reminders.INVITABLE, *reminders.AWAITING_ANSWER],
+        status__in=[*Prospect.INVITABLE_STATUSES, *Prospect.AWAITING_ANSWER_STATUSES],
     ).update(status=Prospect.Status.DO_NOT_CONTACT)
     # And no more updates: the organisers see the consent withdrawn.
     Signature.objects.filter(

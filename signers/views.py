@@ -8,6 +8,7 @@ acts, and a second POST finds the work done.
 
 from collections.abc import Callable
 from functools import wraps
+from itertools import chain
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,12 +29,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coalition import spreadsheets
 from coalition.network import client_network
 from coalition.types import AuthedHttpRequest
 from letters.diff import diff_revisions
 from letters.markdown import render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision
-from signers import csv_import, forms, reminders, selectors, services
+from signers import forms, reminders, selectors, services
 from signers.forms import (
     CallForm,
     CallNotesForm,
@@ -685,7 +687,7 @@ def _upload_too_large(request: HttpRequest) -> bool:
 def _upload_refused(
     request: HttpRequest, template: str, context: dict[str, Any]
 ) -> HttpResponse:
-    messages.error(request, csv_import.too_large_message())
+    messages.error(request, spreadsheets.too_large_message())
     return render(request, template, context, status=413)
 
 
@@ -745,10 +747,9 @@ def prospect_export(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         f'attachment; filename="{letter.slug}-prospects.csv"'
     )
     response.write("\ufeff")  # spreadsheets read UTF-8 only with the mark
-    csv_import.write_csv(
+    spreadsheets.write_csv(
         response,
-        selectors.EXPORT_HEADER,
-        selectors.prospect_export_rows(letter=letter),
+        chain([selectors.EXPORT_HEADER], selectors.prospect_export_rows(letter=letter)),
     )
     return response
 

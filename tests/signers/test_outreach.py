@@ -332,13 +332,14 @@ def test_csv_import_rejects_a_malformed_file_with_row_errors_and_imports_nothing
     assert not Prospect.objects.exists()
 
 
-def test_csv_import_refuses_a_file_that_is_not_utf8_or_has_no_email_column(
+def test_csv_import_refuses_a_file_that_is_not_text_or_has_no_email_column(
     organiser, letter
 ):
-    latin = upload(
-        organiser, letter, "organisation,email\nCafé,a@b.org\n".encode("cp1252")
+    # UTF-8 letters, then a byte that is not UTF-8: two encodings in one file.
+    mixed = "organisation,email\nCafé,a@b.org\n".encode() + "Crème,c@d.org\n".encode(
+        "cp1252"
     )
-    assert "not UTF-8" in latin.content.decode()
+    assert "not UTF-8" in upload(organiser, letter, mixed).content.decode()
 
     no_email = upload(organiser, letter, b"organisation,phone\nA,123\n")
     assert "No column for: email." in no_email.content.decode()
@@ -458,6 +459,15 @@ def test_csv_export_has_every_prospect_and_neutralises_formulas(organiser, lette
     assert set(by_name) == {'\'=HYPERLINK("http://x")', "Plain"}
     assert by_name['\'=HYPERLINK("http://x")'][7] == "'@SUM(1)"
     assert by_name["Plain"][7] == "'+1 -2\ttab"
+
+
+def test_csv_import_reads_a_windows_1252_export(organiser, letter):
+    windows = "organisation;email\nCafé Œuvre;a@b.org\n".encode("cp1252")
+
+    response = upload(organiser, letter, windows)
+
+    assert response.status_code == 200
+    assert [r.organisation for r in response.context["preview"].rows] == ["Café Œuvre"]
 
 
 # --- Invitations ------------------------------------------------------------------

@@ -4,8 +4,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from coalition.spreadsheets import too_large_message
 from letters.models import Letter
-from signers.csv_import import too_large_message
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.services import signature_import
 
