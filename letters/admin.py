@@ -1,15 +1,34 @@
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from coalition.service_admin import ServiceOwnedAdmin
+from coalition.types import AuthedHttpRequest
+from letters import services
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
 
 
 class MembershipInline(admin.TabularInline):
+    """Who is on the team; changed by the team pages (and logged there)."""
+
     model = Membership
     extra = 0
-    raw_id_fields = ("user",)
+    fields = readonly_fields = ("user", "role", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,20 +44,69 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class WebAddressForm(forms.Form):
+    slug = forms.SlugField(label=_("web address"), max_length=80)
+
+
 @admin.register(Letter)
-class LetterAdmin(admin.ModelAdmin):
+class LetterAdmin(ServiceOwnedAdmin):
+    """Support and abuse handling. Everything here is the organisers' or the
+    services': staff move a letter through its life with the actions (as its
+    owners would, logged under their own name) and change its web address with
+    its own form; what signatures count against moves only with revisions."""
+
     list_display = ("title", "slug", "status", "updated_at")
     list_filter = ("status",)
     search_fields = ("title", "slug")
-    # What signatures count against, and the list's version, move only through
-    # the services (publishing a revision, signing), which keep them in step.
-    readonly_fields = (
-        "current_revision",
-        "last_material_revision_number",
-        "signers_version",
-        "signers_removed_version",
-    )
+    shown_as = {"slug": "web_address"}
     inlines = [MembershipInline]
+    actions = ["start_circulating", "publish", "close", "reopen"]
+
+    form_class = WebAddressForm
+    form_path = "web-address"
+    form_title = _("Change the web address")
+
+    @admin.display(description=_("web address"))
+    def web_address(self, letter: Letter) -> str:
+        return self.with_form_link(letter, letter.slug, gettext("change"))
+
+    def form_apply(
+        self, request: AuthedHttpRequest, obj: Letter, data: dict[str, Any]
+    ) -> Letter:
+        return services.letter_update_settings(
+            letter=obj, actor=request.user, slug=data["slug"]
+        )
+
+    def _move(
+        self,
+        request: AuthedHttpRequest,
+        queryset: QuerySet[Letter],
+        service: Callable[..., Letter],
+    ) -> None:
+        self.act_on_each(
+            request,
+            queryset,
+            lambda letter: service(letter=letter, actor=request.user, as_staff=True),
+            gettext("%(n)d letters changed."),
+        )
+
+    @admin.action(description=_("Start circulating"))
+    def start_circulating(
+        self, request: AuthedHttpRequest, queryset: QuerySet[Letter]
+    ) -> None:
+        self._move(request, queryset, services.letter_start_circulating)
+
+    @admin.action(description=_("Publish now"))
+    def publish(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
+        self._move(request, queryset, services.letter_publish)
+
+    @admin.action(description=_("Close (no more signatures)"))
+    def close(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
+        self._move(request, queryset, services.letter_close)
+
+    @admin.action(description=_("Reopen"))
+    def reopen(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
+        self._move(request, queryset, services.letter_reopen)
 
 
 @admin.register(Revision)

@@ -325,6 +325,13 @@ def revision_publish(
 # --- Life cycle ---------------------------------------------------------------
 
 
+def _require_owner_or_staff(letter: Letter, actor: User, as_staff: bool) -> None:
+    """Only owners move a letter through its life; and site staff, from the
+    admin (``as_staff``), who are not on its team."""
+    if not (as_staff and actor.is_staff):
+        _require_role(letter, actor, Membership.Role.OWNER)
+
+
 def _set_status(
     letter: Letter, actor: User, status: str, action: str = "", **extra: Any
 ) -> None:
@@ -337,10 +344,12 @@ def _set_status(
 
 
 @transaction.atomic
-def letter_start_circulating(*, letter: Letter, actor: User) -> Letter:
+def letter_start_circulating(
+    *, letter: Letter, actor: User, as_staff: bool = False
+) -> Letter:
     """Draft → circulating (owner only); needs a published revision to show."""
     _lock(letter)
-    _require_role(letter, actor, Membership.Role.OWNER)
+    _require_owner_or_staff(letter, actor, as_staff)
     if letter.status == Letter.Status.CIRCULATING:
         raise ValidationError(_("This letter is already circulating."), code="already")
     if letter.status != Letter.Status.DRAFT:
@@ -355,10 +364,10 @@ def letter_start_circulating(*, letter: Letter, actor: User) -> Letter:
 
 
 @transaction.atomic
-def letter_publish(*, letter: Letter, actor: User) -> Letter:
+def letter_publish(*, letter: Letter, actor: User, as_staff: bool = False) -> Letter:
     """Draft or circulating → published (owner only): the public page goes live."""
     _lock(letter)
-    _require_role(letter, actor, Membership.Role.OWNER)
+    _require_owner_or_staff(letter, actor, as_staff)
     if letter.status == Letter.Status.PUBLISHED:
         raise ValidationError(_("This letter is already published."), code="already")
     if letter.status not in Letter.PUBLISHABLE_STATUSES:
@@ -388,10 +397,10 @@ def _render_pdf_after_commit(letter: Letter) -> None:
 
 
 @transaction.atomic
-def letter_close(*, letter: Letter, actor: User) -> Letter:
+def letter_close(*, letter: Letter, actor: User, as_staff: bool = False) -> Letter:
     """Circulating or published → closed (owner only): no more signatures."""
     _lock(letter)
-    _require_role(letter, actor, Membership.Role.OWNER)
+    _require_owner_or_staff(letter, actor, as_staff)
     if letter.status == Letter.Status.CLOSED:
         raise ValidationError(_("This letter is already closed."), code="already")
     if letter.status == Letter.Status.DRAFT:
@@ -401,10 +410,10 @@ def letter_close(*, letter: Letter, actor: User) -> Letter:
 
 
 @transaction.atomic
-def letter_reopen(*, letter: Letter, actor: User) -> Letter:
+def letter_reopen(*, letter: Letter, actor: User, as_staff: bool = False) -> Letter:
     """Closed → published, or circulating if it never was published (owner only)."""
     _lock(letter)
-    _require_role(letter, actor, Membership.Role.OWNER)
+    _require_owner_or_staff(letter, actor, as_staff)
     if letter.status != Letter.Status.CLOSED:
         raise ValidationError(_("Only a closed letter can be reopened."), code="status")
     status = (

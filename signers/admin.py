@@ -1,7 +1,12 @@
-from django.contrib import admin, messages
+from typing import Any
+
+from django import forms
+from django.contrib import admin
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from coalition.service_admin import ServiceOwnedAdmin
 from coalition.types import AuthedHttpRequest
 from signers import services
 from signers.models import (
@@ -16,46 +21,64 @@ from signers.models import (
 )
 
 
+class RenameForm(forms.Form):
+    display_name = forms.CharField(label=_("name"), max_length=200)
+
+
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
-    """Support and abuse handling. Statuses change only through the services,
-    and what the signer stated (kind, attestation, consent to be listed) is
-    theirs to change, never staff's."""
+class SignatureAdmin(ServiceOwnedAdmin):
+    """Support and abuse handling, through the services: a rename (which
+    recomputes the duplicate keys, logs it and takes the old name off the
+    page), a rejection, an erasure. What the signer stated is theirs to
+    change, never staff's; only the private contact details are edited here."""
 
     list_display = ("display_name", "letter", "kind", "status", "source", "created_at")
     list_filter = ("status", "kind", "source")
     search_fields = ("display_name", "email", "contact_name", "letter__slug")
-    raw_id_fields = ("letter", "revision", "prospect")
-    readonly_fields = (
-        "status", "revision", "normalised_name", "skeleton_name", "confirmed_at",
-        "withdrawn_at", "erased_at", "created_at", "updated_at", "kind", "attested",
-        "consent_listed",
-    )  # fmt: skip
+    editable_fields = ("contact_name", "contact_title", "phone", "comment")
+    shown_as = {"display_name": "name"}
     actions = ["reject_as_spam", "erase_personal_data"]
+
+    form_class = RenameForm
+    form_path = "rename"
+    form_title = _("Rename the signer")
+
+    @admin.display(description=_("name"))
+    def name(self, signature: Signature) -> str:
+        return self.with_form_link(signature, signature.display_name, gettext("rename"))
+
+    def form_apply(
+        self, request: AuthedHttpRequest, obj: Signature, data: dict[str, Any]
+    ) -> bool:
+        return services.signature_rename(
+            signature=obj, actor=request.user, display_name=data["display_name"]
+        )
 
     @admin.action(description=_("Reject as spam (the signer is told)"))
     def reject_as_spam(
         self, request: AuthedHttpRequest, queryset: QuerySet[Signature]
     ) -> None:
-        done = sum(
-            services.signature_reject(
-                signature=s,
-                actor=request.user,
-                reason=str(_("Spam or abuse.")),
-            )
-            for s in queryset
+        self.act_on_each(
+            request,
+            queryset,
+            lambda s: services.signature_reject(
+                signature=s, actor=request.user, reason=gettext("Spam or abuse.")
+            ),
+            gettext("%(n)d rejected."),
         )
-        self.message_user(request, _("%(n)d rejected.") % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Erase personal data (keeps the row and counts)"))
     def erase_personal_data(
         self, request: AuthedHttpRequest, queryset: QuerySet[Signature]
     ) -> None:
-        done = sum(
-            services.signature_erase_personal_data(signature=s, actor=request.user)
-            for s in queryset
+        self.act_on_each(
+            request,
+            queryset,
+            lambda s: services.signature_erase_personal_data(
+                signature=s, actor=request.user
+            ),
+            gettext("%(n)d erased."),
         )
-        self.message_user(request, _("%(n)d erased.") % {"n": done}, messages.SUCCESS)
 
 
 @admin.register(Prospect)

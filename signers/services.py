@@ -569,21 +569,13 @@ def signature_update_public_details(
     return bool(signature.requested_display_name)
 
 
-@transaction.atomic
-def signature_decide_name_change(
-    *, signature: Signature, actor: User, approve: bool
-) -> bool:
-    """Apply (or drop) the name a signer asked for. Raises ValidationError if
-    the new name is that of another organisation on the letter."""
-    _lock_letter(pk=signature.letter_id)
-    locked = Signature.objects.select_for_update().get(pk=signature.pk)
-    new_name = locked.requested_display_name
-    if not new_name:
-        return False
-    if approve:
-        locked.display_name = new_name
-        locked.sort_name = names.sort_name(new_name)
-        locked.normalised_name, locked.skeleton_name = names.name_keys(new_name)
+def _save_name(locked: Signature, name: str) -> None:
+    """Give the locked signature ``name``, with the sort name and duplicate
+    keys that go with it, and drop any name its signer asked for. Raises
+    ValidationError if another live signature of the letter has that name."""
+    locked.display_name = name
+    locked.sort_name = names.sort_name(name)
+    locked.normalised_name, locked.skeleton_name = names.name_keys(name)
     locked.requested_display_name = ""
     try:
         with transaction.atomic():
@@ -600,9 +592,27 @@ def signature_decide_name_change(
     except IntegrityError as exc:
         raise ValidationError(
             _("Another signer of this letter already has the name %(name)s.")
-            % {"name": new_name},
+            % {"name": name},
             code="duplicate",
         ) from exc
+
+
+@transaction.atomic
+def signature_decide_name_change(
+    *, signature: Signature, actor: User, approve: bool
+) -> bool:
+    """Apply (or drop) the name a signer asked for. Raises ValidationError if
+    the new name is that of another organisation on the letter."""
+    _lock_letter(pk=signature.letter_id)
+    locked = Signature.objects.select_for_update().get(pk=signature.pk)
+    new_name = locked.requested_display_name
+    if not new_name:
+        return False
+    if approve:
+        _save_name(locked, new_name)
+    else:
+        locked.requested_display_name = ""
+        locked.save(update_fields=["requested_display_name", "updated_at"])
     _audit(
         locked,
         "signature.name_approved" if approve else "signature.name_declined",
@@ -611,6 +621,27 @@ def signature_decide_name_change(
     )
     if approve and locked.status == Status.CONFIRMED:
         _bump_signers_version(locked.letter_id)
+    return True
+
+
+@transaction.atomic
+def signature_rename(*, signature: Signature, actor: User, display_name: str) -> bool:
+    """Site staff rename a signer (abuse handling, support): the sort name and
+    duplicate keys follow, the log says who did it, and no page or PDF with
+    the old name is served again. Returns False if the name is unchanged.
+    Raises ValidationError for an empty name or one another signer has."""
+    _lock_letter(pk=signature.letter_id)
+    locked = Signature.objects.select_for_update().get(pk=signature.pk)
+    name = names.clean_display_name(display_name)
+    if not name:
+        raise ValidationError(_("A signer needs a name."), code="required")
+    previous = locked.display_name
+    if name == previous:
+        return False
+    _save_name(locked, name)
+    _audit(locked, "signature.renamed", actor=actor, previous=previous)
+    if locked.status == Status.CONFIRMED:
+        _bump_signers_version(locked.letter_id, removed=True)
     return True
 
 
