@@ -3,7 +3,7 @@ action as a readable sentence."""
 
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
@@ -61,17 +61,31 @@ STATUS_ACTIONS: Mapping[str, Action] = {
 }
 
 
+class Signer(Protocol):
+    """A signature, as the log names it (letters does not import signers)."""
+
+    pk: Any
+    letter_id: int
+    display_name: str
+
+
 def audit_record(
-    letter: Letter | int, actor: User | None, action: Action, /, **detail: Any
+    about: Letter | int | Signer, actor: User | None, action: Action, /, **detail: Any
 ) -> AuditEvent:
-    """Append one event to the letter's log (``letter``: the letter or its id).
+    """Append one event to a letter's log; ``about`` is the letter (or its id),
+    or a signature on it, named in the event by its id and its name.
 
     ``detail`` is stored as JSON: values must be JSON already (dates as ISO
-    text). An event about a signature carries ``signature`` (its id) and
-    ``name``: erasing an individual's data finds their events by the id and
-    blanks the name.
+    text). Erasing an individual's personal data finds their events by the
+    signature's id and blanks the name.
     """
-    letter_id = letter if isinstance(letter, int) else letter.pk
+    if isinstance(about, int):
+        letter_id = about
+    elif isinstance(about, Letter):
+        letter_id = about.pk
+    else:
+        letter_id = about.letter_id
+        detail = {"signature": about.pk, "name": about.display_name, **detail}
     return AuditEvent.objects.create(
         letter_id=letter_id, actor=actor, action=str(action), detail=detail
     )

@@ -3,7 +3,7 @@ import pytest
 from letters import audit
 from letters.audit import Action, audit_record, describe
 from letters.models import AuditEvent
-from tests.factories import LetterFactory, UserFactory
+from tests.factories import LetterFactory, SignatureFactory, UserFactory
 
 # Every key some event's detail has, so that each sentence is whole.
 DETAIL = {
@@ -55,3 +55,18 @@ def test_audit_record_appends_an_event_to_the_letters_log():
     )
     assert (reopened.action, reopened.actor) == ("letter.reopened", None)
     assert describe(closed) == "Closed the letter"
+
+
+@pytest.mark.django_db
+def test_an_event_about_a_signature_names_it():
+    signature = SignatureFactory(display_name="Alder Group")
+
+    event = audit_record(signature, None, Action.SIGNATURE_WITHDRAWN, by="signer")
+
+    assert event.letter_id == signature.letter_id
+    assert event.detail == {
+        "signature": signature.pk,
+        "name": "Alder Group",
+        "by": "signer",
+    }
+    assert describe(event) == "Alder Group withdrew their signature"
