@@ -49,6 +49,7 @@ from coalition.types import AuthedHttpRequest
 from letters import exports
 from letters.markdown import render_body
 from letters.models import Letter
+from letters.permissions import require_letter_role
 from signers import selectors as signer_selectors
 from signers.models import Signature
 
@@ -360,7 +361,7 @@ def signers_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
 @require_safe
 @login_required
 def export_csv(request: AuthedHttpRequest, slug: str) -> StreamingHttpResponse:
-    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    letter = require_letter_role(request, slug).letter
     response = _csv_response(
         exports.organiser_csv_rows(letter=letter), f"{letter.slug}-all-signatures.csv"
     )

@@ -35,10 +35,6 @@ def letter_signer_count(*, letter: Letter) -> int:
     ).count()
 
 
-def membership_for(*, letter: Letter, user: User) -> Membership | None:
-    return Membership.objects.filter(letter=letter, user=user).first()
-
-
 def revision_list(*, letter: Letter) -> QuerySet[Revision]:
     """Newest first, with how many live signatures each holds."""
     return (

@@ -1,11 +1,10 @@
 """The organiser workspace: every letter URL is scoped to the user's letters.
 
-``_access`` answers 404 for a letter the user does not organise, whatever the
-URL, and 403 when their role is too low for what the URL does.
+``require_letter_role`` answers 404 for a letter the user does not organise,
+whatever the URL, and 403 when their role is too low for what the URL does.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,29 +35,14 @@ from letters.forms import (
 )
 from letters.markdown import render_body, render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision, TeamInvitation
+from letters.permissions import require_letter_role, writing
 from signers.tokens import TokenError, TokenExpired, read_token
 
 Role = Membership.Role
 
 
-@dataclass(frozen=True)
-class Access:
-    letter: Letter
-    membership: Membership
-
-    def context(self, **extra: Any) -> dict[str, Any]:
-        return {"letter": self.letter, "membership": self.membership, **extra}
-
-
-def _access(request: AuthedHttpRequest, slug: str, role: str = Role.VIEWER) -> Access:
-    letter = get_object_or_404(
-        Letter.objects.for_user(request.user).select_related("current_revision"),
-        slug=slug,
-    )
-    membership = selectors.membership_for(letter=letter, user=request.user)
-    if membership is None or not membership.has_role(role):
-        raise PermissionDenied
-    return Access(letter, membership)
+def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
+    return {"letter": membership.letter, "membership": membership, **extra}
 
 
 def _add_error(form: forms.Form, exc: ValidationError) -> None:
@@ -113,10 +97,11 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def detail(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    letter = access.letter
+    membership = require_letter_role(request, slug)
+    letter = membership.letter
     shown = letter.current_revision or letter
-    context = access.context(
+    context = _context(
+        membership,
         shown=shown,
         body_html=render_body(shown),
         signer_count=selectors.letter_signer_count(letter=letter),
@@ -126,8 +111,8 @@ def detail(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def edit(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug, Role.EDITOR)
-    letter = access.letter
+    membership = require_letter_role(request, slug, Role.EDITOR)
+    letter = membership.letter
     initial = LetterDraftForm.initial_for(letter)
     form, stale = LetterDraftForm(request.POST or None, initial=initial), False
     if request.method == "POST" and form.is_valid():
@@ -149,17 +134,15 @@ def edit(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Draft saved."))
             return redirect("letters:revisions", letter.slug)
-    context = access.context(form=form, stale=stale)
+    context = _context(membership, form=form, stale=stale)
     return render(request, "letters/letter_edit.html", context)
 
 
 @login_required
 def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    can_edit = access.membership.can_edit
-    if request.method == "POST" and not can_edit:
-        raise PermissionDenied
-    letter = access.letter
+    membership = require_letter_role(request, slug, writing(request, Role.EDITOR))
+    can_edit = membership.can_edit
+    letter = membership.letter
     form = LetterSettingsForm(
         request.POST or None, letter=letter, read_only=not can_edit
     )
@@ -173,7 +156,9 @@ def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, _("Settings saved."))
             return redirect("letters:settings", letter.slug)
-    return render(request, "letters/letter_settings.html", access.context(form=form))
+    return render(
+        request, "letters/letter_settings.html", _context(membership, form=form)
+    )
 
 
 # --- Revisions ----------------------------------------------------------------
@@ -182,31 +167,35 @@ def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_safe
 def revisions(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    revision_list = list(selectors.revision_list(letter=access.letter))
+    membership = require_letter_role(request, slug)
+    revision_list = list(selectors.revision_list(letter=membership.letter))
     compare = RevisionCompareForm(
         numbers=[r.number for r in revision_list],
         initial={"old": len(revision_list) - 1, "new": len(revision_list)},
     )
-    context = access.context(revisions=revision_list, compare=compare)
+    context = _context(membership, revisions=revision_list, compare=compare)
     return render(request, "letters/revision_list.html", context)
 
 
 @login_required
 @require_safe
 def revision(request: AuthedHttpRequest, slug: str, number: int) -> HttpResponse:
-    access = _access(request, slug)
+    membership = require_letter_role(request, slug)
     shown = get_object_or_404(
-        Revision.objects.select_related("author"), letter=access.letter, number=number
+        Revision.objects.select_related("author"),
+        letter=membership.letter,
+        number=number,
     )
-    context = access.context(revision=shown, body_html=render_revision_body(shown))
+    context = _context(
+        membership, revision=shown, body_html=render_revision_body(shown)
+    )
     return render(request, "letters/revision_detail.html", context)
 
 
 @login_required
 def revision_publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug, Role.EDITOR)
-    letter = access.letter
+    membership = require_letter_role(request, slug, Role.EDITOR)
+    letter = membership.letter
     current = letter.current_revision
     form = RevisionPublishForm(
         request.POST or None,
@@ -229,8 +218,12 @@ def revision_publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             return redirect("letters:revisions", letter.slug)
     draft = Revision(addressee=letter.addressee, points=letter.points, body=letter.body)
     changes = diff_revisions(current, draft) if current else None
-    context = access.context(
-        form=form, changes=changes, draft=draft, body_html=render_markdown(draft.body)
+    context = _context(
+        membership,
+        form=form,
+        changes=changes,
+        draft=draft,
+        body_html=render_markdown(draft.body),
     )
     return render(request, "letters/revision_publish.html", context)
 
@@ -238,8 +231,8 @@ def revision_publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_safe
 def diff(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    by_number = {r.number: r for r in selectors.revision_list(letter=access.letter)}
+    membership = require_letter_role(request, slug)
+    by_number = {r.number: r for r in selectors.revision_list(letter=membership.letter)}
     numbers = sorted(by_number)
     data = request.GET if "old" in request.GET else None
     initial = {"old": numbers[-2], "new": numbers[-1]} if len(numbers) > 1 else {}
@@ -251,7 +244,7 @@ def diff(request: AuthedHttpRequest, slug: str) -> HttpResponse:
             by_number[form.cleaned_data["new"]],
         )
     changes = diff_revisions(old, new) if old and new else None
-    context = access.context(form=form, old=old, new=new, changes=changes)
+    context = _context(membership, form=form, old=old, new=new, changes=changes)
     return render(request, "letters/revision_diff.html", context)
 
 
@@ -264,11 +257,11 @@ def _transition(
     service: Callable[..., Letter],
     done: str,
 ) -> HttpResponse:
-    access = _access(request, slug, Role.OWNER)
+    membership = require_letter_role(request, slug, Role.OWNER)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    _act(request, partial(service, letter=access.letter, actor=request.user), done)
-    return redirect(access.letter)
+    _act(request, partial(service, letter=membership.letter, actor=request.user), done)
+    return redirect(membership.letter)
 
 
 @login_required
@@ -300,15 +293,13 @@ def reopen(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def team(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    if request.method == "POST" and not access.membership.is_owner:
-        raise PermissionDenied
+    membership = require_letter_role(request, slug, writing(request, Role.OWNER))
     form = TeamInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
             services.team_invitation_create(
-                letter=access.letter, actor=request.user, **form.cleaned_data
+                letter=membership.letter, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
             _add_error(form, exc)
@@ -317,10 +308,11 @@ def team(request: AuthedHttpRequest, slug: str) -> HttpResponse:
                 request, _("Invitation sent to %(email)s.") % {"email": email}
             )
             return redirect("letters:team", slug)
-    context = access.context(
+    context = _context(
+        membership,
         form=form,
-        members=selectors.team_members(letter=access.letter),
-        invitations=selectors.team_invitations_pending(letter=access.letter),
+        members=selectors.team_members(letter=membership.letter),
+        invitations=selectors.team_invitations_pending(letter=membership.letter),
         roles=Role.choices,
     )
     return render(request, "letters/letter_team.html", context)
@@ -328,10 +320,10 @@ def team(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def member_role(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    access = _access(request, slug, Role.OWNER)
+    membership = require_letter_role(request, slug, Role.OWNER)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    member = get_object_or_404(Membership, letter=access.letter, pk=pk)
+    member = get_object_or_404(Membership, letter=membership.letter, pk=pk)
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         call = partial(
@@ -346,11 +338,11 @@ def member_role(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @login_required
 def member_remove(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    access = _access(request, slug)
-    member = get_object_or_404(Membership, letter=access.letter, pk=pk)
-    leaving = member.user_id == request.user.pk
-    if not (leaving or access.membership.is_owner):
-        raise PermissionDenied
+    membership = require_letter_role(request, slug)
+    member = get_object_or_404(Membership, letter=membership.letter, pk=pk)
+    leaving = member.pk == membership.pk
+    if not leaving:  # anyone may leave; only owners remove others
+        require_letter_role(request, membership.letter, Role.OWNER)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     call = partial(services.membership_remove, membership=member, actor=request.user)
@@ -362,10 +354,10 @@ def member_remove(request: AuthedHttpRequest, slug: str, pk: int) -> HttpRespons
 
 @login_required
 def invitation_revoke(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
-    access = _access(request, slug, Role.OWNER)
+    membership = require_letter_role(request, slug, Role.OWNER)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    invitation = get_object_or_404(TeamInvitation, letter=access.letter, pk=pk)
+    invitation = get_object_or_404(TeamInvitation, letter=membership.letter, pk=pk)
     call = partial(
         services.team_invitation_revoke, invitation=invitation, actor=request.user
     )
@@ -409,9 +401,9 @@ def team_accept(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_safe
 def activity(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    access = _access(request, slug)
-    events = Paginator(selectors.audit_events(letter=access.letter), 50)
+    membership = require_letter_role(request, slug)
+    events = Paginator(selectors.audit_events(letter=membership.letter), 50)
     page = events.get_page(request.GET.get("page"))
     rows = [(event, describe(event)) for event in page]
-    context = access.context(page=page, rows=rows)
+    context = _context(membership, page=page, rows=rows)
     return render(request, "letters/letter_activity.html", context)

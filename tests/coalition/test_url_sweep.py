@@ -258,3 +258,25 @@ def test_csrf_exempt_urls_act_only_on_a_token_for_their_purpose(route, world):
 
     assert response.status_code == 404
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("route", ORGANISER_ROUTES, ids=lambda r: r.name)
+def test_every_organiser_url_is_not_found_for_someone_not_on_the_team(route, world):
+    """The one permission check (letters.permissions) answers alike everywhere:
+    whether the letter exists is not told to an outsider."""
+    url = build(route, world)
+    stranger = Client()
+    stranger.force_login(world["stranger"])
+
+    assert stranger.get(url).status_code in (404, 405), url
+    # 405 comes before any look-up, so it tells nothing about the letter.
+    assert stranger.post(url, {}).status_code in (404, 405), url
+
+
+@pytest.mark.parametrize("route", ORGANISER_ROUTES, ids=lambda r: r.name)
+def test_every_organiser_url_refuses_a_viewers_post(route, world):
+    url = build(route, world)
+    viewer = Client()
+    viewer.force_login(world["viewer"])
+
+    assert viewer.post(url, {}).status_code in (403, 405), url

@@ -5,11 +5,15 @@ one served by letters.views must also be sorted into a role below.
 """
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.test import Client
 from django.urls import reverse
 
 from letters import urls as letter_urls
 from letters.models import AuditEvent, Membership, TeamInvitation
+from letters.permissions import require_letter_role
 from letters.services import revision_publish
 from tests.factories import LetterFactory, UserFactory
 from tests.letters.helpers import edit_draft
@@ -34,6 +38,7 @@ OWNER_WRITES = {
     "close",
     "reopen",
 }
+Role = Membership.Role
 NOT_LETTER_SCOPED = {"dashboard", "create", "team-accept"}
 
 
@@ -164,3 +169,43 @@ def test_the_owner_can_open_every_page(world):
         if pattern.name in VIEWER_READS | EDITOR_WRITES:
             url = url_of(pattern, world["values"])
             assert client.get(url).status_code == 200, url
+
+
+# --- The one check ------------------------------------------------------------------
+
+
+def test_require_letter_role_answers_404_to_an_outsider_asking_by_address(world):
+    with pytest.raises(Http404):
+        require_letter_role(world["stranger"], world["letter"].slug)
+    with pytest.raises(Http404):
+        require_letter_role(AnonymousUser(), world["letter"].slug)
+
+
+def test_require_letter_role_refuses_an_outsider_the_caller_holds_a_letter_for(world):
+    with pytest.raises(PermissionDenied):
+        require_letter_role(world["stranger"], world["letter"], Role.VIEWER)
+
+
+@pytest.mark.parametrize(
+    ("member", "role", "allowed"),
+    [
+        ("viewer", Role.VIEWER, True),
+        ("viewer", Role.EDITOR, False),
+        ("editor", Role.EDITOR, True),
+        ("editor", Role.OWNER, False),
+        ("owner", Role.OWNER, True),
+    ],
+)
+def test_require_letter_role_ranks_owner_over_editor_over_viewer(
+    world, member, role, allowed
+):
+    user, letter = world[member], world["letter"]
+    if not allowed:
+        with pytest.raises(PermissionDenied):
+            require_letter_role(user, letter.slug, role)
+        return
+
+    membership = require_letter_role(user, letter.slug, role)
+
+    assert (membership.user, membership.letter) == (user, letter)
+    assert membership.role == member
