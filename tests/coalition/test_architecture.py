@@ -77,3 +77,18 @@ def test_no_module_is_over_the_limit(app):
 @pytest.mark.parametrize("package", ["signers/services", "signers/views"])
 def test_packages_re_export_nothing(package):
     assert (ROOT / package / "__init__.py").read_text().strip() == ""
+
+
+# The project's edges see the whole site; the shared parts import no app.
+COALITION_EDGES = {"coalition/health.py", "coalition/management/commands/seed_demo.py"}
+
+
+def test_coalitions_shared_parts_import_no_app():
+    offenders = [
+        f"{where}:{node.lineno} {module}"
+        for path in _modules("coalition")
+        if (where := str(path.relative_to(ROOT))) not in COALITION_EDGES
+        for node, module in _imports(ast.parse(path.read_text()))
+        if module.split(".")[0] in ("letters", "signers")
+    ]
+    assert offenders == []
