@@ -173,12 +173,11 @@ def audit_letter(
     AuditEvent.objects.create(letter=letter, actor=actor, action=action, detail=detail)
 
 
-# --- Coalition communications: updates, signer lists, calls, re-issue ---------------
+# --- Planned deliveries (invitations, updates, calls, re-issue) ---------------
 #
-# Every one of these emails is a Delivery row (kinds in
-# signers.communications.KINDS) planned with a unique key and sent by the same
-# claim-before-send machinery as the reminders above; a fan-out task queues the
-# sends at once and the dispatcher picks up any whose task was lost.
+# Each is a Delivery row planned with a unique key and sent by the
+# claim-before-send machinery of signers.services.sending; a fan-out task queues
+# the sends at once and the dispatcher picks up any whose task was lost.
 
 
 def queue_planned(deliveries: QuerySet[Delivery]) -> int:

@@ -131,12 +131,7 @@ def signature_emails_requeue(*, now: datetime) -> int:
     return len(ids)
 
 
-# --- Outreach: prospects, invitations and the delivery machinery -----------------
-#
-# Every email to a prospect, signer or organiser about a letter's outreach is a
-# Delivery row with a unique key. Senders claim a row (a conditional UPDATE,
-# after SELECT ... FOR UPDATE SKIP LOCKED for a chunk) before sending, and mark
-# it sent afterwards, so a retry, a crash or two dispatchers never send twice.
+# --- Deliveries ------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Writes for signatures: signing, confirming, withdrawing, moderation, erasure.
+"""Writes for signatures: signing, confirming, withdrawing, moderation, details.
 
 Every state change is a conditional UPDATE on the status it starts from, so a
 second click (or a mail scanner, or a race) finds the work done and the service
