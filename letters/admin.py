@@ -10,8 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from coalition.service_admin import ServiceOwnedAdmin
 from coalition.types import AuthedHttpRequest
-from letters import services
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from letters.services.letters import letter_update_settings
+from letters.services.lifecycle import (
+    letter_close,
+    letter_publish,
+    letter_reopen,
+    letter_start_circulating,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -73,9 +79,7 @@ class LetterAdmin(ServiceOwnedAdmin):
     def form_apply(
         self, request: AuthedHttpRequest, obj: Letter, data: dict[str, Any]
     ) -> Letter:
-        return services.letter_update_settings(
-            letter=obj, actor=request.user, slug=data["slug"]
-        )
+        return letter_update_settings(letter=obj, actor=request.user, slug=data["slug"])
 
     def _move(
         self,
@@ -94,19 +98,19 @@ class LetterAdmin(ServiceOwnedAdmin):
     def start_circulating(
         self, request: AuthedHttpRequest, queryset: QuerySet[Letter]
     ) -> None:
-        self._move(request, queryset, services.letter_start_circulating)
+        self._move(request, queryset, letter_start_circulating)
 
     @admin.action(description=_("Publish now"))
     def publish(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
-        self._move(request, queryset, services.letter_publish)
+        self._move(request, queryset, letter_publish)
 
     @admin.action(description=_("Close (no more signatures)"))
     def close(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
-        self._move(request, queryset, services.letter_close)
+        self._move(request, queryset, letter_close)
 
     @admin.action(description=_("Reopen"))
     def reopen(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
-        self._move(request, queryset, services.letter_reopen)
+        self._move(request, queryset, letter_reopen)
 
 
 @admin.register(Revision)

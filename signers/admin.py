@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from coalition.service_admin import ServiceOwnedAdmin
 from coalition.types import AuthedHttpRequest
-from signers import services
+from signers.forms.signing import NameField
 from signers.models import (
     ChangeRequest,
     Delivery,
@@ -19,10 +19,12 @@ from signers.models import (
     SignatureEmail,
     Suppression,
 )
+from signers.services.personal_data import signature_erase_personal_data
+from signers.services.signatures import signature_reject, signature_rename
 
 
 class RenameForm(forms.Form):
-    display_name = forms.CharField(label=_("name"), max_length=200)
+    display_name = NameField(label=_("name"), max_length=200)
 
 
 @admin.register(Signature)
@@ -50,7 +52,7 @@ class SignatureAdmin(ServiceOwnedAdmin):
     def form_apply(
         self, request: AuthedHttpRequest, obj: Signature, data: dict[str, Any]
     ) -> bool:
-        return services.signature_rename(
+        return signature_rename(
             signature=obj, actor=request.user, display_name=data["display_name"]
         )
 
@@ -61,7 +63,7 @@ class SignatureAdmin(ServiceOwnedAdmin):
         self.act_on_each(
             request,
             queryset,
-            lambda s: services.signature_reject(
+            lambda s: signature_reject(
                 signature=s, actor=request.user, reason=gettext("Spam or abuse.")
             ),
             gettext("%(n)d rejected."),
@@ -74,9 +76,7 @@ class SignatureAdmin(ServiceOwnedAdmin):
         self.act_on_each(
             request,
             queryset,
-            lambda s: services.signature_erase_personal_data(
-                signature=s, actor=request.user
-            ),
+            lambda s: signature_erase_personal_data(signature=s, actor=request.user),
             gettext("%(n)d erased."),
         )
 

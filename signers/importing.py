@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from coalition.forms import TextField
 from coalition.spreadsheets import CsvFileError, delimiter_of, read_csv
-from signers.forms import EmailField
+from signers.forms.signing import EmailField
 from signers.models import Signature
 from signers.names import name_keys
 

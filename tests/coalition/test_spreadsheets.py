@@ -214,8 +214,8 @@ def test_no_csv_the_site_writes_has_a_live_formula(client, trigger):
     written = {
         name: _read(client.get(reverse(name, args=[letter.slug])))
         for name in (
-            "letters:signers-csv",
-            "letters:export-csv",
+            "signers:signers-csv",
+            "signers:export-csv",
             "signers:prospect-export",
         )
     }

@@ -3,8 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from coalition.models import User
-from letters import services
 from letters.models import AuditEvent, Letter
+from letters.services.lifecycle import letter_close
 from tests.factories import LetterFactory, UserFactory, circulating_letter
 from tests.letters.public_fixtures import published_letter
 
@@ -98,7 +98,7 @@ def test_a_non_staff_member_cannot_pass_for_staff():
     letter.memberships.create(user=viewer, role="viewer")
 
     with pytest.raises(PermissionDenied):
-        services.letter_close(letter=letter, actor=viewer, as_staff=True)
+        letter_close(letter=letter, actor=viewer, as_staff=True)
 
 
 def web_address(admin_client, letter, slug):

@@ -39,7 +39,7 @@ def test_a_rename_recomputes_the_keys_logs_and_leaves_the_public_page(
 ):
     letter = published_letter()
     signature = sign(letter, "Rude Name Group")
-    page = reverse("letters:public", args=[letter.slug])
+    page = reverse("signers:public", args=[letter.slug])
     assert "Rude Name Group" in client.get(page).content.decode()  # cached now
 
     response = rename(admin_client, signature, "Alder Group")

@@ -15,12 +15,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from coalition.spreadsheets import FORMULA_TRIGGERS, csv_lines
-from letters.exports import organiser_csv_rows
 from letters.models import Letter
+from signers.exports import organiser_csv_rows
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.models import Signature
 from signers.names import clean_display_name
-from signers.services import signature_import
+from signers.services.signatures import signature_import
 from tests.factories import SignatureFactory
 from tests.signers.strategies import FUZZ, TRICKY, field_text, rolled_back
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from coalition.spreadsheets import too_large_message
 from letters.models import Letter
 from signers.importing import SignatureImportError, read_signer_csv
-from signers.services import signature_import
+from signers.services.signatures import signature_import
 
 
 class Command(BaseCommand):
