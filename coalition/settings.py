@@ -175,9 +175,15 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = (
 )
 
 # --- Email ------------------------------------------------------------------
-# Without EMAIL_URL, email is printed on the terminal (the development default).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# Without EMAIL_URL: in development (DEBUG) each message is kept in DEV_EMAIL_DIR
+# and shown at /dev/emails/, with one line per message on the terminal; with
+# DEBUG off, email is printed on the terminal.
+DEV_EMAIL_DIR = env.path("DEV_EMAIL_DIR", default=VAR_DIR / "mail")
+if DEBUG and not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "coalition.devmail.DevMailBackend"
+else:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+    vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="coalition@localhost")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
