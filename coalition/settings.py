@@ -95,6 +95,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers (web, worker threads, beat) take the write lock when they begin, so
+    # they wait for each other instead of failing with "database is locked" when
+    # a reading transaction turns into a writing one.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # A file, not memory, so a worker process in a test can see the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -192,16 +196,21 @@ ADMINS = [("Admin", a) for a in env.list("ADMINS", default=[])]
 # --- Celery -------------------------------------------------------------------
 # Without REDIS_URL, kombu's filesystem transport works across processes on one
 # machine, so `make run` needs no broker installed.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# (A host name, though the transport needs none, saves a warning in every process.)
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/"
+)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     # kombu expects the folders to exist; every process (web, worker, beat) that
     # may be started first makes sure they do.
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        # Its exchange tables, which would otherwise land in ./control/.
+        "control_folder": str(_broker_dir / "control"),
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -359,5 +368,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # One line per page of every PDF rendered otherwise.
         "weasyprint.progress": {"level": "WARNING"},
+        # runserver says so itself; the log record would say it a second time.
+        "django.utils.autoreload": {"level": "WARNING"},
     },
 }
