@@ -6,13 +6,9 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.crypto import get_random_string
 
 from coalition.emails import message_to_dict, render_email, send_message
-from coalition.models import User
-from letters.selectors import team_invitation_waiting_for
-from signers.tokens import make_token
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +25,6 @@ class AccountAdapter(DefaultAccountAdapter):
         # five wrong passwords would lock its owner out; add the client address.
         account = super()._get_login_attempts_cache_key(request, **credentials)
         return f"{account}:{self.get_client_ip(request)}"
-
-    def get_login_redirect_url(self, request: HttpRequest) -> str:
-        # A team invitation outlives signing up: whoever logs in with an address
-        # that has one waiting (after verifying it, perhaps in another browser
-        # than the one that followed the link) is brought back to it. A `next`
-        # in the request still comes first.
-        user = request.user
-        invitation = (
-            team_invitation_waiting_for(user=user) if isinstance(user, User) else None
-        )
-        if invitation is not None:
-            token = make_token("team", invitation.pk)
-            return reverse("letters:team-accept", kwargs={"token": token})
-        return super().get_login_redirect_url(request)
 
     def send_account_already_exists_mail(self, email: str) -> None:
         # A new account costs a password hash; without one here, the quicker

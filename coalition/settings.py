@@ -141,7 +141,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+# Where a login without a `next` lands: a team invitation waiting for the
+# address, else the organiser's letters.
+LOGIN_REDIRECT_URL = "letters:after-login"
 ACCOUNT_ADAPTER = "coalition.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}

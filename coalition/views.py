@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET
 
 from coalition import devmail, health
 from coalition.emails import text_paragraphs
-from letters.models import Membership
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -78,10 +77,7 @@ def _dev_email_gate(request: HttpRequest) -> HttpResponse | None:
         raise Http404
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not (
-        request.user.is_staff
-        or Membership.objects.filter(user_id=request.user.pk).exists()
-    ):
+    if not (request.user.is_staff or request.user.memberships.exists()):
         raise PermissionDenied
     return None
 

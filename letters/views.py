@@ -36,7 +36,7 @@ from letters.forms import (
 )
 from letters.markdown import render_body, render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision, TeamInvitation
-from signers.tokens import TokenError, TokenExpired, read_token
+from signers.tokens import TokenError, TokenExpired, make_token, read_token
 
 Role = Membership.Role
 
@@ -89,6 +89,19 @@ def _act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     letters = selectors.letter_list_for_user(user=request.user)
     return render(request, "letters/letter_dashboard.html", {"letters": letters})
+
+
+@login_required
+@require_safe
+def after_login(request: AuthedHttpRequest) -> HttpResponse:
+    """Where a login lands (LOGIN_REDIRECT_URL). A team invitation outlives
+    signing up: whoever logs in with an address that has one waiting (having
+    verified it, perhaps in another browser than the one that followed the
+    link) is brought back to it; everyone else goes to their letters."""
+    invitation = selectors.team_invitation_waiting_for(user=request.user)
+    if invitation is None:
+        return redirect("letters:dashboard")
+    return redirect("letters:team-accept", token=make_token("team", invitation.pk))
 
 
 @login_required
