@@ -6,13 +6,18 @@ import time_machine
 from django.db import connection
 
 from letters.models import Membership
-from signers import services
+from letters.services.revisions import revision_publish
 from signers.models import (
     Delivery,
     Prospect,
     ReminderSchedule,
     Signature,
     Suppression,
+)
+from signers.services.sending import (
+    deliveries_claim_due,
+    deliveries_dispatch,
+    deliveries_plan_due,
 )
 from signers.tasks import deliveries_dispatch_task
 from tests.factories import (
@@ -49,7 +54,7 @@ def no_digest(letter, **fields):
 
 
 def dispatch():
-    return services.deliveries_dispatch()
+    return deliveries_dispatch()
 
 
 def recipients(mailoutbox, subject_part=""):
@@ -169,7 +174,7 @@ def test_dispatcher_run_twice_at_once_sends_each_reminder_once(settings, mailout
     def run():
         try:
             start.wait()
-            results.append(services.deliveries_dispatch())
+            results.append(deliveries_dispatch())
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:
@@ -218,7 +223,7 @@ def test_a_reminder_planned_for_the_old_deadline_is_skipped_not_sent(mailoutbox)
     no_digest(letter)
     invited(letter)
     with at(SOFT - timedelta(days=1)):
-        services.deliveries_plan_due(now=SOFT - timedelta(days=1))
+        deliveries_plan_due(now=SOFT - timedelta(days=1))
         letter.soft_deadline = SOFT + timedelta(days=30)
         letter.save()
         dispatch()
@@ -439,8 +444,8 @@ def test_a_stale_claim_is_taken_back_and_sent_with_the_same_message_id(
     no_digest(letter)
     invited(letter)
     now = SOFT - timedelta(days=1)
-    services.deliveries_plan_due(now=now)
-    (crashed,) = services.deliveries_claim_due(now=now, claimer="dead", limit=10)
+    deliveries_plan_due(now=now)
+    (crashed,) = deliveries_claim_due(now=now, claimer="dead", limit=10)
 
     with at(now + timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT - 1)):
         assert dispatch().sent == 0
@@ -456,14 +461,12 @@ def test_a_stale_claim_is_taken_back_and_sent_with_the_same_message_id(
 def test_no_reminder_to_re_confirm_is_shown_or_sent_without_a_material_change(
     client, mailoutbox
 ):
-    from letters import services as letter_services
-
     owner = UserFactory()
     letter = LetterFactory(owner=owner, status="circulating")
     no_digest(letter)
     published = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     with at(published):
-        letter_services.revision_publish(letter=letter, author=owner, change_note="")
+        revision_publish(letter=letter, author=owner, change_note="")
         signer = SignatureFactory(letter=letter, revision=letter.current_revision)
     client.force_login(owner)
     outreach = f"/workspace/letters/{letter.slug}/outreach/"
@@ -477,7 +480,7 @@ def test_no_reminder_to_re_confirm_is_shown_or_sent_without_a_material_change(
     letter.body += "\n\nA new demand."
     letter.save()
     with at(published + timedelta(days=31)):
-        letter_services.revision_publish(
+        revision_publish(
             letter=letter, author=owner, change_note="More", kind="material"
         )
     with at(published + timedelta(days=40)):

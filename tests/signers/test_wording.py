@@ -12,9 +12,9 @@ from django.utils.html import escape
 
 from coalition.emails import render_email
 from coalition.text import before_full_stop
+from coalition.tokens import make_token
 from letters.models import Membership
 from signers.models import Call, Update
-from signers.tokens import make_token
 from tests.factories import ProspectFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
