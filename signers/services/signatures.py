@@ -41,6 +41,7 @@ from signers.services.common import (
     lock_letter,
     make_way,
     on_confirmed,
+    on_withdrawn,
     text_changed_error,
 )
 from signers.services.sending import queue_signature_email
@@ -245,6 +246,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
         return False
     if was_listed:
         bump_signers_version(signature.letter_id, removed=True)
+    on_withdrawn(signature)
     audit_signature(signature, "signature.withdrawn", previous_status=signature.status)
     queue_signature_email(signature, SignatureEmail.Kind.WITHDRAWN)
     return True
