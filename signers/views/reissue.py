@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from coalition.types import AuthedHttpRequest
-from letters.models import Membership
+from letters.models import Letter, Membership
 from signers.forms.communications import ReissueForm
 from signers.models import (
     ReissueOptIn,
@@ -29,6 +29,11 @@ def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     role = organiser_role(letter=letter, user=request.user)
     if role != Membership.Role.OWNER:
         raise PermissionDenied
+    count = signature_count_public(letter=letter)
+    if letter.status != Letter.Status.CLOSED:
+        # No form to fill in and then be refused: the page says why instead.
+        refused: dict[str, Any] = {"letter": letter, "form": None, "count": count}
+        return render(request, "signers/reissue_form.html", refused)
     initial = {"title": letter.title, "addressee": letter.addressee}
     form = ReissueForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -42,7 +47,6 @@ def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
                 _("The new letter is circulating; earlier signers are asked to join."),
             )
             return redirect("letters:detail", slug=new.slug)
-    count = signature_count_public(letter=letter)
     context = {"letter": letter, "form": form, "count": count}
     return render(request, "signers/reissue_form.html", context)
 
