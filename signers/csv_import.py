@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 MAX_LENGTH = 200
 MAX_NOTES_LENGTH = 2000
@@ -49,9 +50,12 @@ def too_large_message() -> str:
 
 
 def _too_many_rows_message() -> str:
-    return _("The file has more than %(max)d rows: split it and import each part.") % {
-        "max": settings.IMPORT_MAX_ROWS
-    }
+    limit = settings.IMPORT_MAX_ROWS
+    return ngettext(
+        "The file has more than %(max)d row: split it and import each part.",
+        "The file has more than %(max)d rows: split it and import each part.",
+        limit,
+    ) % {"max": limit}
 
 
 class _Bounded(io.RawIOBase):
@@ -333,12 +337,21 @@ def _row(
     for name in ("organisation", "contact_name", "owner"):
         if len(values.get(name, "")) > MAX_LENGTH:
             problems.append(
-                _("A cell is longer than %(max)d characters.") % {"max": MAX_LENGTH}
+                ngettext(
+                    "A cell is longer than %(max)d character.",
+                    "A cell is longer than %(max)d characters.",
+                    MAX_LENGTH,
+                )
+                % {"max": MAX_LENGTH}
             )
             break
     if len(values.get("notes", "")) > MAX_NOTES_LENGTH:
         problems.append(
-            _("The notes are longer than %(max)d characters.")
+            ngettext(
+                "The notes are longer than %(max)d character.",
+                "The notes are longer than %(max)d characters.",
+                MAX_NOTES_LENGTH,
+            )
             % {"max": MAX_NOTES_LENGTH}
         )
     if problems:

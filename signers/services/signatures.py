@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from coalition.models import User
 from coalition.queue import enqueue_on_commit
+from coalition.text import before_full_stop
 from letters.models import Letter, Revision
 from signers import names
 from signers.importing import ImportRow, SignatureImportError
@@ -425,7 +426,7 @@ def signature_decide_name_change(
     except IntegrityError as exc:
         raise ValidationError(
             _("Another signer of this letter already has the name %(name)s.")
-            % {"name": new_name},
+            % {"name": before_full_stop(new_name)},
             code="duplicate",
         ) from exc
     audit_signature(

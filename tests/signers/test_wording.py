@@ -1,5 +1,6 @@
 """Sentences that read right: names ending in a full stop, counts, audiences, roles."""
 
+import ast
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from tests.factories import ProspectFactory, SignatureFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = Path(settings.BASE_DIR) / "templates"
+ROOT = Path(settings.BASE_DIR)
+TEMPLATES = ROOT / "templates"
 
 
 @pytest.mark.parametrize(
@@ -142,3 +144,39 @@ def test_the_roles_are_explained_once_in_one_wording(client, letter, organiser):
     assert escape(str(Membership.ROLES_EXPLAINED)) in page
     assert "publish revisions" in str(Membership.ROLES_EXPLAINED)
     assert "Invite a co-organiser" in page  # the owner's form is on the same page
+
+
+# A count in a sentence given to gettext, not ngettext: "%(n)d recipients".
+# (A line or revision number names one thing: "line %(line)d contains".)
+PYTHON_COUNT = re.compile(r"%\((?!line\b|number\b)\w+\)d [a-z]+s\b")
+
+
+def test_every_count_in_the_code_goes_through_a_plural_form():
+    found = []
+    for app in ("coalition", "letters", "signers"):
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) in ("_", "gettext")
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and PYTHON_COUNT.search(str(node.args[0].value))
+                ):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
+
+
+def test_sending_an_update_to_one_recipient_says_recipient(client, letter, organiser):
+    SignatureFactory(letter=letter, consent_updates=True)
+    update = Update.objects.create(letter=letter, subject="News", body="Text")
+    client.force_login(organiser)
+
+    response = client.post(
+        reverse("signers:update-send", args=[letter.slug, update.pk]), follow=True
+    )
+
+    sent = [str(m) for m in response.context["messages"]]
+    assert "Sending to 1 recipient." in sent
