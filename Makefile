@@ -54,10 +54,10 @@ run: $(STAMP) .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo
-	@echo "  Coalition is starting: open http://127.0.0.1:$(PORT)/"
-	@echo "  Emails (sign-up links, invitations) are printed in this terminal."
+	@echo "  Coalition is starting on http://127.0.0.1:$(PORT)/ (the login follows)."
 	@echo
-	PORT=$(PORT) $(BIN)/honcho -f Procfile.dev start
+	@# scripts/dev-run: Ctrl-C stops every process and ends with status 0.
+	DEV_PORT=$(PORT) $(BIN)/python scripts/dev-run Procfile.dev
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

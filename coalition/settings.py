@@ -95,6 +95,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Writers (web, worker threads, beat) take the write lock when they begin, so
+    # they wait for each other instead of failing with "database is locked" when
+    # a reading transaction turns into a writing one.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # A file, not memory, so a worker process in a test can see the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,7 +141,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+# Where a login without a `next` lands: a team invitation waiting for the
+# address, else the organiser's letters.
+LOGIN_REDIRECT_URL = "letters:after-login"
 ACCOUNT_ADAPTER = "coalition.adapter.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
@@ -175,9 +181,15 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = (
 )
 
 # --- Email ------------------------------------------------------------------
-# Without EMAIL_URL, email is printed on the terminal (the development default).
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
-vars().update(EMAIL_CONFIG)
+# Without EMAIL_URL: in development (DEBUG) each message is kept in DEV_EMAIL_DIR
+# and shown at /dev/emails/, with one line per message on the terminal; with
+# DEBUG off, email is printed on the terminal.
+DEV_EMAIL_DIR = env.path("DEV_EMAIL_DIR", default=VAR_DIR / "mail")
+if DEBUG and not env.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "coalition.devmail.DevMailBackend"
+else:
+    EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+    vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="coalition@localhost")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -186,7 +198,10 @@ ADMINS = [("Admin", a) for a in env.list("ADMINS", default=[])]
 # --- Celery -------------------------------------------------------------------
 # Without REDIS_URL, kombu's filesystem transport works across processes on one
 # machine, so `make run` needs no broker installed.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# (A host name, though the transport needs none, saves a warning in every process.)
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost/"
+)
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -196,11 +211,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        # Its exchange tables, which would otherwise land in ./control/.
+        "control_folder": str(_broker_dir / "control"),
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
-        # Its exchange table; by default a `control` folder in the working directory.
-        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -355,5 +370,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # One line per page of every PDF rendered otherwise.
         "weasyprint.progress": {"level": "WARNING"},
+        # runserver says so itself; the log record would say it a second time.
+        "django.utils.autoreload": {"level": "WARNING"},
     },
 }

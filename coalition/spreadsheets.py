@@ -23,6 +23,7 @@ from typing import IO, Any, Final, Protocol
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 DELIMITERS: Final = (",", ";", "\t")
 # What a file that is not UTF-8 is read as, if everything before the first
@@ -53,9 +54,12 @@ def too_large_message() -> str:
 
 
 def _too_many_rows_message() -> str:
-    return _("The file has more than %(max)d rows: split it and import each part.") % {
-        "max": settings.IMPORT_MAX_ROWS
-    }
+    limit = settings.IMPORT_MAX_ROWS
+    return ngettext(
+        "The file has more than %(max)d row: split it and import each part.",
+        "The file has more than %(max)d rows: split it and import each part.",
+        limit,
+    ) % {"max": limit}
 
 
 def _not_text_message() -> str:

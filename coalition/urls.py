@@ -8,6 +8,12 @@ from coalition import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Development email (DEBUG only; 404 otherwise).
+    path("dev/emails/", views.dev_email_list, name="dev-email-list"),
+    path("dev/emails/<str:email_id>/", views.dev_email_detail, name="dev-email-detail"),
+    path(
+        "dev/emails/<str:email_id>/html/", views.dev_email_html, name="dev-email-html"
+    ),
     path(
         "favicon.ico",
         RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg", permanent=True),

@@ -1,9 +1,16 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+import re
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 
-from coalition import health
+from coalition import devmail, health
+from coalition.emails import text_paragraphs
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -51,3 +58,66 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+# --- Development email (DEBUG only) -------------------------------------------------
+# The HTML part is the site's own escaped output, but strangers wrote parts of it:
+# it is shown only in a sandboxed frame, from its own URL, under a policy that
+# lets it run nothing and load nothing but the site's images and its own styles.
+DEV_EMAIL_HTML_POLICY = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _dev_email_gate(request: HttpRequest) -> HttpResponse | None:
+    """404 unless DEBUG; the login page for visitors; staff and organisers only."""
+    if not settings.DEBUG:
+        raise Http404
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not (request.user.is_staff or request.user.memberships.exists()):
+        raise PermissionDenied
+    return None
+
+
+@require_GET
+@never_cache
+def dev_email_list(request: HttpRequest) -> HttpResponse:
+    if response := _dev_email_gate(request):
+        return response
+    emails = devmail.stored_email_list()
+    return render(request, "coalition/dev_email_list.html", {"emails": emails})
+
+
+@require_GET
+@never_cache
+def dev_email_detail(request: HttpRequest, email_id: str) -> HttpResponse:
+    if response := _dev_email_gate(request):
+        return response
+    email = devmail.stored_email_get(email_id=email_id)
+    if email is None:
+        raise Http404
+    text = email.text or ""
+    paragraphs = text_paragraphs(text, links=LINK.findall(text)) if text else []
+    return render(
+        request,
+        "coalition/dev_email_detail.html",
+        {"email": email, "paragraphs": paragraphs},
+    )
+
+
+@require_GET
+@never_cache
+@xframe_options_sameorigin
+def dev_email_html(request: HttpRequest, email_id: str) -> HttpResponse:
+    if response := _dev_email_gate(request):
+        return response
+    email = devmail.stored_email_get(email_id=email_id)
+    if email is None or email.html is None:
+        raise Http404
+    response = HttpResponse(email.html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = DEV_EMAIL_HTML_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -292,10 +292,6 @@ class TeamInviteForm(forms.Form):
         label=_("Role"),
         choices=Membership.Role.choices,
         initial=Membership.Role.EDITOR,
-        help_text=_(
-            "Viewers read everything; editors also change the text and settings; "
-            "owners also manage the team and the letter's life cycle."
-        ),
     )
 
     def clean_email(self) -> str:

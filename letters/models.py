@@ -207,6 +207,12 @@ class Membership(models.Model):
         EDITOR = "editor", _("Editor")
         VIEWER = "viewer", _("Viewer")
 
+    # What each role may do, the one wording for every page that explains it.
+    ROLES_EXPLAINED = _(
+        "Viewers read everything; editors also change the text and settings and "
+        "publish revisions; owners also manage the team and the letter's life cycle."
+    )
+
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="memberships"
     )

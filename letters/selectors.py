@@ -1,6 +1,8 @@
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from coalition.models import User
+from coalition.tokens import MAX_AGE
 from letters.hooks import signer_side
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
 
@@ -45,3 +47,22 @@ def team_invitations_pending(*, letter: Letter) -> QuerySet[TeamInvitation]:
 
 def audit_events(*, letter: Letter) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(letter=letter).select_related("actor")
+
+
+def team_invitation_waiting_for(*, user: User) -> TeamInvitation | None:
+    """The newest team invitation to the user's address that they can still
+    accept: sent, not accepted or withdrawn, within the link's lifetime, and to
+    a letter whose team they are not on yet."""
+    return (
+        TeamInvitation.objects.filter(
+            email__iexact=user.email,
+            sent_at__isnull=False,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            # The emailed link's age: it was made when the invitation was sent.
+            sent_at__gte=timezone.now() - MAX_AGE["team"],
+        )
+        .exclude(letter__memberships__user=user)
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -9,6 +9,7 @@ app_name = "letters"
 _letter = "workspace/letters/<slug:slug>/"
 urlpatterns = [
     path("workspace/", views.dashboard, name="dashboard"),
+    path("workspace/after-login/", views.after_login, name="after-login"),
     path("workspace/new/", views.create, name="create"),
     path("workspace/team/join/<str:token>/", views.team_accept, name="team-accept"),
     path(_letter, views.detail, name="detail"),

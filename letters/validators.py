@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from letters.models import MAX_BODY_LENGTH, MAX_POINT_LENGTH, MAX_POINTS, TEXT_LIMITS
 
@@ -44,14 +45,22 @@ def clean_points(points: Iterable[str]) -> list[str]:
         )
     if len(cleaned) > MAX_POINTS:
         raise ValidationError(
-            _("A letter has at most %(max)d points of unity."),
+            ngettext(
+                "A letter has at most %(max)d point of unity.",
+                "A letter has at most %(max)d points of unity.",
+                MAX_POINTS,
+            ),
             code="points_too_many",
             params={"max": MAX_POINTS},
         )
     for n, point in enumerate(cleaned, start=1):
         if len(point) > MAX_POINT_LENGTH:
             raise ValidationError(
-                _("Point %(n)d is longer than %(max)d characters."),
+                ngettext(
+                    "Point %(n)d is longer than %(max)d character.",
+                    "Point %(n)d is longer than %(max)d characters.",
+                    MAX_POINT_LENGTH,
+                ),
                 code="point_too_long",
                 params={"n": n, "max": MAX_POINT_LENGTH},
             )
@@ -64,9 +73,12 @@ def clean_body(body: str) -> str:
     body = body.replace("\r\n", "\n")
     if len(body) > MAX_BODY_LENGTH:
         raise ValidationError(
-            _(
+            ngettext(
+                "The letter is %(length)d character long; it may be at most "
+                "%(max)d. Shorten it, or link to a longer text.",
                 "The letter is %(length)d characters long; it may be at most "
-                "%(max)d. Shorten it, or link to a longer text."
+                "%(max)d. Shorten it, or link to a longer text.",
+                len(body),
             ),
             code="body_too_long",
             params={"length": len(body), "max": MAX_BODY_LENGTH},
@@ -86,7 +98,11 @@ def validate_lengths(**texts: str) -> None:
                 errors[name] = exc
         elif len(text) > TEXT_LIMITS[name]:
             errors[name] = ValidationError(
-                _("This is %(length)d characters long; it may be at most %(max)d."),
+                ngettext(
+                    "This is %(length)d character long; it may be at most %(max)d.",
+                    "This is %(length)d characters long; it may be at most %(max)d.",
+                    len(text),
+                ),
                 code="too_long",
                 params={"length": len(text), "max": TEXT_LIMITS[name]},
             )

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from coalition.models import User
-from coalition.tokens import TokenError, TokenExpired, read_token
+from coalition.tokens import TokenError, TokenExpired, make_token, read_token
 from coalition.types import AuthedHttpRequest
 from letters import selectors
 from letters.audit import describe
@@ -93,6 +93,19 @@ def _act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     letters = selectors.letter_list_for_user(user=request.user)
     return render(request, "letters/letter_dashboard.html", {"letters": letters})
+
+
+@login_required
+@require_safe
+def after_login(request: AuthedHttpRequest) -> HttpResponse:
+    """Where a login lands (LOGIN_REDIRECT_URL). A team invitation outlives
+    signing up: whoever logs in with an address that has one waiting (having
+    verified it, perhaps in another browser than the one that followed the
+    link) is brought back to it; everyone else goes to their letters."""
+    invitation = selectors.team_invitation_waiting_for(user=request.user)
+    if invitation is None:
+        return redirect("letters:dashboard")
+    return redirect("letters:team-accept", token=make_token("team", invitation.pk))
 
 
 @login_required

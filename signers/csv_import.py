@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coalition.spreadsheets import CsvFileError, read_csv, too_large_message
 
@@ -161,12 +162,21 @@ def _row(
     for name in ("organisation", "contact_name", "owner"):
         if len(values.get(name, "")) > MAX_LENGTH:
             problems.append(
-                _("A cell is longer than %(max)d characters.") % {"max": MAX_LENGTH}
+                ngettext(
+                    "A cell is longer than %(max)d character.",
+                    "A cell is longer than %(max)d characters.",
+                    MAX_LENGTH,
+                )
+                % {"max": MAX_LENGTH}
             )
             break
     if len(values.get("notes", "")) > MAX_NOTES_LENGTH:
         problems.append(
-            _("The notes are longer than %(max)d characters.")
+            ngettext(
+                "The notes are longer than %(max)d character.",
+                "The notes are longer than %(max)d characters.",
+                MAX_NOTES_LENGTH,
+            )
             % {"max": MAX_NOTES_LENGTH}
         )
     if problems:

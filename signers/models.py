@@ -573,6 +573,19 @@ class Update(models.Model):
     def is_draft(self) -> bool:
         return self.sent_at is None
 
+    @property
+    def audience_description(self) -> str:
+        """Who it goes to, said in full: the choice "Both" reads well only next
+        to the other two."""
+        if self.audience == self.Audience.BOTH:
+            return str(
+                _(
+                    "Signers who agreed to receive updates and invitees who have "
+                    "not answered yet"
+                )
+            )
+        return str(self.get_audience_display())
+
 
 class Call(models.Model):
     """A coalition call: invitations with an .ics, RSVPs, reminders, notes."""

@@ -108,12 +108,16 @@ def letter_steps(
 
 
 def material_revision_time(letter: Letter) -> datetime | None:
-    if not letter.last_material_revision_number:
+    """When the last material change was published; None if there was none.
+
+    Revision 1 is the letter's first text, and counts as its last material
+    revision until a later one: nobody re-confirms it, so no reminder to
+    re-confirm is planned (or shown in the schedule) for it."""
+    number = letter.last_material_revision_number
+    if number is None or number < 2:
         return None
     return (
-        Revision.objects.filter(
-            letter=letter, number=letter.last_material_revision_number
-        )
+        Revision.objects.filter(letter=letter, number=number)
         .values_list("created_at", flat=True)
         .first()
     )

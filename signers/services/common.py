@@ -140,6 +140,24 @@ def on_confirmed(signature: Signature) -> None:
         ).update(status=Prospect.Status.SIGNED, updated_at=timezone.now())
 
 
+def on_withdrawn(signature: Signature) -> None:
+    """A signature has just been withdrawn: its prospect's answer follows it.
+
+    The invitee who signed now says no, so the prospect is declined (the
+    outreach page and the funnel stop counting them as signed, and no reminder
+    asks them to sign again), unless another live signature answers for them.
+    """
+    if signature.prospect_id is None:
+        return
+    if Signature.objects.filter(
+        prospect_id=signature.prospect_id, status__in=Signature.LIVE_STATUSES
+    ).exists():
+        return
+    Prospect.objects.filter(
+        pk=signature.prospect_id, status=Prospect.Status.SIGNED
+    ).update(status=Prospect.Status.DECLINED, updated_at=timezone.now())
+
+
 def live_signature(signature_id: int) -> Signature:
     """The signature, locked until commit. ValidationError (code ``not_live``)
     once it is withdrawn, rejected or erased: then every link it was sent

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from coalition.models import User
 from coalition.queue import enqueue_on_commit
@@ -86,10 +87,14 @@ def update_limit_error(*, letter: Letter, now: datetime) -> ValidationError | No
     with timezone.override(letter.time_zone):
         when = formats.date_format(timezone.localtime(next_at), "l j F, H:i")
     return ValidationError(
-        _(
+        ngettext(
+            "This letter has sent %(limit)d update in the last seven days, the "
+            "most allowed, so that signers are not flooded. The next one can go "
+            "on %(when)s (%(zone)s time).",
             "This letter has sent %(limit)d updates in the last seven days, the "
             "most allowed, so that signers are not flooded. The next one can go "
-            "on %(when)s (%(zone)s time)."
+            "on %(when)s (%(zone)s time).",
+            limit,
         )
         % {"limit": limit, "when": when, "zone": letter.time_zone},
         code="rate_limited",

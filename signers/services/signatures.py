@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from coalition.models import User
 from coalition.queue import enqueue_on_commit
+from coalition.text import before_full_stop
 from letters.audit import Action, audit_record
 from letters.models import Letter, Revision
 from signers import names
@@ -41,6 +42,7 @@ from signers.services.common import (
     lock_letter,
     make_way,
     on_confirmed,
+    on_withdrawn,
     text_changed_error,
 )
 from signers.services.sending import queue_signature_email
@@ -245,6 +247,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
         return False
     if was_listed:
         bump_signers_version(signature.letter_id, removed=True)
+    on_withdrawn(signature)
     audit_record(
         signature, None, Action.SIGNATURE_WITHDRAWN, previous_status=signature.status
     )
@@ -417,7 +420,7 @@ def _save_name(locked: Signature, name: str) -> None:
     except IntegrityError as exc:
         raise ValidationError(
             _("Another signer of this letter already has the name %(name)s.")
-            % {"name": name},
+            % {"name": before_full_stop(name)},
             code="duplicate",
         ) from exc
 

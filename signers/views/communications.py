@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from coalition.types import AuthedHttpRequest
@@ -81,6 +82,9 @@ def updates(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         ),
         "calls": call_list(letter=letter)[:5],
         "can_reissue": membership.is_owner and letter.status == Letter.Status.CLOSED,
+        # Owners of a letter still open are told when re-issuing becomes possible.
+        "reissue_when_closed": membership.is_owner
+        and letter.status != Letter.Status.CLOSED,
         "reissues": reissue_opt_in_counts(letter=letter),
     }
     return render(request, "signers/update_list.html", context)
@@ -160,7 +164,13 @@ def update_send(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Sending to %(n)d recipients.") % {"n": count})
+        messages.success(
+            request,
+            ngettext(
+                "Sending to %(n)d recipient.", "Sending to %(n)d recipients.", count
+            )
+            % {"n": count},
+        )
     return redirect("signers:update-detail", slug=letter.slug, pk=update.pk)
 
 

@@ -11,6 +11,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST, require_safe
 
@@ -224,7 +225,11 @@ def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpRespons
         except SignatureImportError as exc:
             report = exc.report()
         else:
-            messages.success(request, _("%(n)d signers imported.") % {"n": count})
+            messages.success(
+                request,
+                ngettext("%(n)d signer imported.", "%(n)d signers imported.", count)
+                % {"n": count},
+            )
             return redirect("signers:letter-signatures", slug=letter.slug)
     context = {"letter": letter, "form": form, "report": report}
     return render(request, "signers/signature_import.html", context)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -141,7 +142,13 @@ def _prospect_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             else:
-                messages.success(request, _("%(n)d prospects imported.") % {"n": count})
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)d prospect imported.", "%(n)d prospects imported.", count
+                    )
+                    % {"n": count},
+                )
                 return redirect("signers:outreach", slug=letter.slug)
         else:
             messages.error(request, _("The preview expired. Upload the file again."))

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from coalition.types import AuthedHttpRequest
-from letters.models import Membership
+from letters.models import Letter, Membership
 from letters.permissions import require_letter_role
 from signers.forms.communications import ReissueForm
 from signers.models import (
@@ -26,6 +26,11 @@ from signers.views.self_service import editable
 def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     """An owner sends a closed letter's text to a new addressee."""
     letter = require_letter_role(request, slug, Membership.Role.OWNER).letter
+    count = signature_count_public(letter=letter)
+    if letter.status != Letter.Status.CLOSED:
+        # No form to fill in and then be refused: the page says why instead.
+        refused: dict[str, Any] = {"letter": letter, "form": None, "count": count}
+        return render(request, "signers/reissue_form.html", refused)
     initial = {"title": letter.title, "addressee": letter.addressee}
     form = ReissueForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -39,7 +44,6 @@ def reissue(request: AuthedHttpRequest, slug: str) -> HttpResponse:
                 _("The new letter is circulating; earlier signers are asked to join."),
             )
             return redirect("letters:detail", slug=new.slug)
-    count = signature_count_public(letter=letter)
     context = {"letter": letter, "form": form, "count": count}
     return render(request, "signers/reissue_form.html", context)
 

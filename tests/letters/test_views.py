@@ -16,7 +16,7 @@ from letters.services.revisions import revision_publish
 from letters.services.team import team_invitation_create, team_invitation_send
 from letters.tasks import team_invitation_send_task
 from signers.models import Signature
-from tests.factories import LetterFactory, SignatureFactory, UserFactory
+from tests.factories import PASSWORD, LetterFactory, SignatureFactory, UserFactory
 from tests.letters.helpers import edit_draft
 
 pytestmark = pytest.mark.django_db
@@ -516,6 +516,88 @@ def test_a_newcomer_signs_up_and_comes_back_to_accept(owner, letter, mailoutbox)
     browser.post(link)
 
     assert letter.memberships.get(user__email="new@example.org").role == "editor"
+
+
+def test_a_newcomer_who_confirms_in_another_browser_is_brought_to_the_invitation(
+    owner, letter, mailoutbox
+):
+    """The sign-up page's own form, then the confirmation link opened elsewhere
+    (a phone, another browser): the invitation is found again after logging in."""
+    invitation = team_invitation_create(
+        letter=letter, actor=owner, email="new@example.org", role="editor"
+    )
+    team_invitation_send(invitation_id=invitation.pk)
+    link = invitation_link(mailoutbox)
+    laptop, phone = Client(), Client()
+    password = "Plenty-of-entropy-42"
+
+    signup_url = re.search(
+        r'href="(/accounts/signup/\?next=[^"]+)"', page(laptop.get(link))
+    ).group(1)
+    form = page(laptop.get(signup_url.replace("&amp;", "&")))
+    fields = dict(
+        re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)
+    )
+    fields.pop("csrfmiddlewaretoken", None)
+    laptop.post(
+        reverse("account_signup"),
+        {
+            **fields,
+            "email": "new@example.org",
+            "password1": password,
+            "password2": password,
+        },
+    )
+    confirm = re.search(
+        r"http://testserver(/accounts/confirm-email/\S+/)", mailoutbox[-1].body
+    ).group(1)
+    phone.post(confirm)
+    logged_in = phone.post(
+        reverse("account_login"), {"login": "new@example.org", "password": password}
+    )
+
+    invitation_page = phone.get(logged_in["Location"], follow=True)
+    [(accept, _status)] = invitation_page.redirect_chain[-1:]
+    assert accept.startswith("/workspace/team/join/")
+    assert "Join the team" in page(invitation_page)
+    phone.post(accept)
+    assert letter.memberships.get(user__email="new@example.org").role == "editor"
+    # Once joined, logging in leads to the letters again.
+    phone.logout()
+    again = phone.post(
+        reverse("account_login"), {"login": "new@example.org", "password": password}
+    )
+    assert phone.get(again["Location"])["Location"] == reverse("letters:dashboard")
+
+
+def test_an_invitation_is_not_offered_again_after_it_expired_or_was_withdrawn(
+    owner, letter, mailoutbox
+):
+    expired = team_invitation_create(
+        letter=letter, actor=owner, email="late@example.org", role="editor"
+    )
+    team_invitation_send(invitation_id=expired.pk)
+    TeamInvitation.objects.filter(pk=expired.pk).update(
+        sent_at=datetime.now(UTC) - timedelta(days=15)
+    )
+    withdrawn = team_invitation_create(
+        letter=LetterFactory(owner=owner),
+        actor=owner,
+        email="late@example.org",
+        role="editor",
+    )
+    team_invitation_send(invitation_id=withdrawn.pk)
+    TeamInvitation.objects.filter(pk=withdrawn.pk).update(revoked_at=datetime.now(UTC))
+    UserFactory(email="late@example.org")
+    browser = Client()
+
+    logged_in = browser.post(
+        reverse("account_login"), {"login": "late@example.org", "password": PASSWORD}
+    )
+
+    assert browser.get(logged_in["Location"])["Location"] == reverse(
+        "letters:dashboard"
+    )
 
 
 def test_an_expired_or_forged_team_link_is_refused(owner, letter, client, mailoutbox):

@@ -469,3 +469,25 @@ def test_only_an_owner_re_issues_and_only_a_closed_letter():
     open_letter = circulating_letter(owner=owner)
     with pytest.raises(ValidationError):
         letter_reissue(letter=open_letter, actor=owner, title="X", addressee="Y")
+
+
+def test_the_re_issue_form_is_offered_only_for_a_closed_letter(client):
+    owner = UserFactory()
+    letter = circulating_letter(owner=owner)
+    client.force_login(owner)
+    reissue = reverse("signers:reissue", kwargs={"slug": letter.slug})
+    updates = reverse("signers:updates", kwargs={"slug": letter.slug})
+
+    page = client.get(reissue).content.decode()
+    tab = client.get(updates).content.decode()
+
+    assert "Only a closed letter can be re-issued" in page
+    assert "<form" not in page.split("<main", 1)[1]
+    assert reissue not in tab
+    assert "Once the letter is closed" in tab
+
+    letter_close(letter=letter, actor=owner)
+    page = client.get(reissue).content.decode()
+    tab = client.get(updates).content.decode()
+    assert "Re-issue and ask earlier signers" in page
+    assert reissue in tab

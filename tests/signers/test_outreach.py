@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 
 from coalition.tokens import make_token
@@ -23,6 +24,7 @@ from tests.factories import (
     UserFactory,
     circulating_letter,
 )
+from tests.signers.helpers import sign_form
 
 pytestmark = pytest.mark.django_db
 P = Prospect.Status
@@ -706,3 +708,33 @@ def test_invite_everyone_button_gives_way_to_a_note_once_all_are_invited(client)
     page = client.get(url).content.decode()
     assert "not invited yet" not in page
     assert "Everyone on the list has been invited." in page
+
+
+def test_a_withdrawal_takes_the_prospect_off_signed_and_out_of_the_funnel(
+    organiser, letter
+):
+    prospect = ProspectFactory(letter=letter, organisation="Friends of the Park")
+    invitee = Client()
+    invitee.post(
+        reverse("signers:invitation", args=[make_token("invite", prospect.pk)]),
+        sign_form(letter, email=prospect.email),
+    )
+    signature = prospect.signatures.get()
+    signed = organiser.get(url("outreach", letter))
+    assert funnel_counts(signed)["signed"] == 1
+
+    invitee.post(
+        reverse("signers:withdraw", args=[make_token("withdraw", signature.pk)])
+    )
+
+    prospect.refresh_from_db()
+    assert prospect.status == P.DECLINED  # no more reminders to sign, either
+    after = organiser.get(url("outreach", letter))
+    assert funnel_counts(after)["signed"] == 0
+    assert funnel_counts(after)["declined"] == 1
+    listed = organiser.get(url("outreach", letter), {"status": "signed"})
+    assert "Friends of the Park" not in listed.content.decode()
+
+
+def funnel_counts(response):
+    return {stage.key: stage.count for stage in response.context["overview"].funnel}

@@ -6,6 +6,7 @@ import time_machine
 from django.db import connection
 
 from letters.models import Membership
+from letters.services.revisions import revision_publish
 from signers.models import (
     Delivery,
     Prospect,
@@ -20,6 +21,7 @@ from signers.services.sending import (
 )
 from signers.tasks import deliveries_dispatch_task
 from tests.factories import (
+    LetterFactory,
     ProspectFactory,
     RevisionFactory,
     SignatureFactory,
@@ -454,3 +456,36 @@ def test_a_stale_claim_is_taken_back_and_sent_with_the_same_message_id(
     (message,) = mailoutbox
     assert message.extra_headers["Message-ID"] == crashed.message_id
     assert Delivery.objects.get().attempts == 2
+
+
+def test_no_reminder_to_re_confirm_is_shown_or_sent_without_a_material_change(
+    client, mailoutbox
+):
+    owner = UserFactory()
+    letter = LetterFactory(owner=owner, status="circulating")
+    no_digest(letter)
+    published = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+    with at(published):
+        revision_publish(letter=letter, author=owner, change_note="")
+        signer = SignatureFactory(letter=letter, revision=letter.current_revision)
+    client.force_login(owner)
+    outreach = f"/workspace/letters/{letter.slug}/outreach/"
+
+    with at(published + timedelta(days=30)):
+        page = client.get(outreach).content.decode()
+        dispatch()
+    assert "Reminder to re-confirm" not in page
+    assert mailoutbox == []
+
+    letter.body += "\n\nA new demand."
+    letter.save()
+    with at(published + timedelta(days=31)):
+        revision_publish(
+            letter=letter, author=owner, change_note="More", kind="material"
+        )
+    with at(published + timedelta(days=40)):
+        page = client.get(outreach).content.decode()
+        mailoutbox.clear()
+        dispatch()
+    assert "Reminder to re-confirm" in page
+    assert recipients(mailoutbox) == [signer.email]
