@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "coalition",
+    "coalition.outbox",
     "letters",
     "signers",
 ]
@@ -224,6 +225,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "coalition.tasks.beat_heartbeat_task",
         "schedule": 60.0,
     },
+    # Sends what is due in the outbox, a batch per task (enqueuing also kicks it).
+    "outbox-dispatch": {
+        "task": "coalition.outbox.tasks.outbox_dispatch_task",
+        "schedule": 60.0,
+    },
     # Letters with a release date are published by this, exactly once.
     "letters-publish-due": {
         "task": "letters.tasks.letters_publish_due_task",
@@ -246,6 +252,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 300.0,
     },
 }
+
+# --- The outbox (every email) ------------------------------------------------------
+# Messages one dispatch claims and sends over one SMTP connection.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# Attempts before a message is failed (an organiser can retry it); between them
+# OUTBOX_RETRY_BACKOFF seconds, doubled each time, at most OUTBOX_RETRY_BACKOFF_MAX.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=9)
+OUTBOX_RETRY_BACKOFF = env.int("OUTBOX_RETRY_BACKOFF", default=5)
+OUTBOX_RETRY_BACKOFF_MAX = env.int("OUTBOX_RETRY_BACKOFF_MAX", default=600)
+# A claim older than this is taken back: its dispatcher died mid-send. Longer than
+# a batch can take, so a live dispatcher never loses its claim.
+OUTBOX_CLAIM_TIMEOUT = env.int("OUTBOX_CLAIM_TIMEOUT", default=600)
 
 # --- Deliveries (invitations, reminders, digests) ------------------------------
 # A claim older than this is taken back by the dispatcher: its sender died. Longer
