@@ -154,37 +154,6 @@ def text_paragraphs(text: str, *, links: Iterable[str]) -> list[list[tuple[str, 
     return paragraphs
 
 
-def message_to_dict(message: EmailMultiAlternatives) -> dict[str, Any]:
-    """A JSON-serialisable form of a rendered message, for a retry task."""
-    html = next(
-        (str(content) for content, mime in message.alternatives if mime == "text/html"),
-        None,
-    )
-    return {
-        "subject": message.subject,
-        "body": message.body,
-        "html": html,
-        "from_email": message.from_email,
-        "to": list(message.to),
-        "reply_to": list(message.reply_to),
-        "headers": dict(message.extra_headers),
-    }
-
-
-def message_from_dict(data: Mapping[str, Any]) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=data["subject"],
-        body=data["body"],
-        from_email=data["from_email"],
-        to=data["to"],
-        reply_to=data.get("reply_to") or None,
-        headers=data.get("headers") or {},
-    )
-    if data.get("html"):
-        message.attach_alternative(data["html"], "text/html")
-    return message
-
-
 def send_message(message: EmailMultiAlternatives) -> None:
     """Send now through the configured backend; raises on SMTP failure."""
     message.connection = get_connection(fail_silently=False)
