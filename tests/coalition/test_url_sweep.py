@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
+from coalition.tokens import make_token
 from letters.models import Membership, TeamInvitation
 from signers.models import (
     Call,
@@ -22,7 +23,6 @@ from signers.models import (
     Reissue,
     ReissueOptIn,
 )
-from signers.tokens import make_token
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
