@@ -235,14 +235,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "letters.tasks.letters_publish_due_task",
         "schedule": 60.0,
     },
-    # Plans the reminders that are due and sends every planned delivery.
-    "signers-dispatch-deliveries": {
-        "task": "signers.tasks.deliveries_dispatch_task",
-        "schedule": 60.0,
-    },
-    # Queues again the signer emails whose task the broker lost.
-    "signers-requeue-signature-emails": {
-        "task": "signers.tasks.signature_emails_requeue_task",
+    # Puts the reminders, digests and call reminders that are due in the outbox.
+    "signers-plan-reminders": {
+        "task": "signers.tasks.outreach_plan_due_task",
         "schedule": 60.0,
     },
     # Unconfirmed sign-ups past SIGNERS_PENDING_EXPIRY_HOURS stop being pending
@@ -264,19 +259,6 @@ OUTBOX_RETRY_BACKOFF_MAX = env.int("OUTBOX_RETRY_BACKOFF_MAX", default=600)
 # A claim older than this is taken back: its dispatcher died mid-send. Longer than
 # a batch can take, so a live dispatcher never loses its claim.
 OUTBOX_CLAIM_TIMEOUT = env.int("OUTBOX_CLAIM_TIMEOUT", default=600)
-
-# --- Deliveries (invitations, reminders, digests) ------------------------------
-# A claim older than this is taken back by the dispatcher: its sender died. Longer
-# than any task's time limit, so a live sender never loses its claim.
-DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
-# Seconds one dispatcher run keeps claiming chunks; the next minute's run (or a
-# second one running at once) goes on with the rest.
-DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
-DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
-# A signer email (receipt, confirmation link) still unsent this many seconds after
-# it was recorded is queued again (its task was lost with the broker's data);
-# then after twice as long for each attempt.
-SIGNATURE_EMAIL_RETRY_AFTER = env.int("SIGNATURE_EMAIL_RETRY_AFTER", default=120)
 
 # --- Coalition communications ----------------------------------------------------
 # Updates an organising team may send per letter in any seven days.

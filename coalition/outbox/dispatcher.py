@@ -46,6 +46,7 @@ SMTP_ERRORS = (smtplib.SMTPException, OSError)
 @dataclass
 class DispatchResult:
     claimed: int = 0
+    reclaimed: int = 0  # of those, claims of a dispatcher that died, taken back
     sent: int = 0
     retrying: int = 0  # failed this time, queued again after a backoff
     failed: int = 0  # no attempts left, or refused for good
@@ -65,8 +66,10 @@ def outbox_dispatch(
     """Claim up to ``batch_size`` due messages and send them; see the module."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    rows = _claim(token, now=now, limit=batch_size or settings.OUTBOX_BATCH_SIZE)
-    result = DispatchResult(claimed=len(rows))
+    rows, reclaimed = _claim(
+        token, now=now, limit=batch_size or settings.OUTBOX_BATCH_SIZE
+    )
+    result = DispatchResult(claimed=len(rows), reclaimed=reclaimed)
     if not rows:
         return result
     outgoing = _prepare(rows, token=token, now=now, result=result)
@@ -95,7 +98,10 @@ def outbox_settle_stale(*, now: datetime | None = None) -> int:
     return len(rows)
 
 
-def _claim(token: uuid.UUID, *, now: datetime, limit: int) -> list[OutboxMessage]:
+def _claim(
+    token: uuid.UUID, *, now: datetime, limit: int
+) -> tuple[list[OutboxMessage], int]:
+    """The batch, claimed and committed; and how many were stale claims."""
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)
     due = OutboxMessage.objects.filter(
         Q(status=Status.QUEUED, next_attempt_at__lte=now)
@@ -107,15 +113,19 @@ def _claim(token: uuid.UUID, *, now: datetime, limit: int) -> list[OutboxMessage
         "claimed_at": now,
         "attempts": F("attempts") + 1,
     }
+    reclaimed = 0
     with transaction.atomic(durable=True):
         if db_connection.features.has_select_for_update_skip_locked:
-            ids = list(
-                due.select_for_update(skip_locked=True).values_list("pk", flat=True)[
+            found = list(
+                due.select_for_update(skip_locked=True).values_list("pk", "status")[
                     :limit
                 ]
             )
-            if ids:
-                OutboxMessage.objects.filter(pk__in=ids).update(**claim)
+            reclaimed = sum(1 for _pk, status in found if status == Status.SENDING)
+            if found:
+                OutboxMessage.objects.filter(pk__in=[pk for pk, _s in found]).update(
+                    **claim
+                )
         else:
             # SQLite: one UPDATE takes the write lock at once, where a read
             # then a write would fail with "database is locked" beside another.
@@ -125,11 +135,12 @@ def _claim(token: uuid.UUID, *, now: datetime, limit: int) -> list[OutboxMessage
     related = {"letter", "signature", "prospect", "user"}
     for name in builders.registered():
         related.update(builders.kind_for(name).select_related)
-    return list(
+    rows = list(
         OutboxMessage.objects.filter(claim_token=token)
         .select_related(*sorted(related))
         .order_by("next_attempt_at", "id")
     )
+    return rows, reclaimed
 
 
 def _prepare(
@@ -145,6 +156,8 @@ def _prepare(
     for row in rows:
         by_kind[row.kind].append(row)
     reasons: dict[int, str] = {}
+    # Kinds that share a screen are screened together (a few queries a letter).
+    by_screen: dict[builders.Screen, list[OutboxMessage]] = defaultdict(list)
     for name, group in by_kind.items():
         try:
             kind = builders.kind_for(name)
@@ -152,7 +165,9 @@ def _prepare(
             reasons.update({row.pk: f"!{exc}" for row in group})
             continue
         if kind.screen is not None:
-            reasons.update(kind.screen(group, now))
+            by_screen[kind.screen].extend(group)
+    for screen, screened in by_screen.items():
+        reasons.update(screen(screened, now))
     outgoing = []
     for row in rows:
         reason = reasons.get(row.pk, "")

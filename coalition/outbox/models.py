@@ -92,7 +92,8 @@ class OutboxMessage(models.Model):
                 condition=Q(claim_token__isnull=False),
                 name="outbox_claim",
             ),
-            models.Index(fields=["letter", "status"], name="outbox_letter_status"),
+            # A letter's pages and planners: by kind, then status or basis.
+            models.Index(fields=["letter", "kind"], name="outbox_letter_kind"),
         ]
 
     def __str__(self) -> str:

@@ -10,15 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
 from letters.models import AuditEvent, Letter
 from signers import exports, names
-from signers.models import (
-    Delivery,
-    Prospect,
-    Signature,
-    SignatureEmail,
-)
+from signers.models import EmailKind, Prospect, Signature
 from signers.services.sending import queue_signature_email
 
 Status = Signature.Status
@@ -139,7 +133,7 @@ def make_way(
         if set_aside:
             audit_signature(pending, "signature.set_aside")
             if pending.email != email:
-                queue_signature_email(pending, SignatureEmail.Kind.SET_ASIDE)
+                queue_signature_email(pending, EmailKind.SET_ASIDE)
 
 
 def on_confirmed(signature: Signature) -> None:
@@ -171,28 +165,3 @@ def audit_letter(
     letter: Letter, actor: User | None, action: str, **detail: object
 ) -> None:
     AuditEvent.objects.create(letter=letter, actor=actor, action=action, detail=detail)
-
-
-# --- Planned deliveries (invitations, updates, calls, re-issue) ---------------
-#
-# Each is a Delivery row planned with a unique key and sent by the
-# claim-before-send machinery of signers.services.sending; a fan-out task queues
-# the sends at once and the dispatcher picks up any whose task was lost.
-
-
-def queue_planned(deliveries: QuerySet[Delivery]) -> int:
-    """Queue one send task per planned, due delivery (idempotent: a delivery
-    already claimed or sent is left alone by its task)."""
-
-    ids = list(
-        deliveries.filter(
-            status=Delivery.Status.PLANNED, due_at__lte=timezone.now()
-        ).values_list("pk", flat=True)
-    )
-    for pk in ids:
-        enqueue_on_commit("signers.tasks.delivery_send_task", pk)
-    return len(ids)
-
-
-def plan_deliveries(rows: list[Delivery]) -> None:
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)

@@ -77,6 +77,6 @@ def test_seed_demo_letter_has_one_sent_update_and_one_scheduled_call():
     letter = Letter.objects.get(slug=DEMO_SLUG)
     (update,) = letter.updates.all()
     assert update.sent_at is not None
-    assert update.deliveries.exists()
+    assert update.outbox_messages.exists()
     (call,) = letter.calls.all()
     assert call.invitations.exists()
