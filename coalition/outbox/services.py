@@ -54,9 +54,9 @@ class MessageFields(TypedDict, total=False):
 def outbox_message(**fields: Unpack[MessageFields]) -> OutboxMessage:
     """An unsaved row, for :func:`outbox_enqueue_many` (a planner's bulk insert).
 
-    ``email`` is a message built now (the row's kind is then ``prebuilt`` unless
-    given); otherwise the builder registered for ``kind`` builds it at send time
-    from ``params`` and the linked rows.
+    ``email`` is a message built now, sent as it is (kind ``prebuilt``);
+    otherwise the builder registered for ``kind`` builds it at send time from
+    ``params`` and the linked rows.
     """
     email = fields.get("email")
     return OutboxMessage(
