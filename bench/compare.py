@@ -263,36 +263,41 @@ def body_size(answer: bytes) -> float:
 
 
 def reminders_through_worker(count: int, slug: str) -> float:
-    """Beat's dispatcher task, run by the worker, plans and sends ``count``
-    deadline reminders."""
+    """Beat's planner task, run by the worker, puts ``count`` deadline
+    reminders in the outbox, whose dispatcher (kicked on commit) sends them
+    batch by batch."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from bench import reminders as reminder_bench
-    from signers.models import Delivery
-    from signers.tasks import deliveries_dispatch_task
+    from coalition.outbox.models import OutboxMessage
+    from coalition.outbox.tasks import outbox_dispatch_task
+    from signers.tasks import outreach_plan_due_task
 
     letter = reminder_bench.seed(
         count, soft=timezone.now() + timedelta(days=2), slug=slug
     )
     started = time.perf_counter()
-    sent = Delivery.objects.filter(letter=letter, status=Delivery.Status.SENT)
-    # Beat queues the dispatcher every minute; a run stops after its budget.
+    sent = OutboxMessage.objects.filter(letter=letter, status="sent")
+    # Beat queues the planner and the dispatcher every minute.
+    outreach_plan_due_task.delay()
     while not wait_for(lambda: sent.count() >= count, timeout=BEAT_SECONDS):
-        deliveries_dispatch_task.delay()
+        outreach_plan_due_task.delay()
+        outbox_dispatch_task.delay()
     return time.perf_counter() - started
 
 
 def invitations_through_worker(count: int, slug: str) -> float:
     """The organisers' "send invitations" to ``count`` prospects, sent by the
-    worker (a batch task fanning out one send task per email)."""
+    worker (the outbox's dispatcher, kicked on commit, a task per batch)."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from bench import reminders as reminder_bench
-    from signers.models import Delivery, Prospect
+    from coalition.outbox.models import OutboxMessage
+    from signers.models import Prospect
     from signers.services.outreach import invitations_send
 
     letter = reminder_bench.seed(
@@ -303,7 +308,7 @@ def invitations_through_worker(count: int, slug: str) -> float:
     )
     started = time.perf_counter()
     invitations_send(letter=letter, actor=None)
-    sent = Delivery.objects.filter(letter=letter, status=Delivery.Status.SENT)
+    sent = OutboxMessage.objects.filter(letter=letter, status="sent")
     if not wait_for(lambda: sent.count() >= count):
         raise SystemExit("the worker did not send the invitations in time")
     return time.perf_counter() - started

@@ -81,12 +81,13 @@ require_postgresql(redis=False)
 from django.utils import timezone  # noqa: E402
 
 from bench import reminders as reminder_bench  # noqa: E402  (sets Django up)
+from coalition.outbox.models import OutboxMessage  # noqa: E402
 from letters.models import Letter  # noqa: E402
-from signers.models import Delivery, Signature, SignatureEmail  # noqa: E402
-from signers.services.sending import deliveries_plan_due  # noqa: E402
+from signers.models import Signature  # noqa: E402
+from signers.services.sending import outreach_plan_due  # noqa: E402
 from signers.services.signatures import signature_create  # noqa: E402
 
-PENDING = (Delivery.Status.PLANNED, Delivery.Status.CLAIMED)
+PENDING = (OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING)
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,11 @@ class Received:
 
 
 DISPATCH_RUN = re.compile(
-    r"\[(?P<at>[\d-]+ [\d:,]+): INFO/[^\]]+\] Task signers\.tasks\."
-    r"deliveries_dispatch_task\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: "
-    r"\{'reclaimed': (?P<reclaimed>\d+), 'planned': \d+, 'sent': (?P<sent>\d+), "
-    r"'failed': \d+, 'skipped': \d+, 'deferred': (?P<deferred>\d+)"
+    r"\[(?P<at>[\d-]+ [\d:,]+): INFO/[^\]]+\] Task coalition\.outbox\.tasks\."
+    r"outbox_dispatch_task\[[^\]]+\] succeeded in (?P<seconds>[\d.]+)s: "
+    r"\{'claimed': \d+, 'reclaimed': (?P<reclaimed>\d+), 'sent': (?P<sent>\d+), "
+    r"'retrying': (?P<retrying>\d+), 'failed': \d+, 'cancelled': \d+, "
+    r"'deferred': (?P<deferred>\d+)"
 )
 
 
@@ -279,9 +281,11 @@ class Bench:
         letter = reminder_bench.seed(
             self.args.count, soft=now + timedelta(days=2), slug=f"faults-{scenario}"
         )
-        deliveries_plan_due(now=now)
+        outreach_plan_due(now=now)
         expected = set(
-            Delivery.objects.filter(letter=letter).values_list("message_id", flat=True)
+            OutboxMessage.objects.filter(letter=letter).values_list(
+                "message_id", flat=True
+            )
         )
         assert len(expected) == self.args.count, len(expected)
         return letter, expected
@@ -328,8 +332,8 @@ class Bench:
             arrived = self.wait_for_share(expected, mid_send=True)
             holding = self.sink.in_data
             self.procs.kill_worker()
-            claimed = Delivery.objects.filter(
-                letter=letter, status=Delivery.Status.CLAIMED
+            claimed = OutboxMessage.objects.filter(
+                letter=letter, status=OutboxMessage.Status.SENDING
             ).count()
             # People sign while no worker runs: their emails wait on the broker.
             signers = self.sign_now(self.args.signers)
@@ -359,9 +363,9 @@ class Bench:
             self.procs.beats.remove(extra_beat)
         notes += self.dispatch_notes(self.procs.worker_log_text()[log_start:])
         statuses = Counter(
-            Delivery.objects.filter(letter=letter).values_list("status", flat=True)
+            OutboxMessage.objects.filter(letter=letter).values_list("status", flat=True)
         )
-        if set(statuses) != {Delivery.Status.SENT}:
+        if set(statuses) != {OutboxMessage.Status.SENT}:
             notes.append(f"deliveries not sent: {dict(statuses)}")
         results = [self.result(scenario, expected, drain, notes)]
         if signers[0] is not None:
@@ -375,10 +379,8 @@ class Bench:
         """Seconds until no delivery is planned or claimed, and until every
         signer email is sent; None for what was not done at the time-out."""
         deadline = started + self.args.timeout
-        pending = Delivery.objects.filter(letter=letter, status__in=PENDING)
-        unsent = SignatureEmail.objects.filter(
-            signature__letter=signers, sent_at__isnull=True
-        )
+        pending = OutboxMessage.objects.filter(letter=letter, status__in=PENDING)
+        unsent = OutboxMessage.objects.filter(letter=signers, sent_at__isnull=True)
         drained: float | None = None
         sent: float | None = None if signers else 0.0
         while time.monotonic() < deadline and (drained is None or sent is None):
@@ -419,9 +421,11 @@ class Bench:
         runs = []
         matches = list(DISPATCH_RUN.finditer(log))
         for match in matches:
-            sent, reclaimed, deferred = (
-                int(match[name]) for name in ("sent", "reclaimed", "deferred")
+            sent, reclaimed, retrying, deferred = (
+                int(match[name])
+                for name in ("sent", "reclaimed", "retrying", "deferred")
             )
+            deferred += retrying
             if sent or reclaimed or deferred:
                 end = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S,%f")
                 begin = end - timedelta(seconds=float(match["seconds"]))
@@ -485,7 +489,7 @@ def main() -> None:
         "EMAIL_URL": f"smtp://127.0.0.1:{args.smtp_port}",
         "EMAIL_TIMEOUT": "10",
         "BENCH_TICK": str(args.tick),
-        "DELIVERY_CLAIM_TIMEOUT": str(args.claim_timeout),
+        "OUTBOX_CLAIM_TIMEOUT": str(args.claim_timeout),
     }
     sink = Sink(args.smtp_port, args.smtp_delay)
     procs = Processes(env, REDIS_PORT)

@@ -1,21 +1,18 @@
-import logging
-import smtplib
+import uuid
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils.crypto import get_random_string
 
-from coalition.emails import message_to_dict, render_email, send_message
-from coalition.queue import enqueue
-
-logger = logging.getLogger(__name__)
+from coalition.emails import render_email
+from coalition.outbox.builders import Email
+from coalition.outbox.services import outbox_enqueue_email
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """allauth's emails go through the site's renderer and retry on failure;
+    """allauth's emails go through the site's renderer and the outbox;
     failed logins lock an account from one address only; sign-up takes the same
     work whether or not the address already has an account."""
 
@@ -43,16 +40,13 @@ class AccountAdapter(DefaultAccountAdapter):
         message = render_email(
             f"account/{name}", ctx, to=[email], fallback_prefix=template_prefix
         )
-        try:
-            send_message(message)
-        except (smtplib.SMTPException, OSError):
-            # The person is waiting for this email: never drop it, retry it.
-            logger.warning("email to %s failed, queued for retry", email)
-
-            payload = message_to_dict(message)
-            transaction.on_commit(
-                lambda: enqueue("coalition.tasks.email_send_task", payload)
-            )
+        # Built now (its context holds keys and the request), sent by the
+        # dispatcher, retried there: the person waiting for it is never dropped.
+        # Each is its own message: asking for a link again sends another.
+        outbox_enqueue_email(
+            key=f"account:{name}:{uuid.uuid4().hex}",
+            email=Email.from_message(message),
+        )
 
     def _get_current_site(self) -> Any:
         from django.contrib.sites.shortcuts import get_current_site

@@ -2,8 +2,9 @@
 
 An email is a triple of templates, ``emails/<app>/<name>.subject.txt``,
 ``.txt`` and ``.html``, rendered with the same context into one multipart
-message. ``send_<what>`` functions in each app's ``emails.py`` call
-:func:`render_email` and decide nothing about whether to send.
+message. The builders in each app's ``emails.py`` call :func:`render_email`
+and decide nothing about whether to send; the outbox's dispatcher
+(``coalition.outbox``) sends.
 
 Strangers write much of what an email says (a signer's name, a prospect's
 notes, a call's agenda), so the two parts are kept apart. The subject and the
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.template import Context, TemplateDoesNotExist
 from django.template.loader import render_to_string, select_template
 from django.utils import timezone, translation
@@ -152,40 +153,3 @@ def text_paragraphs(text: str, *, links: Iterable[str]) -> list[list[tuple[str, 
         pieces.append((block[position:], False))
         paragraphs.append([piece for piece in pieces if piece[0]])
     return paragraphs
-
-
-def message_to_dict(message: EmailMultiAlternatives) -> dict[str, Any]:
-    """A JSON-serialisable form of a rendered message, for a retry task."""
-    html = next(
-        (str(content) for content, mime in message.alternatives if mime == "text/html"),
-        None,
-    )
-    return {
-        "subject": message.subject,
-        "body": message.body,
-        "html": html,
-        "from_email": message.from_email,
-        "to": list(message.to),
-        "reply_to": list(message.reply_to),
-        "headers": dict(message.extra_headers),
-    }
-
-
-def message_from_dict(data: Mapping[str, Any]) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=data["subject"],
-        body=data["body"],
-        from_email=data["from_email"],
-        to=data["to"],
-        reply_to=data.get("reply_to") or None,
-        headers=data.get("headers") or {},
-    )
-    if data.get("html"):
-        message.attach_alternative(data["html"], "text/html")
-    return message
-
-
-def send_message(message: EmailMultiAlternatives) -> None:
-    """Send now through the configured backend; raises on SMTP failure."""
-    message.connection = get_connection(fail_silently=False)
-    message.send(fail_silently=False)

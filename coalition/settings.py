@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "coalition",
+    "coalition.outbox",
     "letters",
     "signers",
 ]
@@ -241,19 +242,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "coalition.tasks.beat_heartbeat_task",
         "schedule": 60.0,
     },
+    # Sends what is due in the outbox, a batch per task (enqueuing also kicks it).
+    "outbox-dispatch": {
+        "task": "coalition.outbox.tasks.outbox_dispatch_task",
+        "schedule": 60.0,
+    },
     # Letters with a release date are published by this, exactly once.
     "letters-publish-due": {
         "task": "letters.tasks.letters_publish_due_task",
         "schedule": 60.0,
     },
-    # Plans the reminders that are due and sends every planned delivery.
-    "signers-dispatch-deliveries": {
-        "task": "signers.tasks.deliveries_dispatch_task",
-        "schedule": 60.0,
-    },
-    # Queues again the signer emails whose task the broker lost.
-    "signers-requeue-signature-emails": {
-        "task": "signers.tasks.signature_emails_requeue_task",
+    # Puts the reminders, digests and call reminders that are due in the outbox.
+    "signers-plan-reminders": {
+        "task": "signers.tasks.outreach_plan_due_task",
         "schedule": 60.0,
     },
     # Unconfirmed sign-ups past SIGNERS_PENDING_EXPIRY_HOURS stop being pending
@@ -264,18 +265,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
 }
 
-# --- Deliveries (invitations, reminders, digests) ------------------------------
-# A claim older than this is taken back by the dispatcher: its sender died. Longer
-# than any task's time limit, so a live sender never loses its claim.
-DELIVERY_CLAIM_TIMEOUT = env.int("DELIVERY_CLAIM_TIMEOUT", default=600)
-# Seconds one dispatcher run keeps claiming chunks; the next minute's run (or a
-# second one running at once) goes on with the rest.
-DELIVERY_DISPATCH_BUDGET = env.int("DELIVERY_DISPATCH_BUDGET", default=180)
-DELIVERY_CHUNK_SIZE = env.int("DELIVERY_CHUNK_SIZE", default=100)
-# A signer email (receipt, confirmation link) still unsent this many seconds after
-# it was recorded is queued again (its task was lost with the broker's data);
-# then after twice as long for each attempt.
-SIGNATURE_EMAIL_RETRY_AFTER = env.int("SIGNATURE_EMAIL_RETRY_AFTER", default=120)
+# --- The outbox (every email) ------------------------------------------------------
+# Messages one dispatch claims and sends over one SMTP connection.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# Attempts before a message is failed (an organiser can retry it); between them
+# OUTBOX_RETRY_BACKOFF seconds, doubled each time, at most OUTBOX_RETRY_BACKOFF_MAX.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=9)
+OUTBOX_RETRY_BACKOFF = env.int("OUTBOX_RETRY_BACKOFF", default=5)
+OUTBOX_RETRY_BACKOFF_MAX = env.int("OUTBOX_RETRY_BACKOFF_MAX", default=600)
+# A claim older than this is taken back: its dispatcher died mid-send. Longer than
+# a batch can take, so a live dispatcher never loses its claim.
+OUTBOX_CLAIM_TIMEOUT = env.int("OUTBOX_CLAIM_TIMEOUT", default=600)
 
 # --- Coalition communications ----------------------------------------------------
 # Updates an organising team may send per letter in any seven days.

@@ -45,6 +45,7 @@ class Action(StrEnum):
     SIGNATURE_EXPORTED = "signature.exported"
     PROSPECTS_IMPORTED = "prospects.imported"
     INVITATIONS_QUEUED = "invitations.queued"
+    EMAILS_RETRIED = "emails.retried"
     REMINDERS_SCHEDULE_CHANGED = "reminders.schedule_changed"
     SIGNER_LIST_SCHEDULE_CHANGED = "signer_list.schedule_changed"
     UPDATE_SENT = "update.sent"
@@ -261,6 +262,14 @@ _SENTENCES: Mapping[Action, Callable[[Mapping[str, Any]], str]] = {
         ngettext(
             "Started sending %(n)d invitation",
             "Started sending %(n)d invitations",
+            _n(d, "count"),
+        )
+        % {"n": _n(d, "count")}
+    ),
+    Action.EMAILS_RETRIED: lambda d: (
+        ngettext(
+            "Sent %(n)d failed email again",
+            "Sent %(n)d failed emails again",
             _n(d, "count"),
         )
         % {"n": _n(d, "count")}

@@ -2,10 +2,14 @@
 
 from django.urls import reverse
 
-from coalition.emails import render_email, send_message
+from coalition.emails import render_email
 from coalition.links import absolute
+from coalition.outbox.builders import Email
+from coalition.outbox.models import OutboxMessage
 from coalition.tokens import MAX_AGE, make_token
 from letters.models import TeamInvitation
+
+TEAM_INVITATION = "team_invitation"
 
 
 def team_invitation_url(invitation: TeamInvitation) -> str:
@@ -13,8 +17,20 @@ def team_invitation_url(invitation: TeamInvitation) -> str:
     return absolute(reverse("letters:team-accept", kwargs={"token": token}))
 
 
-def send_team_invitation(*, invitation: TeamInvitation) -> None:
-    """Invite someone to help organise a letter, with a link to accept."""
+def build_team_invitation(row: OutboxMessage) -> Email | None:
+    """Invite someone to help organise a letter, with a link to accept; nothing
+    once the invitation was accepted or withdrawn."""
+    invitation = (
+        TeamInvitation.objects.filter(
+            pk=row.params.get("invitation"),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        )
+        .select_related("letter", "invited_by")
+        .first()
+    )
+    if invitation is None:
+        return None
     letter = invitation.letter
     inviter = invitation.invited_by
     message = render_email(
@@ -31,4 +47,4 @@ def send_team_invitation(*, invitation: TeamInvitation) -> None:
         reply_to=[inviter.email] if inviter else None,
         time_zone=letter.time_zone,
     )
-    send_message(message)
+    return Email.from_message(message)

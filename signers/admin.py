@@ -11,12 +11,10 @@ from coalition.types import AuthedHttpRequest
 from signers.forms.signing import NameField
 from signers.models import (
     ChangeRequest,
-    Delivery,
     InvitationBatch,
     Prospect,
     ReminderSchedule,
     Signature,
-    SignatureEmail,
     Suppression,
 )
 from signers.services.personal_data import signature_erase_personal_data
@@ -95,31 +93,7 @@ class ChangeRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ("letter", "revision", "signature", "prospect")
 
 
-@admin.register(SignatureEmail)
-class SignatureEmailAdmin(admin.ModelAdmin):
-    list_display = ("signature", "kind", "revision", "created_at", "sent_at")
-    list_filter = ("kind",)
-    raw_id_fields = ("signature", "revision")
-
-
 # --- Outreach ---------------------------------------------------------------------
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = (
-        "kind",
-        "email",
-        "letter",
-        "status",
-        "attempts",
-        "due_at",
-        "sent_at",
-    )
-    list_filter = ("status", "kind")
-    search_fields = ("email", "key", "message_id")
-    raw_id_fields = ("letter", "prospect", "signature", "user", "batch")
-    readonly_fields = ("key", "message_id", "created_at", "updated_at")
 
 
 @admin.register(Suppression)

@@ -10,5 +10,7 @@ class SignersConfig(AppConfig):
         # signers builds on letters; letters reaches back through this one hook.
         from letters import hooks
         from signers.hooks import SignerSide
+        from signers.services.sending import register_outbox_kinds
 
         hooks.register(SignerSide())
+        register_outbox_kinds()

@@ -1,21 +1,44 @@
-"""One function per email the signers app sends; none decides whether to send."""
+"""One builder per email the signers app sends; none decides whether to send.
 
+Each kind's builder takes its outbox row (``coalition.outbox``) and returns the
+message, or None when there is nothing to say; ``BUILDERS`` is the table the
+outbox registers (``signers.services.sending``). The dispatcher sets the
+Message-ID and sends.
+"""
+
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from coalition.emails import render_email
 from coalition.links import absolute, token_url
+from coalition.outbox.builders import Email
+from coalition.outbox.models import OutboxMessage
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown, render_revision_body
-from letters.models import Revision
+from letters.models import Letter, Revision
 from signers.ical import call_ics
-from signers.models import Prospect, Signature, SignatureEmail
+from signers.models import (
+    SIGNATURE_EMAIL_KINDS,
+    Call,
+    CallInvitation,
+    EmailKind,
+    Prospect,
+    ReissueOptIn,
+    Signature,
+    Update,
+)
+from signers.planning.reminders import basis_of
+from signers.selectors.outreach import digest_content
+from signers.selectors.public import signature_sections_public
+from signers.selectors.signatures import signature_count_public, signature_counts
+
+Context = dict[str, object]
 
 
-def letter_context(letter: Any) -> dict[str, Any]:
+def letter_context(letter: Letter) -> Context:
     """What every signer email says about the letter.
 
     Render with ``time_zone=letter.time_zone`` so deadlines show in its zone.
@@ -52,7 +75,7 @@ def invitation_message(
     )
 
 
-def _signature_context(signature: Signature, revision: Revision) -> dict[str, Any]:
+def _signature_context(signature: Signature, revision: Revision) -> Context:
     letter = signature.letter
     return {
         **letter_context(letter),
@@ -66,7 +89,7 @@ def _signature_context(signature: Signature, revision: Revision) -> dict[str, An
 
 
 def _render(
-    name: str, signature: Signature, context: dict[str, Any]
+    name: str, signature: Signature, context: Context
 ) -> EmailMultiAlternatives:
     letter = signature.letter
     return render_email(
@@ -131,7 +154,7 @@ def status_message(*, signature: Signature) -> EmailMultiAlternatives:
     return _render("status", signature, context)
 
 
-def _diff_context(signature: Signature, new: Revision) -> dict[str, Any]:
+def _diff_context(signature: Signature, new: Revision) -> Context:
     fields = diff_revisions(signature.revision, new)
     return {
         **_signature_context(signature, new),
@@ -159,209 +182,221 @@ def reconfirm_request_message(
     return _render("reconfirm_request", signature, context)
 
 
-def signature_email_message(email: SignatureEmail) -> EmailMultiAlternatives:
-    """The message a recorded ``SignatureEmail`` stands for."""
-    signature, revision = email.signature, email.revision
-    Kind = SignatureEmail.Kind
-    if email.kind == Kind.RECEIPT:
+def signature_email_message(
+    kind: str, *, signature: Signature, revision: Revision
+) -> EmailMultiAlternatives:
+    """The message of one kind of signer email about ``revision``."""
+    K = EmailKind
+    if kind == K.RECEIPT:
         return receipt_message(signature=signature, revision=revision)
-    if email.kind == Kind.CONFIRM_REQUEST:
+    if kind == K.CONFIRM_REQUEST:
         return confirm_request_message(signature=signature)
-    if email.kind == Kind.WITHDRAWN:
+    if kind == K.WITHDRAWN:
         return withdrawn_message(signature=signature)
-    if email.kind == Kind.APPROVED:
+    if kind == K.APPROVED:
         return approved_message(signature=signature)
-    if email.kind == Kind.REJECTED:
+    if kind == K.REJECTED:
         return rejected_message(signature=signature)
-    if email.kind == Kind.EDITORIAL_NOTICE:
+    if kind == K.EDITORIAL_NOTICE:
         return editorial_notice_message(signature=signature, revision=revision)
-    if email.kind == Kind.RECONFIRM_REQUEST:
+    if kind == K.RECONFIRM_REQUEST:
         return reconfirm_request_message(signature=signature, revision=revision)
-    if email.kind == Kind.SET_ASIDE:
+    if kind == K.SET_ASIDE:
         return set_aside_message(signature=signature)
-    if email.kind == Kind.STATUS:
+    if kind == K.STATUS:
         return status_message(signature=signature)
-    raise ValueError(f"unknown signature email kind {email.kind!r}")
+    raise ValueError(f"unknown signature email kind {kind!r}")
+
+
+def build_signature_email(row: OutboxMessage) -> Email | None:
+    """A signer email (receipt, confirmation, notice...); nothing once the
+    signer's personal data was erased."""
+    signature = row.signature
+    if signature is None or signature.erased_at:
+        return None
+    revision = Revision.objects.get(pk=row.params["revision"])
+    return Email.from_message(
+        signature_email_message(row.kind, signature=signature, revision=revision)
+    )
 
 
 # --- Outreach: reminders and organiser notices ----------------------------------
-# Each returns the message for one Delivery row; signers.services.sending decides
-# whether it goes, claims the row, and sends.
 
 
-def delivery_headers(delivery: Any, *, unsubscribe: bool = True) -> dict[str, str]:
-    """The fixed Message-ID, and a one-click unsubscribe for signer-facing mail."""
-    headers = {"Message-ID": delivery.message_id}
-    if unsubscribe:
-        url = token_url("unsubscribe", "unsubscribe", delivery.pk)
-        headers["List-Unsubscribe"] = f"<{url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    return headers
+def unsubscribe_headers(row: OutboxMessage) -> dict[str, str]:
+    """A one-click unsubscribe, for signer-facing mail."""
+    url = token_url("unsubscribe", "unsubscribe", row.pk)
+    return {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _letter(row: OutboxMessage) -> Letter:
+    if row.letter is None:
+        raise ValueError(f"outbox message {row.pk} has no letter")
+    return row.letter
+
+
+def build_invitation(row: OutboxMessage) -> Email | None:
+    if row.prospect is None:
+        return None
+    row.prospect.letter = _letter(row)  # loaded with the batch: no query
+    message = invitation_message(
+        prospect=row.prospect, headers=unsubscribe_headers(row)
+    )
+    return Email.from_message(message)
 
 
 def _signer_message(
-    template: str, *, delivery: Any, to: str, context: dict[str, Any]
+    template: str, row: OutboxMessage, context: Context
 ) -> EmailMultiAlternatives:
-    letter = delivery.letter
+    letter = _letter(row)
     return render_email(
         template,
         {
             **letter_context(letter),
-            "kind": delivery.kind,
-            "unsubscribe_url": token_url("unsubscribe", "unsubscribe", delivery.pk),
+            "kind": row.kind,
+            "unsubscribe_url": token_url("unsubscribe", "unsubscribe", row.pk),
             **context,
         },
-        to=[to],
+        to=[row.to],
         reply_to=[letter.reply_to] if letter.reply_to else None,
-        headers=delivery_headers(delivery),
+        headers=unsubscribe_headers(row),
         time_zone=letter.time_zone,
     )
 
 
-def deadline_reminder_message(
-    *, delivery: Any, prospect: Prospect
-) -> EmailMultiAlternatives:
+def build_deadline_reminder(row: OutboxMessage) -> Email | None:
     """Soft-deadline reminder, hard-deadline announcement or last call."""
-    return _signer_message(
-        "signers/reminder_deadline",
-        delivery=delivery,
-        to=prospect.email,
-        context={
-            "prospect": prospect,
-            "sign_url": token_url("invitation", "invite", prospect.pk),
-            "decline_url": token_url("decline", "decline", prospect.pk),
-        },
-    )
+    prospect = row.prospect
+    if prospect is None:
+        return None
+    context: Context = {
+        "prospect": prospect,
+        "sign_url": token_url("invitation", "invite", prospect.pk),
+        "decline_url": token_url("decline", "decline", prospect.pk),
+    }
+    message = _signer_message("signers/reminder_deadline", row, context)
+    return Email.from_message(message)
 
 
-def confirm_reminder_message(
-    *, delivery: Any, signature: Any
-) -> EmailMultiAlternatives:
-    return _signer_message(
-        "signers/reminder_confirm",
-        delivery=delivery,
-        to=signature.email,
-        context={
-            "signature": signature,
-            "confirm_url": token_url("confirm", "confirm", signature.pk),
-        },
-    )
-
-
-def reconfirm_reminder_message(
-    *, delivery: Any, signature: Any
-) -> EmailMultiAlternatives:
-    return _signer_message(
+# Reminders to a signer: their template and the links they carry.
+_SIGNER_REMINDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    EmailKind.CONFIRM_REMINDER: ("signers/reminder_confirm", ("confirm",)),
+    EmailKind.RECONFIRM_REMINDER: (
         "signers/reminder_reconfirm",
-        delivery=delivery,
-        to=signature.email,
-        context={
-            "signature": signature,
-            "reconfirm_url": token_url("reconfirm", "reconfirm", signature.pk),
-            "withdraw_url": token_url("withdraw", "withdraw", signature.pk),
-        },
-    )
+        ("reconfirm", "withdraw"),
+    ),
+}
+
+
+def build_signer_reminder(row: OutboxMessage) -> Email | None:
+    """To confirm a sign-up, or to re-confirm after a material change."""
+    signature = row.signature
+    if signature is None:
+        return None
+    template, links = _SIGNER_REMINDERS[row.kind]
+    context: Context = {
+        "signature": signature,
+        **{f"{name}_url": token_url(name, name, signature.pk) for name in links},
+    }
+    return Email.from_message(_signer_message(template, row, context))
 
 
 def _organiser_message(
-    template: str, *, delivery: Any, context: dict[str, Any]
+    template: str, row: OutboxMessage, context: Context
 ) -> EmailMultiAlternatives:
-    letter = delivery.letter
+    letter = _letter(row)
     return render_email(
         template,
         {
             **letter_context(letter),
-            "organiser": delivery.user,
+            "organiser": row.user,
             "outreach_url": absolute(
                 reverse("signers:outreach", kwargs={"slug": letter.slug})
             ),
             **context,
         },
-        to=[delivery.email],
-        headers=delivery_headers(delivery, unsubscribe=False),
+        to=[row.to],
         time_zone=letter.time_zone,
     )
 
 
-def signing_closed_message(
-    *, delivery: Any, counts: dict[str, int]
-) -> EmailMultiAlternatives:
+def build_signing_closed(row: OutboxMessage) -> Email | None:
     """To each organiser, once, when the hard deadline has passed."""
-    return _organiser_message(
-        "signers/reminder_signing_closed", delivery=delivery, context=counts
-    )
+    counts: Context = dict(signature_counts(letter=_letter(row)))
+    message = _organiser_message("signers/reminder_signing_closed", row, counts)
+    return Email.from_message(message)
 
 
-def digest_message(
-    *, delivery: Any, follow_ups: list[Prospect], new_signatures: list[Any]
-) -> EmailMultiAlternatives:
-    return _organiser_message(
-        "signers/digest",
-        delivery=delivery,
-        context={"follow_ups": follow_ups, "new_signatures": new_signatures},
+def build_digest(row: OutboxMessage) -> Email | None:
+    """Follow-ups due and new signatures; nothing on a day without either."""
+    follow_ups, new_signatures = digest_content(
+        letter=_letter(row), due_at=row.next_attempt_at
     )
+    if not follow_ups and not new_signatures:
+        return None
+    context: Context = {"follow_ups": follow_ups, "new_signatures": new_signatures}
+    return Email.from_message(_organiser_message("signers/digest", row, context))
 
 
 # --- Coalition communications: updates, signer lists, calls, re-issue -------------
-# signers.planning plans these Delivery rows; signers.services.sending sends them.
 
 
 def _communication(
-    template: str, *, delivery: Any, context: dict[str, Any]
+    template: str, row: OutboxMessage, context: Context
 ) -> EmailMultiAlternatives:
     """Signer-facing mail carries a one-click unsubscribe; team mail does not."""
-    letter = delivery.letter
-    for_signer = delivery.user_id is None
-    extra = {}
+    letter = _letter(row)
+    for_signer = row.user_id is None
+    extra: Context = {}
     if for_signer:
-        extra["unsubscribe_url"] = token_url("unsubscribe", "unsubscribe", delivery.pk)
+        extra["unsubscribe_url"] = token_url("unsubscribe", "unsubscribe", row.pk)
     return render_email(
         template,
-        {**letter_context(letter), "kind": delivery.kind, **extra, **context},
-        to=[delivery.email],
+        {**letter_context(letter), "kind": row.kind, **extra, **context},
+        to=[row.to],
         reply_to=[letter.reply_to] if letter.reply_to else None,
-        headers=delivery_headers(delivery, unsubscribe=for_signer),
+        headers=unsubscribe_headers(row) if for_signer else None,
         time_zone=letter.time_zone,
     )
 
 
-def _recipient_name(delivery: Any) -> str:
-    if delivery.signature is not None:
-        return str(delivery.signature.contact_name)
-    if delivery.prospect is not None:
-        return str(delivery.prospect.contact_name)
-    if delivery.user is not None:
-        return str(delivery.user.display_name)
+def _recipient_name(row: OutboxMessage) -> str:
+    if row.signature is not None:
+        return str(row.signature.contact_name)
+    if row.prospect is not None:
+        return str(row.prospect.contact_name)
+    if row.user is not None:
+        return str(row.user.display_name)
     return ""
 
 
-def update_message(*, delivery: Any, update: Any) -> EmailMultiAlternatives:
+def build_update(row: OutboxMessage) -> Email | None:
     """An organisers' update (or its test, sent to the organiser)."""
-    return _communication(
-        "signers/update",
-        delivery=delivery,
-        context={
-            "update": update,
-            "body_html": render_markdown(update.body),
-            "name": _recipient_name(delivery),
-            "is_test": delivery.kind == "update_test",
-        },
-    )
+    update = Update.objects.filter(pk=row.params.get("update")).first()
+    if update is None:
+        return None
+    context: Context = {
+        "update": update,
+        "body_html": render_markdown(update.body),
+        "name": _recipient_name(row),
+        "is_test": row.kind == EmailKind.UPDATE_TEST,
+    }
+    return Email.from_message(_communication("signers/update", row, context))
 
 
-def signer_list_message(
-    *, delivery: Any, sections: list[Any], count: int
-) -> EmailMultiAlternatives:
+def build_signer_list(row: OutboxMessage) -> Email | None:
     """This week's complete list of signers, as the public page would list it."""
-    return _communication(
-        "signers/signer_list_digest",
-        delivery=delivery,
-        context={
-            "sections": sections,
-            "count": count,
-            "name": _recipient_name(delivery),
-        },
-    )
+    letter = _letter(row)
+    context: Context = {
+        "sections": signature_sections_public(letter=letter),
+        "count": signature_count_public(letter=letter),
+        "name": _recipient_name(row),
+    }
+    message = _communication("signers/signer_list_digest", row, context)
+    return Email.from_message(message)
 
 
 def _web_link(url: str) -> str:
@@ -370,7 +405,9 @@ def _web_link(url: str) -> str:
     return url if url.lower().startswith(("https://", "http://")) else ""
 
 
-def _call_context(delivery: Any, call: Any, invitation: Any) -> dict[str, Any]:
+def _call_context(
+    row: OutboxMessage, call: Call, invitation: CallInvitation | None
+) -> Context:
     return {
         "call": call,
         "ends_at": call.starts_at + timedelta(minutes=call.duration_minutes),
@@ -378,52 +415,68 @@ def _call_context(delivery: Any, call: Any, invitation: Any) -> dict[str, Any]:
         "agenda_html": render_markdown(call.agenda),
         "invitation": invitation,
         "rsvp_url": token_url("call-rsvp", "rsvp", invitation.pk) if invitation else "",
-        "name": _recipient_name(delivery),
+        "name": _recipient_name(row),
     }
 
 
-def call_invitation_message(
-    *, delivery: Any, call: Any, invitation: Any
-) -> EmailMultiAlternatives:
-    """The invitation, with the call as an .ics attachment (METHOD:REQUEST)."""
-    message = _communication(
-        "signers/call_invitation",
-        delivery=delivery,
-        context=_call_context(delivery, call, invitation),
+def build_call_email(row: OutboxMessage) -> Email | None:
+    """A call's invitation (with the call as an .ics, METHOD:REQUEST), one of
+    its reminders, or its notes."""
+    call = (
+        Call.objects.filter(pk=row.params.get("call")).select_related("letter").first()
     )
-    ics = call_ics(call, attendee=delivery.email, agenda_text=call.agenda)
-    message.attach("invitation.ics", ics, "text/calendar; method=REQUEST")
-    return message
+    if call is None:
+        return None
+    invitation = call.invitations.filter(email=row.to.lower()).first()
+    context = _call_context(row, call, invitation)
+    if row.kind == EmailKind.CALL_INVITATION:
+        message = _communication("signers/call_invitation", row, context)
+        ics = call_ics(call, attendee=row.to, agenda_text=call.agenda)
+        message.attach("invitation.ics", ics, "text/calendar; method=REQUEST")
+    elif row.kind == EmailKind.CALL_REMINDER:
+        minutes = int(basis_of(row).rsplit("/", 1)[-1].rstrip("m") or 0)
+        context["minutes"] = minutes
+        message = _communication("signers/call_reminder", row, context)
+    else:
+        context["notes_html"] = render_markdown(call.notes)
+        message = _communication("signers/call_notes", row, context)
+    return Email.from_message(message)
 
 
-def call_reminder_message(
-    *, delivery: Any, call: Any, invitation: Any
-) -> EmailMultiAlternatives:
-    minutes = int(delivery.basis.rsplit("/", 1)[-1].rstrip("m") or 0)
-    context = {**_call_context(delivery, call, invitation), "minutes": minutes}
-    return _communication("signers/call_reminder", delivery=delivery, context=context)
-
-
-def call_notes_message(
-    *, delivery: Any, call: Any, invitation: Any
-) -> EmailMultiAlternatives:
-    context = {
-        **_call_context(delivery, call, invitation),
-        "notes_html": render_markdown(call.notes),
-    }
-    return _communication("signers/call_notes", delivery=delivery, context=context)
-
-
-def reissue_opt_in_message(*, delivery: Any, opt_in: Any) -> EmailMultiAlternatives:
+def build_reissue_opt_in(row: OutboxMessage) -> Email | None:
     """Ask an earlier signer to join the re-issued letter; nothing is assumed."""
-    return _communication(
-        "signers/reissue_opt_in",
-        delivery=delivery,
-        context={
-            "opt_in": opt_in,
-            "source": opt_in.reissue.source,
-            "earlier": opt_in.earlier,
-            "name": _recipient_name(delivery),
-            "opt_in_url": token_url("reissue-opt-in", "reissue", opt_in.pk),
-        },
+    opt_in = (
+        ReissueOptIn.objects.filter(reissue__letter=_letter(row), earlier=row.signature)
+        .select_related("reissue__source", "earlier")
+        .first()
     )
+    if opt_in is None:
+        return None
+    context: Context = {
+        "opt_in": opt_in,
+        "source": opt_in.reissue.source,
+        "earlier": opt_in.earlier,
+        "name": _recipient_name(row),
+        "opt_in_url": token_url("reissue-opt-in", "reissue", opt_in.pk),
+    }
+    return Email.from_message(_communication("signers/reissue_opt_in", row, context))
+
+
+BUILDERS: dict[str, Callable[[OutboxMessage], Email | None]] = {
+    **dict.fromkeys(sorted(SIGNATURE_EMAIL_KINDS), build_signature_email),
+    EmailKind.INVITATION: build_invitation,
+    EmailKind.SOFT_REMINDER: build_deadline_reminder,
+    EmailKind.HARD_ANNOUNCEMENT: build_deadline_reminder,
+    EmailKind.LAST_CALL: build_deadline_reminder,
+    EmailKind.CONFIRM_REMINDER: build_signer_reminder,
+    EmailKind.RECONFIRM_REMINDER: build_signer_reminder,
+    EmailKind.SIGNING_CLOSED: build_signing_closed,
+    EmailKind.DIGEST: build_digest,
+    EmailKind.UPDATE: build_update,
+    EmailKind.UPDATE_TEST: build_update,
+    EmailKind.SIGNER_LIST: build_signer_list,
+    EmailKind.CALL_INVITATION: build_call_email,
+    EmailKind.CALL_REMINDER: build_call_email,
+    EmailKind.CALL_NOTES: build_call_email,
+    EmailKind.REISSUE_OPT_IN: build_reissue_opt_in,
+}

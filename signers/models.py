@@ -263,52 +263,56 @@ class ChangeRequest(models.Model):
         return f"Change request on {self.letter_id} at {self.anchor}"
 
 
-class SignatureEmail(models.Model):
-    """One email to a signer about their signature, sent at most once.
+class EmailKind(models.TextChoices):
+    """Every kind of email the signers app sends; each is an outbox row
+    (``coalition.outbox``) built by ``signers.emails``."""
 
-    The row is created in the transaction that decides to send (unique per
-    signature, kind and revision), and the task that sends it claims it with a
-    conditional update, so a retried or doubled task does not send twice.
-    """
-
-    class Kind(models.TextChoices):
-        RECEIPT = "receipt", _("Receipt")
-        CONFIRM_REQUEST = "confirm_request", _("Email confirmation request")
-        WITHDRAWN = "withdrawn", _("Withdrawal confirmation")
-        APPROVED = "approved", _("Approved by the organisers")
-        REJECTED = "rejected", _("Rejected by the organisers")
-        EDITORIAL_NOTICE = "editorial_notice", _("Notice of an editorial revision")
-        RECONFIRM_REQUEST = "reconfirm_request", _("Request to re-confirm")
-        SET_ASIDE = "set_aside", _("Notice that a proven signer took the name")
-        # Asked for from the join form; may be sent again after an hour.
-        STATUS = "status", _("Status, on request")
-
-    signature = models.ForeignKey(
-        Signature, on_delete=models.CASCADE, related_name="emails"
-    )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    # The revision the email is about (signed, or newly published).
-    revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # Claims so far: beat queues a lost email again while there are attempts left.
-    attempts = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["signature", "kind", "revision"],
-                name="signature_email_once_per_kind_and_revision",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for signature {self.signature_id}"
+    # To a signer about their signature: once per signature, kind and revision.
+    RECEIPT = "receipt", _("Receipt")
+    CONFIRM_REQUEST = "confirm_request", _("Email confirmation request")
+    WITHDRAWN = "withdrawn", _("Withdrawal confirmation")
+    APPROVED = "approved", _("Approved by the organisers")
+    REJECTED = "rejected", _("Rejected by the organisers")
+    EDITORIAL_NOTICE = "editorial_notice", _("Notice of an editorial revision")
+    RECONFIRM_REQUEST = "reconfirm_request", _("Request to re-confirm")
+    SET_ASIDE = "set_aside", _("Notice that a proven signer took the name")
+    # Asked for from the join form; may be sent again after an hour.
+    STATUS = "status", _("Status, on request")
+    # Outreach: once per (letter, kind, recipient, basis).
+    INVITATION = "invitation", _("Invitation")
+    SOFT_REMINDER = "soft_reminder", _("Reminder before the deadline")
+    HARD_ANNOUNCEMENT = "hard_announcement", _("Announcement of closing date")
+    LAST_CALL = "last_call", _("Last call")
+    CONFIRM_REMINDER = "confirm_reminder", _("Reminder to confirm a sign-up")
+    RECONFIRM_REMINDER = "reconfirm_reminder", _("Reminder to re-confirm")
+    DIGEST = "digest", _("Daily digest")
+    SIGNING_CLOSED = "signing_closed", _("Signing closed notice")
+    # Coalition communications (signers.planning plans these).
+    UPDATE = "update", _("Update")
+    UPDATE_TEST = "update_test", _("Test of an update")
+    SIGNER_LIST = "signer_list", _("Signer list digest")
+    CALL_INVITATION = "call_invitation", _("Call invitation")
+    CALL_REMINDER = "call_reminder", _("Call reminder")
+    CALL_NOTES = "call_notes", _("Call notes")
+    REISSUE_OPT_IN = "reissue_opt_in", _("Re-issue opt-in request")
 
 
-# --- Outreach: reminder schedules, deliveries and suppressions -----------------
+SIGNATURE_EMAIL_KINDS = frozenset(
+    {
+        EmailKind.RECEIPT,
+        EmailKind.CONFIRM_REQUEST,
+        EmailKind.WITHDRAWN,
+        EmailKind.APPROVED,
+        EmailKind.REJECTED,
+        EmailKind.EDITORIAL_NOTICE,
+        EmailKind.RECONFIRM_REQUEST,
+        EmailKind.SET_ASIDE,
+        EmailKind.STATUS,
+    }
+)
+
+
+# --- Outreach: reminder schedules, invitation batches, suppressions ---------------
 
 
 def default_soft_days() -> list[int]:
@@ -363,7 +367,8 @@ class ReminderSchedule(models.Model):
 
 
 class InvitationBatch(models.Model):
-    """One press of "Invite": its deliveries are the per-recipient results."""
+    """One press of "Invite": its outbox messages (group ``batch:<id>``) are
+    the per-recipient results."""
 
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="invitation_batches"
@@ -382,116 +387,6 @@ class InvitationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation batch {self.pk} of {self.letter_id}"
-
-
-class Delivery(models.Model):
-    """One email to one recipient that must go out at most once.
-
-    ``key`` is unique: (letter, kind, recipient, the deadline or value the email
-    was computed from). A sender claims the row with a conditional UPDATE before
-    sending, so a retry, a crash or two dispatchers never send it twice; the
-    Message-ID is fixed when the row is planned, so a resend after a cut SMTP
-    conversation carries the same one.
-    """
-
-    class Kind(models.TextChoices):
-        INVITATION = "invitation", _("Invitation")
-        SOFT_REMINDER = "soft_reminder", _("Reminder before the deadline")
-        HARD_ANNOUNCEMENT = "hard_announcement", _("Announcement of closing date")
-        LAST_CALL = "last_call", _("Last call")
-        CONFIRM_REMINDER = "confirm_reminder", _("Reminder to confirm a sign-up")
-        RECONFIRM_REMINDER = "reconfirm_reminder", _("Reminder to re-confirm")
-        DIGEST = "digest", _("Daily digest")
-        SIGNING_CLOSED = "signing_closed", _("Signing closed notice")
-        # Coalition communications (signers.planning plans these).
-        UPDATE = "update", _("Update")
-        UPDATE_TEST = "update_test", _("Test of an update")
-        SIGNER_LIST = "signer_list", _("Signer list digest")
-        CALL_INVITATION = "call_invitation", _("Call invitation")
-        CALL_REMINDER = "call_reminder", _("Call reminder")
-        CALL_NOTES = "call_notes", _("Call notes")
-        REISSUE_OPT_IN = "reissue_opt_in", _("Re-issue opt-in request")
-
-    class Status(models.TextChoices):
-        PLANNED = "planned", _("Planned")
-        CLAIMED = "claimed", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
-        SKIPPED = "skipped", _("Skipped")
-
-    key = models.CharField(max_length=255, unique=True)
-    letter = models.ForeignKey(
-        Letter, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    basis = models.CharField(max_length=100, blank=True)
-    email = models.EmailField()
-    prospect = models.ForeignKey(
-        Prospect,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-    )
-    signature = models.ForeignKey(
-        Signature,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    batch = models.ForeignKey(
-        InvitationBatch,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-    )
-    # What a communication is about (the row its progress page counts).
-    update = models.ForeignKey(
-        "Update",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-    )
-    call = models.ForeignKey(
-        "Call",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-    )
-    status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.PLANNED
-    )
-    due_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    message_id = models.CharField(max_length=255, unique=True)
-    claimed_by = models.CharField(max_length=64, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["due_at", "id"]
-        verbose_name_plural = _("deliveries")
-        indexes = [
-            models.Index(fields=["status", "due_at"]),
-            models.Index(fields=["letter", "kind", "basis"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.email} ({self.status})"
 
 
 class Suppression(models.Model):
@@ -526,8 +421,8 @@ class Suppression(models.Model):
 class Update(models.Model):
     """An organisers' message to a letter's signers and/or invitees.
 
-    A draft until sent; sending plans one ``Delivery`` per recipient (kind
-    update), whose rows are the per-recipient results.
+    A draft until sent; sending puts one outbox message per recipient (kind
+    update, group ``update:<id>``), whose rows are the per-recipient results.
     """
 
     class Audience(models.TextChoices):

@@ -98,6 +98,11 @@ urlpatterns = [
         name="outreach-batch",
     ),
     path(
+        "workspace/letters/<slug:slug>/outreach/retry/",
+        outreach.outreach_retry,
+        name="outreach-retry",
+    ),
+    path(
         "workspace/letters/<slug:slug>/outreach/schedule/",
         outreach.outreach_schedule,
         name="outreach-schedule",

@@ -91,6 +91,43 @@ def _consent_invariant(request):
         assert found == [], "consent violations:\n" + "\n".join(found)
 
 
+class DispatchedOutbox:
+    """``mail.outbox`` as the outbox's dispatcher fills it: reading it first
+    sends every message that is due, as a worker would."""
+
+    def _sent(self) -> list:
+        from django.core import mail
+
+        from coalition.outbox.dispatcher import outbox_dispatch
+
+        while outbox_dispatch(batch_size=1000).claimed:
+            pass
+        return mail.outbox
+
+    def __len__(self) -> int:
+        return len(self._sent())
+
+    def __getitem__(self, index):
+        return self._sent()[index]
+
+    def __iter__(self):
+        return iter(self._sent())
+
+    def __bool__(self) -> bool:
+        return bool(self._sent())
+
+    def __eq__(self, other) -> bool:
+        return self._sent() == other
+
+    def clear(self) -> None:
+        self._sent().clear()
+
+
+@pytest.fixture
+def mailoutbox(mailoutbox):  # pytest-django's, read through the dispatcher
+    return DispatchedOutbox()
+
+
 @pytest.fixture
 def admin_client(client, db):
     """A staff member in the admin, logged in the one way the admin accepts:

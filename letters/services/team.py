@@ -1,12 +1,16 @@
 """A letter's team: invitations, roles and removals."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
+from coalition.outbox import builders
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue
 from letters import emails
 from letters.audit import Action, audit_record
 from letters.models import (
@@ -24,7 +28,7 @@ from letters.services.common import lock_letter
 def team_invitation_create(
     *, letter: Letter, actor: User, email: str, role: str
 ) -> TeamInvitation:
-    """Invite ``email`` to the team (owner only) and queue the email.
+    """Invite ``email`` to the team (owner only) and put the email in the outbox.
 
     Inviting an address with a pending invitation updates its role and sends it
     again; an address already on the team raises ValidationError.
@@ -45,33 +49,32 @@ def team_invitation_create(
         defaults={"role": role, "invited_by": actor, "sent_at": None},
     )
     audit_record(letter, actor, Action.MEMBER_INVITED, email=email, role=role)
-    enqueue_on_commit("letters.tasks.team_invitation_send_task", invitation.pk)
+    # Each invitation (or invitation again) is its own message.
+    outbox_enqueue(
+        kind=emails.TEAM_INVITATION,
+        key=f"team-invitation:{invitation.pk}:{timezone.now().isoformat()}",
+        to=email,
+        params={"invitation": invitation.pk},
+        letter_id=letter.pk,
+    )
     return invitation
 
 
-def team_invitation_send(*, invitation_id: int) -> bool:
-    """Email a pending invitation unless it was sent already; True if sent.
+def team_invitations_sent(rows: list[OutboxMessage], now: datetime) -> None:
+    """The outbox sent these invitations: the team page shows when."""
+    ids = [row.params.get("invitation") for row in rows]
+    TeamInvitation.objects.filter(pk__in=ids).update(sent_at=now)
 
-    Claims the row first so a redelivered task does not send twice; releases
-    the claim if the SMTP server refuses, so the retry sends.
-    """
-    claimed = TeamInvitation.objects.filter(
-        pk=invitation_id,
-        sent_at__isnull=True,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-    ).update(sent_at=timezone.now())
-    if not claimed:
-        return False
-    invitation = TeamInvitation.objects.select_related("letter", "invited_by").get(
-        pk=invitation_id
+
+def register_outbox_kinds() -> None:
+    """The team invitation in the outbox's table (``LettersConfig.ready``)."""
+    builders.register(
+        builders.Kind(
+            emails.TEAM_INVITATION,
+            emails.build_team_invitation,
+            after_sent=team_invitations_sent,
+        )
     )
-    try:
-        emails.send_team_invitation(invitation=invitation)
-    except Exception:
-        TeamInvitation.objects.filter(pk=invitation_id).update(sent_at=None)
-        raise
-    return True
 
 
 @transaction.atomic

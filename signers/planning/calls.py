@@ -13,15 +13,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 
 from coalition.models import User
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
-from signers.models import (
-    Call,
-    CallInvitation,
-    Delivery,
-)
+from signers.models import Call, CallInvitation, EmailKind
 from signers.planning import reminders
 
-Kind = Delivery.Kind
+Kind = EmailKind
 # Call reminders: (minutes before the start, label in the basis).
 CALL_REMINDER_OFFSETS = (60, 5)
 
@@ -50,17 +47,22 @@ def call_delivery(
     kind: str,
     basis: str,
     due_at: datetime,
-) -> Delivery:
-    delivery = reminders.new_delivery(
+) -> OutboxMessage:
+    return reminders.new_delivery(
         letter=call.letter,
         kind=kind,
         basis=basis,
         due_at=due_at,
         signature=invitation.signature,
         user=None if invitation.signature else invitation.user,
+        group=call_group(call.pk),
+        about={"call": call.pk},
     )
-    delivery.call = call
-    return delivery
+
+
+def call_group(call_id: int) -> str:
+    """The outbox group of a call's emails (its progress counts them)."""
+    return f"call:{call_id}"
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,11 @@ def call_reminder_steps(call: Call) -> list[CallStep]:
     return steps
 
 
-def planned_ids(deliveries: QuerySet[Delivery], field: str) -> QuerySet[Any]:
+def planned_ids(deliveries: QuerySet[OutboxMessage], field: str) -> QuerySet[Any]:
     return deliveries.filter(**{f"{field}__isnull": False}).values(f"{field}_id")
 
 
-def due_call_reminders(*, now: datetime) -> Iterator[Delivery]:
+def due_call_reminders(*, now: datetime) -> Iterator[OutboxMessage]:
     """Reminders due now for calls about to start, not planned yet."""
     soon = now + timedelta(minutes=max(CALL_REMINDER_OFFSETS) + 1)
     calls = Call.objects.filter(starts_at__gt=now, starts_at__lte=soon).select_related(
@@ -105,8 +107,8 @@ def due_call_reminders(*, now: datetime) -> Iterator[Delivery]:
         for step in call_reminder_steps(call):
             if not step.is_due(now):
                 continue
-            planned = Delivery.objects.filter(
-                letter=call.letter, kind=Kind.CALL_REMINDER, basis=step.basis
+            planned = OutboxMessage.objects.filter(
+                letter=call.letter, kind=Kind.CALL_REMINDER, params__basis=step.basis
             )
             invitations = (
                 call.invitations.exclude(response=CallInvitation.Response.NO)

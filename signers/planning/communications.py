@@ -1,21 +1,19 @@
 """The planner for coalition communications: which kinds they are, and what is due.
 
 Like ``signers.planning.reminders`` it only reads: it says who may get what
-and builds unsaved ``Delivery`` rows whose unique keys make every email go at
-most once; ``signers.services.sending`` saves, claims and sends them through
-the same engine.
+and builds unsaved outbox rows whose unique keys make every email go at most
+once; ``signers.services.sending`` puts them in the outbox.
 """
 
 from collections.abc import Iterator
 from datetime import datetime
 
-from signers.models import (
-    Delivery,
-)
+from coalition.outbox.models import OutboxMessage
+from signers.models import EmailKind
 from signers.planning.calls import due_call_reminders
 from signers.planning.digests import due_signer_lists
 
-Kind = Delivery.Kind
+Kind = EmailKind
 
 KINDS = frozenset(
     {
@@ -30,7 +28,7 @@ KINDS = frozenset(
 )
 
 
-def due_deliveries(*, now: datetime) -> Iterator[Delivery]:
+def due_deliveries(*, now: datetime) -> Iterator[OutboxMessage]:
     """Everything time-driven here: call reminders and signer list digests."""
     yield from due_call_reminders(now=now)
     yield from due_signer_lists(now=now)

@@ -4,15 +4,14 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
-from signers.models import (
-    Delivery,
-)
+from signers.models import EmailKind
 from signers.planning import reminders
 from signers.planning.calls import planned_ids
 from signers.planning.updates import consenting_signers
 
-Kind = Delivery.Kind
+Kind = EmailKind
 WEEKLY = "weekly"
 
 
@@ -34,7 +33,7 @@ def signer_list_window(
     return datetime.combine(monday, time(hour), tzinfo=zone), signer_list_basis(today)
 
 
-def due_signer_lists(*, now: datetime) -> Iterator[Delivery]:
+def due_signer_lists(*, now: datetime) -> Iterator[OutboxMessage]:
     """This week's signer list, for letters whose organisers chose weekly."""
     letters = reminders.active_letters().filter(
         reminder_schedule__signer_list_digest=WEEKLY
@@ -44,8 +43,8 @@ def due_signer_lists(*, now: datetime) -> Iterator[Delivery]:
         due, basis = signer_list_window(letter, hour, now)
         if now < due:
             continue
-        planned = Delivery.objects.filter(
-            letter=letter, kind=Kind.SIGNER_LIST, basis=basis
+        planned = OutboxMessage.objects.filter(
+            letter=letter, kind=Kind.SIGNER_LIST, params__basis=basis
         )
         signers = consenting_signers(letter).exclude(
             pk__in=planned_ids(planned, "signature")

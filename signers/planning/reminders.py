@@ -5,15 +5,13 @@ it goes stale, and the ``basis`` (the deadline values it was computed from).
 The basis is part of every delivery's unique key, so moving a deadline gives
 new keys (re-planning) and leaves the rows planned for the old value stale: a
 sender skips them. Nothing here writes; ``signers.services.sending`` turns what
-these functions find into ``Delivery`` rows and claims them.
+these functions find into outbox rows (``coalition.outbox``).
 """
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -21,11 +19,13 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from coalition.models import User
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_message
 from coalition.tokens import MAX_AGE
 from letters.models import Letter, Revision
-from signers.models import Delivery, Prospect, ReminderSchedule, Signature, Suppression
+from signers.models import EmailKind, Prospect, ReminderSchedule, Signature, Suppression
 
-Kind = Delivery.Kind
+Kind = EmailKind
 
 PROSPECT_KINDS = (Kind.SOFT_REMINDER, Kind.HARD_ANNOUNCEMENT, Kind.LAST_CALL)
 ORGANISER_KINDS = (Kind.DIGEST, Kind.SIGNING_CLOSED)
@@ -203,14 +203,19 @@ def organisers(letter: Letter) -> QuerySet[User]:
 
 
 def delivery_key(letter_id: int, kind: str, recipient: str, basis: str) -> str:
+    """The exactly-once key of an outreach email."""
     return f"{letter_id}:{kind}:{recipient}:{basis}"
 
 
-def message_id_for(key: str) -> str:
-    """A Message-ID fixed by the delivery's key: a resend carries the same one."""
-    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()
-    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-    return f"<{digest[:32]}@{domain}>"
+def batch_group(batch_id: int) -> str:
+    """The outbox group of an invitation batch (its progress counts them)."""
+    return f"batch:{batch_id}"
+
+
+def basis_of(row: OutboxMessage) -> str:
+    """The deadline or value an outreach email was computed from (its key's
+    last part): a moved deadline makes its row stale."""
+    return str(row.params.get("basis", ""))
 
 
 def new_delivery(
@@ -222,7 +227,11 @@ def new_delivery(
     prospect: Prospect | None = None,
     signature: Signature | None = None,
     user: User | None = None,
-) -> Delivery:
+    group: str = "",
+    about: dict[str, int] | None = None,
+) -> OutboxMessage:
+    """An unsaved outbox row for one outreach email, keyed by (letter, kind,
+    recipient, basis); ``about`` names the update or call it is about."""
     if prospect is not None:
         recipient, email = f"p{prospect.pk}", prospect.email
     elif signature is not None:
@@ -231,36 +240,37 @@ def new_delivery(
         recipient, email = f"u{user.pk}", user.email
     else:
         raise ValueError("a delivery needs a recipient")
-    key = delivery_key(letter.pk, kind, recipient, basis)
-    return Delivery(
-        key=key,
-        message_id=message_id_for(key),
-        letter=letter,
+    return outbox_message(
         kind=kind,
-        basis=basis,
-        email=email,
-        prospect=prospect,
-        signature=signature,
-        user=user,
-        due_at=due_at,
+        key=delivery_key(letter.pk, kind, recipient, basis),
+        to=email,
+        params={"basis": basis, **(about or {})},
+        letter_id=letter.pk,
+        prospect_id=prospect.pk if prospect else None,
+        signature_id=signature.pk if signature else None,
+        user_id=user.pk if user else None,
+        group=group,
+        send_at=due_at,
     )
 
 
 def invited_ids(letter: Letter) -> QuerySet[Any]:
-    """Prospects who already have an invitation, sent or on its way."""
-    return _planned(letter, Kind.INVITATION, "once", "prospect")
+    """Prospects who already have an invitation, sent or on its way (one that
+    failed for good is retried, not planned again)."""
+    failed = OutboxMessage.Status.FAILED
+    return _planned(letter, Kind.INVITATION, "once", "prospect").exclude(status=failed)
 
 
 def _planned(letter: Letter, kind: str, basis: str, field: str) -> QuerySet[Any]:
     """Ids of ``field`` (prospect, signature, user) already planned for a step."""
     return (
-        Delivery.objects.filter(letter=letter, kind=kind, basis=basis)
+        OutboxMessage.objects.filter(letter=letter, kind=kind, params__basis=basis)
         .filter(**{f"{field}__isnull": False})
         .values(f"{field}_id")
     )
 
 
-def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
+def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[OutboxMessage]:
     """Unsaved deliveries that are due now for ``letter`` and not planned yet."""
     schedule = schedule_for(letter)
     steps = letter_steps(
@@ -305,7 +315,7 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[Delivery]:
 
 def _due_confirm_reminders(
     letter: Letter, after_days: int, now: datetime
-) -> Iterator[Delivery]:
+) -> Iterator[OutboxMessage]:
     # One reminder per pending sign-up, while it can still be confirmed: at
     # half its time to expire if the schedule says later than that.
     basis = f"{after_days}d"

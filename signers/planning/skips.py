@@ -1,8 +1,8 @@
-"""At send time: why a planned delivery must not go out after all.
+"""At send time: why a planned outreach email must not go out after all.
 
 Every kind of delivery is checked again just before it is sent (the prospect
 answered, the deadline moved, the call started, the address unsubscribed);
-the reason is kept on the row.
+the reason is kept on the outbox row (cancelled).
 """
 
 from collections.abc import Iterable
@@ -13,11 +13,12 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_noop
 
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
 from signers.models import (
     Call,
     CallInvitation,
-    Delivery,
+    EmailKind,
     ReissueOptIn,
     Suppression,
 )
@@ -29,6 +30,7 @@ from signers.planning.reminders import (
     ORGANISER_KINDS,
     PROSPECT_KINDS,
     awaiting_prospects,
+    basis_of,
     invitable_prospects,
     letter_accepts_invitations,
     organisers,
@@ -38,7 +40,7 @@ from signers.planning.reminders import (
 )
 from signers.planning.updates import consenting_signers
 
-Kind = Delivery.Kind
+Kind = EmailKind
 
 
 # --- At send time ---------------------------------------------------------------
@@ -67,7 +69,7 @@ SUPPRESSED: dict[str, str] = {
 }
 
 
-def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]:
+def skip_reasons(deliveries: list[OutboxMessage], *, now: datetime) -> dict[int, str]:
     """Why each claimed delivery must not go out after all ("" to send it).
 
     Checked again just before sending: the prospect may have signed, the address
@@ -75,11 +77,16 @@ def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]
     queries per letter for the whole chunk, not per delivery.
     """
     reasons: dict[int, str] = {}
-    by_letter: dict[int, list[Delivery]] = {}
+    by_letter: dict[int, tuple[Letter, list[OutboxMessage]]] = {}
     for delivery in deliveries:
-        by_letter.setdefault(delivery.letter_id, []).append(delivery)
-    for group in by_letter.values():
-        reasons.update(_skip_reasons_for_letter(group[0].letter, group, now=now))
+        if delivery.letter is None:  # its letter was deleted
+            reasons[delivery.pk] = NOT_CIRCULATING
+            continue
+        by_letter.setdefault(delivery.letter.pk, (delivery.letter, []))[1].append(
+            delivery
+        )
+    for letter, group in by_letter.values():
+        reasons.update(_skip_reasons_for_letter(letter, group, now=now))
     return reasons
 
 
@@ -91,12 +98,12 @@ def _ids(queryset: QuerySet[Any], pks: Iterable[int | None]) -> set[int]:
 
 
 def _skip_reasons_for_letter(
-    letter: Letter, deliveries: list[Delivery], *, now: datetime
+    letter: Letter, deliveries: list[OutboxMessage], *, now: datetime
 ) -> dict[int, str]:
     suppressed = dict(
         Suppression.objects.filter(letter=letter)
         .annotate(address=Lower("email"))
-        .filter(address__in={d.email.lower() for d in deliveries})
+        .filter(address__in={d.to.lower() for d in deliveries})
         .values_list("address", "reason")
     )
     kinds = {d.kind for d in deliveries}
@@ -121,9 +128,9 @@ def _skip_reasons_for_letter(
         wanted = [d for d in deliveries if d.kind in KINDS]
         communications = communication_skip_reasons(letter, wanted, now=now)
 
-    def reason(d: Delivery) -> str:
-        if d.email.lower() in suppressed:
-            return SUPPRESSED[suppressed[d.email.lower()]]
+    def reason(d: OutboxMessage) -> str:
+        if d.to.lower() in suppressed:
+            return SUPPRESSED[suppressed[d.to.lower()]]
         if d.pk in communications:
             return communications[d.pk]
         if d.kind == Kind.INVITATION:
@@ -140,7 +147,7 @@ def _skip_reasons_for_letter(
             return RECONFIRMED
         if d.kind in ORGANISER_KINDS and d.user_id not in organiser_ids:
             return NOT_ORGANISER
-        if (d.kind, d.basis) not in current:
+        if (d.kind, basis_of(d)) not in current:
             return MOVED
         return ""
 
@@ -151,7 +158,7 @@ def _skip_reasons_for_letter(
 
 
 def communication_skip_reasons(
-    letter: Letter, deliveries: list[Delivery], *, now: datetime
+    letter: Letter, deliveries: list[OutboxMessage], *, now: datetime
 ) -> dict[int, str]:
     """Why each communication must not go out after all ("" to send it).
 
@@ -164,7 +171,7 @@ def communication_skip_reasons(
         reminders.awaiting_prospects(letter), {d.prospect_id for d in deliveries}
     )
     organiser_ids = _ids(reminders.organisers(letter), {d.user_id for d in deliveries})
-    calls = Call.objects.in_bulk({d.call_id for d in deliveries if d.call_id})
+    calls = Call.objects.in_bulk({_call_id(d) for d in deliveries if _call_id(d)})
     declined = set(
         CallInvitation.objects.filter(
             call_id__in=list(calls), response=CallInvitation.Response.NO
@@ -178,7 +185,7 @@ def communication_skip_reasons(
         letter, [d for d in deliveries if d.kind == Kind.REISSUE_OPT_IN]
     )
 
-    def reason(d: Delivery) -> str:
+    def reason(d: OutboxMessage) -> str:
         if d.kind == Kind.UPDATE:
             if d.signature_id is not None:
                 return "" if d.signature_id in consenting else NO_CONSENT
@@ -192,10 +199,10 @@ def communication_skip_reasons(
                 return SCHEDULE_OFF
             if letter.status not in Letter.SIGNING_STATUSES:
                 return NOT_CIRCULATING
-            return "" if d.basis == this_week else LATE
+            return "" if basis_of(d) == this_week else LATE
         if d.kind == Kind.REISSUE_OPT_IN:
             return reissue.get(d.pk, "")
-        call = calls.get(d.call_id or 0)
+        call = calls.get(_call_id(d) or 0)
         if call is None:
             return CALL_MOVED
         return _call_reason(call, d, now=now, declined=declined)
@@ -203,25 +210,32 @@ def communication_skip_reasons(
     return {d.pk: reason(d) for d in deliveries}
 
 
+def _call_id(d: OutboxMessage) -> int | None:
+    call = d.params.get("call")
+    return int(call) if call is not None else None
+
+
 def _call_reason(
-    call: Call, d: Delivery, *, now: datetime, declined: set[tuple[int, str]]
+    call: Call, d: OutboxMessage, *, now: datetime, declined: set[tuple[int, str]]
 ) -> str:
     if d.kind == Kind.CALL_NOTES:
         return ""
-    if not d.basis.startswith(call_basis(call)):
+    if not basis_of(d).startswith(call_basis(call)):
         return CALL_MOVED
     if now >= call.starts_at:
         return CALL_STARTED
     if d.kind == Kind.CALL_REMINDER:
-        if (call.pk, d.email.lower()) in declined:
+        if (call.pk, d.to.lower()) in declined:
             return NOT_COMING
-        step = next((s for s in call_reminder_steps(call) if s.basis == d.basis), None)
+        step = next(
+            (s for s in call_reminder_steps(call) if s.basis == basis_of(d)), None
+        )
         if step is None or not step.is_due(now):
             return LATE
     return ""
 
 
-def _reissue_reasons(letter: Letter, deliveries: list[Delivery]) -> dict[int, str]:
+def _reissue_reasons(letter: Letter, deliveries: list[OutboxMessage]) -> dict[int, str]:
     if not deliveries:
         return {}
     opt_ins = {
@@ -244,7 +258,7 @@ def _reissue_reasons(letter: Letter, deliveries: list[Delivery]) -> dict[int, st
             reasons[d.pk] = NO_CONSENT
         elif opt_in.opted_in_at is not None:
             reasons[d.pk] = OPTED_IN
-        elif (opt_in.reissue.source_id, d.email.lower()) in unsubscribed:
+        elif (opt_in.reissue.source_id, d.to.lower()) in unsubscribed:
             reasons[d.pk] = EARLIER_UNSUBSCRIBED
         else:
             reasons[d.pk] = ""

@@ -4,16 +4,17 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
 from signers.models import (
-    Delivery,
+    EmailKind,
     Prospect,
     Signature,
     Update,
 )
 from signers.planning import reminders
 
-Kind = Delivery.Kind
+Kind = EmailKind
 
 
 # --- Audiences ------------------------------------------------------------------
@@ -44,14 +45,19 @@ def update_audience(
     return signers, invitees
 
 
-# --- Deliveries for one update, call or re-issue -------------------------------
+# --- The emails of one update -------------------------------
 
 
 def update_basis(update: Update) -> str:
     return f"update{update.pk}"
 
 
-def update_deliveries(update: Update, *, now: datetime) -> list[Delivery]:
+def update_group(update_id: int) -> str:
+    """The outbox group of an update's emails (its progress counts them)."""
+    return f"update:{update_id}"
+
+
+def update_deliveries(update: Update, *, now: datetime) -> list[OutboxMessage]:
     signers, invitees = update_audience(update.letter, update.audience)
     basis = update_basis(update)
     rows = [
@@ -61,6 +67,8 @@ def update_deliveries(update: Update, *, now: datetime) -> list[Delivery]:
             basis=basis,
             due_at=now,
             signature=signature,
+            group=update_group(update.pk),
+            about={"update": update.pk},
         )
         for signature in signers
     ]
@@ -72,12 +80,12 @@ def update_deliveries(update: Update, *, now: datetime) -> list[Delivery]:
             basis=basis,
             due_at=now,
             prospect=prospect,
+            group=update_group(update.pk),
+            about={"update": update.pk},
         )
         for prospect in invitees
         if prospect.email.lower() not in signer_emails
     ]
-    for row in rows:
-        row.update = update
     return rows
 
 

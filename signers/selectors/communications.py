@@ -2,45 +2,68 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import (
+    CharField,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Lower
 
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
 from signers.models import (
     Call,
     CallInvitation,
-    Delivery,
+    EmailKind,
     Reissue,
     Update,
 )
-from signers.planning.updates import update_audience
+from signers.planning.updates import update_audience, update_group
 from signers.selectors.outreach import DeliveryProgress, delivery_counts
 
 # --- Coalition communications ------------------------------------------------------
 
 
+def _update_sends(status: str | None = None) -> Subquery:
+    """How many of an update's emails (tests left out), in ``status`` if given."""
+    sends = OutboxMessage.objects.filter(
+        group=Concat(Value("update:"), Cast(OuterRef("pk"), CharField())),
+        kind=EmailKind.UPDATE,
+    )
+    if status is not None:
+        sends = sends.filter(status=status)
+    counted = sends.order_by().values("group").annotate(n=Count("pk")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
 def update_list(*, letter: Letter) -> QuerySet[Update]:
-    S = Delivery.Status
-    sends = Q(deliveries__kind=Delivery.Kind.UPDATE)
+    S = OutboxMessage.Status
     return (
         Update.objects.filter(letter=letter)
         .select_related("created_by", "sent_by")
         .annotate(
-            recipients=Count("deliveries", filter=sends),
-            delivered=Count("deliveries", filter=sends & Q(deliveries__status=S.SENT)),
-            failed=Count("deliveries", filter=sends & Q(deliveries__status=S.FAILED)),
+            recipients=Coalesce(_update_sends(), 0),
+            delivered=Coalesce(_update_sends(S.SENT), 0),
+            failed=Coalesce(_update_sends(S.FAILED), 0),
         )
     )
 
 
 def update_progress(*, update: Update, with_rows: bool = True) -> DeliveryProgress:
     """The update's sends (tests left out) and, if asked, each recipient's row."""
-    deliveries = update.deliveries.filter(kind=Delivery.Kind.UPDATE)
-    rows: list[Delivery] = []
+    deliveries = OutboxMessage.objects.filter(
+        group=update_group(update.pk), kind=EmailKind.UPDATE
+    )
+    rows: list[OutboxMessage] = []
     if with_rows:
         rows = list(
             deliveries.select_related("signature", "prospect").order_by(
-                Lower("email"), "id"
+                Lower("to"), "id"
             )
         )
     return DeliveryProgress(counts=delivery_counts(deliveries), deliveries=rows)

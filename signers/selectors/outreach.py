@@ -11,15 +11,17 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from coalition.models import User
+from coalition.outbox.models import OutboxMessage
 from letters.models import Letter
 from signers import csv_import
 from signers.models import (
-    Delivery,
+    EmailKind,
     InvitationBatch,
     Prospect,
     Signature,
 )
 from signers.planning.reminders import (
+    batch_group,
     invitable_prospects,
     invited_ids,
     letter_accepts_invitations,
@@ -87,9 +89,9 @@ def prospect_list(
     follow_up_due_on: date | None = None,
 ) -> QuerySet[Prospect]:
     """The letter's prospects, filtered; ``owner`` is a user id or "none"."""
-    invitation = Delivery.objects.filter(
-        prospect=OuterRef("pk"), kind=Delivery.Kind.INVITATION
-    )
+    invitation = OutboxMessage.objects.filter(
+        prospect=OuterRef("pk"), kind=EmailKind.INVITATION
+    ).exclude(status=OutboxMessage.Status.FAILED)
     prospects = (
         Prospect.objects.filter(letter=letter)
         .select_related("owner", "referred_by")
@@ -124,10 +126,10 @@ def invitable_count(*, letter: Letter) -> int:
 
 @dataclass
 class DeliveryProgress:
-    """How far a set of deliveries (a batch, an update) has got."""
+    """How far a group of outbox messages (a batch, an update) has got."""
 
     counts: dict[str, int]
-    deliveries: list[Delivery] = field(default_factory=list)
+    deliveries: list[OutboxMessage] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -135,8 +137,8 @@ class DeliveryProgress:
 
     @property
     def done(self) -> int:
-        S = Delivery.Status
-        return sum(self.counts.get(s, 0) for s in (S.SENT, S.FAILED, S.SKIPPED))
+        S = OutboxMessage.Status
+        return sum(self.counts.get(s, 0) for s in (S.SENT, S.FAILED, S.CANCELLED))
 
     @property
     def finished(self) -> bool:
@@ -152,16 +154,17 @@ class BatchProgress(DeliveryProgress):
     batch: InvitationBatch
 
 
-def delivery_counts(deliveries: QuerySet[Delivery]) -> dict[str, int]:
+def delivery_counts(deliveries: QuerySet[OutboxMessage]) -> dict[str, int]:
     return dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
 
 
 def batch_progress(*, batch: InvitationBatch, with_rows: bool = True) -> BatchProgress:
-    counts = delivery_counts(batch.deliveries.all())
-    rows: list[Delivery] = []
+    messages = OutboxMessage.objects.filter(group=batch_group(batch.pk))
+    counts = delivery_counts(messages)
+    rows: list[OutboxMessage] = []
     if with_rows:
         rows = list(
-            batch.deliveries.select_related("prospect").order_by(
+            messages.select_related("prospect").order_by(
                 Lower("prospect__organisation"), "id"
             )
         )
@@ -169,20 +172,55 @@ def batch_progress(*, batch: InvitationBatch, with_rows: bool = True) -> BatchPr
 
 
 def running_batches(*, letter: Letter) -> QuerySet[InvitationBatch]:
-    busy = (Delivery.Status.PLANNED, Delivery.Status.CLAIMED)
-    return letter.invitation_batches.filter(deliveries__status__in=busy).distinct()
+    busy = OutboxMessage.objects.filter(
+        letter=letter,
+        kind=EmailKind.INVITATION,
+        status__in=(OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING),
+    )
+    groups = set(busy.values_list("group", flat=True).distinct())
+    ids = [int(g.split(":", 1)[1]) for g in groups if g.startswith("batch:")]
+    return letter.invitation_batches.filter(pk__in=ids)
 
 
 def latest_batch(*, letter: Letter) -> InvitationBatch | None:
     return letter.invitation_batches.order_by("-created_at", "-id").first()
 
 
-def failed_deliveries(*, letter: Letter, limit: int = 50) -> QuerySet[Delivery]:
-    return (
-        Delivery.objects.filter(letter=letter, status=Delivery.Status.FAILED)
+@dataclass(frozen=True)
+class FailedEmail:
+    """An email that failed after every attempt: the organisers may retry it."""
+
+    pk: int
+    recipient: str
+    to: str
+    label: str
+    attempts: int
+    last_error: str
+
+
+def failed_deliveries(*, letter: Letter, limit: int = 50) -> list[FailedEmail]:
+    rows = (
+        OutboxMessage.objects.filter(letter=letter, status=OutboxMessage.Status.FAILED)
         .select_related("prospect", "signature", "user")
         .order_by("-updated_at")[:limit]
     )
+    return [
+        FailedEmail(
+            pk=row.pk,
+            recipient=(
+                row.prospect.organisation
+                if row.prospect
+                else row.signature.display_name
+                if row.signature
+                else str(row.user or "")
+            ),
+            to=row.to,
+            label=str(EmailKind(row.kind).label),
+            attempts=row.attempts,
+            last_error=row.last_error,
+        )
+        for row in rows
+    ]
 
 
 # --- Reminder plan (what has been sent, what is next) -----------------------------
@@ -210,9 +248,9 @@ def reminder_plan(*, letter: Letter, now: datetime) -> list[PlanRow]:
     digest_done = False
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for kind, basis, status, n in (
-        Delivery.objects.filter(letter=letter)
-        .exclude(kind=Delivery.Kind.INVITATION)
-        .values_list("kind", "basis", "status")
+        OutboxMessage.objects.filter(letter=letter)
+        .exclude(kind=EmailKind.INVITATION)
+        .values_list("kind", "params__basis", "status")
         .annotate(n=Count("pk"))
         .order_by()
     ):
@@ -220,12 +258,12 @@ def reminder_plan(*, letter: Letter, now: datetime) -> list[PlanRow]:
     rows: list[PlanRow] = []
     upcoming = sorted(s.due_at for s in steps if s.due_at > now)
     for step in sorted(steps, key=lambda s: s.due_at):
-        if step.kind == Delivery.Kind.DIGEST:
+        if step.kind == EmailKind.DIGEST:
             if digest_done or step.due_at <= now:
                 continue
             digest_done = True
         by_status = counts.get((step.kind, step.basis), {})
-        S = Delivery.Status
+        S = OutboxMessage.Status
         if step.due_at > now:
             state = "next" if upcoming and step.due_at == upcoming[0] else "later"
         elif by_status:
@@ -237,13 +275,13 @@ def reminder_plan(*, letter: Letter, now: datetime) -> list[PlanRow]:
         rows.append(
             PlanRow(
                 kind=step.kind,
-                label=str(Delivery.Kind(step.kind).label),
+                label=str(EmailKind(step.kind).label),
                 due_at=step.due_at,
                 state=state,
                 sent=by_status.get(S.SENT, 0),
-                pending=by_status.get(S.PLANNED, 0) + by_status.get(S.CLAIMED, 0),
+                pending=by_status.get(S.QUEUED, 0) + by_status.get(S.SENDING, 0),
                 failed=by_status.get(S.FAILED, 0),
-                skipped=by_status.get(S.SKIPPED, 0),
+                skipped=by_status.get(S.CANCELLED, 0),
             )
         )
     return rows
@@ -345,7 +383,7 @@ def prospect_export_rows(*, letter: Letter) -> Iterator[list[Any]]:
     prospects = (
         Prospect.objects.filter(letter=letter)
         .select_related("owner", "referred_by")
-        .annotate(last_delivery=Max("deliveries__sent_at"))
+        .annotate(last_delivery=Max("outbox_messages__sent_at"))
         .order_by(Lower("organisation"), "id")
     )
     for p in prospects.iterator(chunk_size=500):
@@ -380,7 +418,7 @@ class OutreachOverview:
     plan: list[PlanRow]
     running: list[BatchProgress]
     latest: BatchProgress | None
-    failed: list[Delivery]
+    failed: list[FailedEmail]
     invitable: int
     accepts_invitations: bool
     signing_closed: bool
@@ -396,7 +434,7 @@ def outreach_overview(*, letter: Letter, now: datetime) -> OutreachOverview:
         plan=reminder_plan(letter=letter, now=now),
         running=running,
         latest=batch_progress(batch=latest, with_rows=False) if latest else None,
-        failed=list(failed_deliveries(letter=letter)),
+        failed=failed_deliveries(letter=letter),
         invitable=invitable_count(letter=letter),
         accepts_invitations=letter_accepts_invitations(letter, now=now),
         signing_closed=bool(letter.hard_deadline and letter.hard_deadline <= now),

@@ -8,12 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coalition.links import absolute
-from letters.models import AuditEvent
+from coalition.outbox.models import OutboxMessage
+from letters.models import AuditEvent, Revision
 from signers.models import (
     ChangeRequest,
     Prospect,
     Signature,
-    SignatureEmail,
 )
 
 # --- Personal data ------------------------------------------------------------
@@ -54,9 +54,10 @@ def signature_personal_data(*, signature: Signature) -> dict[str, Any]:
     )
     asked = Q(signature=signature) | (Q(prospect=prospect) if prospect else Q())
     change_requests = ChangeRequest.objects.filter(asked).select_related("revision")
-    emails = SignatureEmail.objects.filter(signature=signature).select_related(
-        "revision"
+    emails = OutboxMessage.objects.filter(signature=signature).order_by(
+        "created_at", "id"
     )
+    numbers = dict(Revision.objects.filter(letter=letter).values_list("pk", "number"))
     history = AuditEvent.objects.filter(
         letter=letter, detail__signature=signature.pk
     ).order_by("created_at", "id")
@@ -94,8 +95,12 @@ def signature_personal_data(*, signature: Signature) -> dict[str, Any]:
         ],
         "emails": [
             {
-                **_row(e, leave_out=frozenset({"signature"})),
-                "revision": e.revision.number,
+                "kind": e.kind,
+                "to": e.to,
+                "status": e.status,
+                "created_at": e.created_at,
+                "sent_at": e.sent_at,
+                "revision": numbers.get(int(e.params.get("revision") or 0)),
             }
             for e in emails
         ],

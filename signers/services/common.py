@@ -9,16 +9,10 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.queue import enqueue_on_commit
 from letters.audit import Action, audit_record
 from letters.models import Letter
 from signers import exports, names
-from signers.models import (
-    Delivery,
-    Prospect,
-    Signature,
-    SignatureEmail,
-)
+from signers.models import EmailKind, Prospect, Signature
 from signers.services.sending import queue_signature_email
 
 Status = Signature.Status
@@ -128,7 +122,7 @@ def make_way(
         if set_aside:
             audit_record(pending, None, Action.SIGNATURE_SET_ASIDE)
             if pending.email != email:
-                queue_signature_email(pending, SignatureEmail.Kind.SET_ASIDE)
+                queue_signature_email(pending, EmailKind.SET_ASIDE)
 
 
 def on_confirmed(signature: Signature) -> None:
@@ -172,21 +166,3 @@ def live_signature(signature_id: int) -> Signature:
             code="not_live",
         )
     return signature
-
-
-def queue_planned(deliveries: QuerySet[Delivery]) -> int:
-    """Queue one send task per planned, due delivery (idempotent: a delivery
-    already claimed or sent is left alone by its task)."""
-
-    ids = list(
-        deliveries.filter(
-            status=Delivery.Status.PLANNED, due_at__lte=timezone.now()
-        ).values_list("pk", flat=True)
-    )
-    for pk in ids:
-        enqueue_on_commit("signers.tasks.delivery_send_task", pk)
-    return len(ids)
-
-
-def plan_deliveries(rows: list[Delivery]) -> None:
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)

@@ -1,10 +1,9 @@
 """Writes for coalition communications: updates, the signer-list digest and calls.
 
-Every one of these emails is a Delivery row (kinds in
-signers.communications.KINDS) planned with a unique key and sent by the same
-claim-before-send machinery as the reminders (``signers.services.sending``); a
-fan-out task queues the sends at once and the dispatcher picks up any whose
-task was lost.
+Every one of these emails is an outbox row (kinds in
+``signers.planning.communications.KINDS``) with a unique key, sent by the
+outbox's dispatcher like every other email; the transaction that puts them in
+the outbox kicks it once it commits.
 """
 
 from datetime import datetime, timedelta
@@ -17,13 +16,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue_many
 from letters.audit import Action, audit_record
 from letters.models import Letter
 from signers.models import (
     Call,
     CallInvitation,
-    Delivery,
+    EmailKind,
     ReminderSchedule,
     Update,
 )
@@ -33,13 +33,12 @@ from signers.planning.updates import (
     consenting_signers,
     update_basis,
     update_deliveries,
+    update_group,
     update_rate_window,
 )
 from signers.services.common import (
     live_signature,
     lock_letter,
-    plan_deliveries,
-    queue_planned,
 )
 
 
@@ -103,7 +102,7 @@ def update_limit_error(*, letter: Letter, now: datetime) -> ValidationError | No
 
 @transaction.atomic
 def update_send(*, update: Update, actor: User | None) -> int:
-    """Send a draft update: one delivery per recipient, queued after commit.
+    """Send a draft update: one outbox message per recipient.
 
     Locks the letter so two presses (or two organisers) cannot both pass the
     weekly limit; the update is marked sent by a conditional UPDATE, so a second
@@ -128,36 +127,30 @@ def update_send(*, update: Update, actor: User | None) -> int:
     Update.objects.filter(pk=update.pk, sent_at__isnull=True).update(
         sent_at=now, sent_by=actor, updated_at=now
     )
-    plan_deliveries(rows)
+    outbox_enqueue_many(rows)
     audit_record(
         letter, actor, Action.UPDATE_SENT, update=update.pk, recipients=len(rows)
     )
-    enqueue_on_commit("signers.tasks.update_fan_out_task", update.pk)
     update.refresh_from_db()
     return len(rows)
 
 
-def update_fan_out(*, update_id: int) -> int:
-    """Queue the sends of an update's planned deliveries (safe to run again)."""
-    return queue_planned(Delivery.objects.filter(update_id=update_id))
-
-
 @transaction.atomic
-def update_send_test(*, update: Update, actor: User) -> Delivery:
+def update_send_test(*, update: Update, actor: User) -> OutboxMessage:
     """Send the update to ``actor`` alone, marked as a test; any number of
     times, none counting toward the weekly limit."""
     now = timezone.now()
-    delivery = new_delivery(
+    row = new_delivery(
         letter=update.letter,
-        kind=Delivery.Kind.UPDATE_TEST,
+        kind=EmailKind.UPDATE_TEST,
         basis=f"{update_basis(update)}/test/{now.isoformat()}",
         due_at=now,
         user=actor,
+        group=update_group(update.pk),
+        about={"update": update.pk},
     )
-    delivery.update = update
-    delivery.save()
-    queue_planned(Delivery.objects.filter(pk=delivery.pk))
-    return delivery
+    outbox_enqueue_many([row])
+    return OutboxMessage.objects.get(key=row.key)
 
 
 @transaction.atomic
@@ -196,19 +189,10 @@ def _call_invite_everyone(call: Call, *, now: datetime) -> None:
     invitations = call.invitations.exclude(
         response=CallInvitation.Response.NO
     ).select_related("signature", "user")
-    plan_deliveries(
-        [
-            call_delivery(
-                call, i, kind=Delivery.Kind.CALL_INVITATION, basis=basis, due_at=now
-            )
-            for i in invitations
-        ]
+    outbox_enqueue_many(
+        call_delivery(call, i, kind=EmailKind.CALL_INVITATION, basis=basis, due_at=now)
+        for i in invitations
     )
-
-
-def _call_fan_out_on_commit(call: Call) -> None:
-
-    enqueue_on_commit("signers.tasks.call_fan_out_task", call.pk)
 
 
 def _call_errors(starts_at: datetime, now: datetime) -> None:
@@ -242,7 +226,6 @@ def call_create(
     )
     _call_invite_everyone(call, now=now)
     audit_record(letter, actor, Action.CALL_SCHEDULED, call=call.pk, title=call.title)
-    _call_fan_out_on_commit(call)
     return call
 
 
@@ -273,14 +256,8 @@ def call_update(
     locked.save()
     if moved:
         _call_invite_everyone(locked, now=now)
-        _call_fan_out_on_commit(locked)
     audit_record(locked.letter, actor, Action.CALL_CHANGED, call=call.pk, moved=moved)
     return locked
-
-
-def call_fan_out(*, call_id: int) -> int:
-    """Queue the sends of a call's planned invitations or notes (idempotent)."""
-    return queue_planned(Delivery.objects.filter(call_id=call_id))
 
 
 @transaction.atomic
@@ -324,14 +301,9 @@ def call_notes_post(*, call: Call, actor: User | None, notes: str) -> bool:
     call.refresh_from_db()
     invitations = call.invitations.select_related("signature", "user")
     basis = f"call{call.pk}/notes"
-    plan_deliveries(
-        [
-            call_delivery(
-                call, i, kind=Delivery.Kind.CALL_NOTES, basis=basis, due_at=now
-            )
-            for i in invitations
-        ]
+    outbox_enqueue_many(
+        call_delivery(call, i, kind=EmailKind.CALL_NOTES, basis=basis, due_at=now)
+        for i in invitations
     )
     audit_record(call.letter, actor, Action.CALL_NOTES_SENT, call=call.pk)
-    _call_fan_out_on_commit(call)
     return True

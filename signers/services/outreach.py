@@ -9,11 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue_many, outbox_retry
 from letters.audit import Action, audit_record
 from letters.models import Letter
 from signers.models import (
-    Delivery,
+    EmailKind,
     InvitationBatch,
     Prospect,
     ReminderSchedule,
@@ -21,6 +22,7 @@ from signers.models import (
     Suppression,
 )
 from signers.planning.reminders import (
+    batch_group,
     invitable_prospects,
     invited_ids,
     letter_accepts_invitations,
@@ -146,8 +148,8 @@ def reminder_schedule_update(
 def invitations_send(
     *, letter: Letter, actor: User | None, prospect_ids: list[int] | None = None
 ) -> InvitationBatch | None:
-    """Plan one invitation per prospect (all invitable ones if ``prospect_ids`` is
-    None) and queue the batch after commit.
+    """Put one invitation per prospect in the outbox (all invitable ones if
+    ``prospect_ids`` is None), as one batch the dispatcher sends.
 
     The key of an invitation is per prospect, so a second press (a double click,
     or two organisers at once) plans nothing new and returns None.
@@ -164,62 +166,75 @@ def invitations_send(
     if prospect_ids is not None:
         prospects = prospects.filter(pk__in=prospect_ids)
     batch = InvitationBatch.objects.create(letter=letter, created_by=actor)
-    rows = []
-    for prospect in prospects:
-        delivery = new_delivery(
+    group = batch_group(batch.pk)
+    outbox_enqueue_many(
+        new_delivery(
             letter=letter,
-            kind=Delivery.Kind.INVITATION,
+            kind=EmailKind.INVITATION,
             basis="once",
             due_at=now,
             prospect=prospect,
+            group=group,
         )
-        delivery.batch = batch
-        rows.append(delivery)
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    count = batch.deliveries.count()
+        for prospect in prospects
+    )
+    # An invitation that failed for good (an outage longer than its retries)
+    # goes again, in this batch.
+    failed = OutboxMessage.objects.filter(
+        letter=letter,
+        kind=EmailKind.INVITATION,
+        status=OutboxMessage.Status.FAILED,
+        prospect__in=invitable_prospects(letter),
+    )
+    if prospect_ids is not None:
+        failed = failed.filter(prospect_id__in=prospect_ids)
+    retried = outbox_retry(
+        message_ids=list(failed.values_list("pk", flat=True)),
+        actor=actor,
+        letter_id=letter.pk,
+    )
+    OutboxMessage.objects.filter(pk__in=retried).update(group=group)
+    count = OutboxMessage.objects.filter(group=group).count()
     if not count:
         batch.delete()
         return None
     audit_record(letter, actor, Action.INVITATIONS_QUEUED, count=count, batch=batch.pk)
-
-    enqueue_on_commit("signers.tasks.invitation_batch_send_task", batch.pk)
     return batch
 
 
-def invitation_batch_fan_out(*, batch_id: int) -> int:
-    """Queue one send task per delivery of the batch still planned.
-
-    Safe to run again: a delivery already claimed or sent is left alone by its
-    task, and the dispatcher picks up any whose task was lost.
-    """
-
-    ids = list(
-        Delivery.objects.filter(
-            batch_id=batch_id, status=Delivery.Status.PLANNED
-        ).values_list("pk", flat=True)
-    )
-    for pk in ids:
-        enqueue_on_commit("signers.tasks.delivery_send_task", pk)
-    return len(ids)
+@transaction.atomic
+def outreach_emails_retry(
+    *, letter: Letter, actor: User | None, message_ids: list[int]
+) -> int:
+    """Queue again the letter's emails that failed after every attempt (an
+    outage longer than the retries); other rows and other letters' are left
+    alone. Returns how many go again."""
+    retried = outbox_retry(message_ids=message_ids, actor=actor, letter_id=letter.pk)
+    if retried:
+        audit_record(letter, actor, Action.EMAILS_RETRIED, count=len(retried))
+    return len(retried)
 
 
 @transaction.atomic
-def delivery_unsubscribe(*, delivery: Delivery) -> bool:
+def delivery_unsubscribe(*, delivery: OutboxMessage) -> bool:
     """Stop everything about the letter to this address. False if already done."""
-    email = delivery.email.lower()
+    email = delivery.to.lower()
+    letter = delivery.letter
+    if letter is None:
+        return False
     _suppression, created = Suppression.objects.get_or_create(
-        letter=delivery.letter,
+        letter=letter,
         email=email,
         defaults={"reason": Suppression.Reason.UNSUBSCRIBED},
     )
     # They asked not to be contacted: the organisers see it on the list.
     Prospect.objects.filter(
-        letter=delivery.letter,
+        letter=letter,
         email__iexact=email,
         status__in=[*Prospect.INVITABLE_STATUSES, *Prospect.AWAITING_ANSWER_STATUSES],
     ).update(status=Prospect.Status.DO_NOT_CONTACT)
     # And no more updates: the organisers see the consent withdrawn.
     Signature.objects.filter(
-        letter=delivery.letter, email__iexact=email, consent_updates=True
+        letter=letter, email__iexact=email, consent_updates=True
     ).update(consent_updates=False, updated_at=timezone.now())
     return created

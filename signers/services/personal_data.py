@@ -6,8 +6,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from coalition.models import User
+from coalition.outbox.models import OutboxMessage
 from letters.audit import Action, audit_record
 from letters.models import AuditEvent
 from signers.models import (
@@ -19,6 +21,9 @@ from signers.services.common import (
     bump_signers_version,
     lock_letter,
 )
+
+# Why an email was not sent after all, kept on its row; translated when shown.
+ERASED = gettext_noop("The signer's personal data was erased.")
 
 
 @transaction.atomic
@@ -60,6 +65,7 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
     if not updated:
         return False
     audit_record(signature, actor, Action.SIGNATURE_ERASED)
+    _erase_emails(locked)
     _erase_prospects(locked)
     if signature.kind == Signature.Kind.INDIVIDUAL:
         _erase_name_from_log(locked, values["display_name"])
@@ -67,6 +73,23 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
         individual = locked.kind == Signature.Kind.INDIVIDUAL
         bump_signers_version(locked.letter_id, removed=individual)
     return True
+
+
+def _erase_emails(signature: Signature) -> None:
+    """The outbox keeps no copy: the address and any built message go, and
+    what was not sent yet never will be."""
+    theirs = Q(signature=signature) | Q(to__iexact=signature.email)
+    if signature.prospect_id is not None:
+        theirs |= Q(prospect_id=signature.prospect_id)
+    rows = OutboxMessage.objects.filter(letter_id=signature.letter_id).filter(theirs)
+    S = OutboxMessage.Status
+    rows.filter(status__in=(S.QUEUED, S.FAILED)).update(
+        status=S.CANCELLED, last_error=ERASED
+    )
+    for pk in rows.values_list("pk", flat=True):
+        OutboxMessage.objects.filter(pk=pk).update(
+            to=f"erased-email-{pk}@erased.invalid", built=None
+        )
 
 
 def _erase_prospects(signature: Signature) -> None:

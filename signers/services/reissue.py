@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
+from coalition.outbox.services import outbox_enqueue_many
 from letters.audit import Action, audit_record
 from letters.models import Letter, Membership
 from letters.permissions import require_letter_role
@@ -14,7 +14,7 @@ from letters.services.letters import letter_create, letter_update_settings
 from letters.services.lifecycle import letter_start_circulating
 from letters.services.revisions import revision_publish
 from signers.models import (
-    Delivery,
+    EmailKind,
     Prospect,
     Reissue,
     ReissueOptIn,
@@ -26,8 +26,6 @@ from signers.services.common import (
     Status,
     live_signature,
     lock_letter,
-    plan_deliveries,
-    queue_planned,
 )
 from signers.services.signatures import signature_create
 
@@ -85,33 +83,20 @@ def letter_reissue(
     rows = [
         new_delivery(
             letter=new,
-            kind=Delivery.Kind.REISSUE_OPT_IN,
+            kind=EmailKind.REISSUE_OPT_IN,
             basis=f"reissue{reissue.pk}",
             due_at=now,
             signature=opt_in.earlier,
+            group=f"reissue:{reissue.pk}",
         )
         for opt_in in reissue.opt_ins.select_related("earlier")
     ]
-    plan_deliveries(rows)
+    outbox_enqueue_many(rows)
     audit_record(
         letter, actor, Action.LETTER_REISSUED, new_letter=new.pk, asked=len(rows)
     )
     audit_record(new, actor, Action.LETTER_REISSUED_FROM, source=letter.pk)
-
-    enqueue_on_commit("signers.tasks.reissue_fan_out_task", reissue.pk)
     return new
-
-
-def reissue_fan_out(*, reissue_id: int) -> int:
-    """Queue the sends of a re-issue's opt-in requests (idempotent)."""
-    reissue = Reissue.objects.get(pk=reissue_id)
-    return queue_planned(
-        Delivery.objects.filter(
-            letter_id=reissue.letter_id,
-            kind=Delivery.Kind.REISSUE_OPT_IN,
-            basis=f"reissue{reissue.pk}",
-        )
-    )
 
 
 @transaction.atomic

@@ -2,8 +2,9 @@
 
 Every state change is a conditional UPDATE on the status it starts from, so a
 second click (or a mail scanner, or a race) finds the work done and the service
-returns False instead of acting twice. Emails are rows in ``SignatureEmail``
-queued on commit; nothing here talks to an SMTP server inside a transaction.
+returns False instead of acting twice. Emails are rows in the outbox
+(``coalition.outbox``), sent by its dispatcher once the transaction commits;
+nothing here talks to an SMTP server.
 """
 
 from datetime import datetime, timedelta
@@ -16,16 +17,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
-from coalition.queue import enqueue_on_commit
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue
 from coalition.text import before_full_stop
 from letters.audit import Action, audit_record
 from letters.models import Letter, Revision
 from signers import names
 from signers.importing import ImportRow, SignatureImportError
 from signers.models import (
+    EmailKind,
     Prospect,
     Signature,
-    SignatureEmail,
 )
 from signers.selectors.signatures import (
     VIA_IMPORT,
@@ -45,7 +47,7 @@ from signers.services.common import (
     on_withdrawn,
     text_changed_error,
 )
-from signers.services.sending import queue_signature_email
+from signers.services.sending import queue_signature_email, signature_email_key
 
 # An address is sent its signature's status on request at most this often.
 STATUS_EMAIL_INTERVAL: Final = timedelta(hours=1)
@@ -151,9 +153,9 @@ def signature_create(
     if signature.status == Status.CONFIRMED:
         on_confirmed(signature)
         if source != Source.IMPORT:
-            queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+            queue_signature_email(signature, EmailKind.RECEIPT)
     else:
-        queue_signature_email(signature, SignatureEmail.Kind.CONFIRM_REQUEST)
+        queue_signature_email(signature, EmailKind.CONFIRM_REQUEST)
     return signature
 
 
@@ -227,7 +229,7 @@ def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
     signature.refresh_from_db()
     if not needs_approval:
         on_confirmed(signature)
-        queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+        queue_signature_email(signature, EmailKind.RECEIPT)
     return True
 
 
@@ -251,7 +253,7 @@ def signature_withdraw(*, signature_id: int) -> bool:
     audit_record(
         signature, None, Action.SIGNATURE_WITHDRAWN, previous_status=signature.status
     )
-    queue_signature_email(signature, SignatureEmail.Kind.WITHDRAWN)
+    queue_signature_email(signature, EmailKind.WITHDRAWN)
     return True
 
 
@@ -278,7 +280,7 @@ def signature_reconfirm(*, signature_id: int, revision_id: int) -> bool:
         return False
     signature.refresh_from_db()
     on_confirmed(signature)
-    queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+    queue_signature_email(signature, EmailKind.RECEIPT)
     return True
 
 
@@ -311,12 +313,12 @@ def signature_approve(*, signature: Signature, actor: User) -> bool:
     if stale:
         queue_signature_email(
             signature,
-            SignatureEmail.Kind.RECONFIRM_REQUEST,
+            EmailKind.RECONFIRM_REQUEST,
             revision=signature.letter.current_revision,
         )
     else:
         on_confirmed(signature)
-        queue_signature_email(signature, SignatureEmail.Kind.APPROVED)
+        queue_signature_email(signature, EmailKind.APPROVED)
     return True
 
 
@@ -336,7 +338,7 @@ def signature_reject(*, signature: Signature, actor: User, reason: str) -> bool:
         bump_signers_version(locked.letter_id, removed=True)
     audit_record(locked, actor, Action.SIGNATURE_REJECTED, reason=reason)
     if locked.status != Status.PENDING and not locked.erased_at:
-        queue_signature_email(locked, SignatureEmail.Kind.REJECTED)
+        queue_signature_email(locked, EmailKind.REJECTED)
     return True
 
 
@@ -516,10 +518,10 @@ def signatures_on_new_revision(*, revision: Revision) -> None:
         ).update(status=Status.NEEDS_RECONFIRMATION, updated_at=timezone.now())
         if moved:
             bump_signers_version(letter_id, removed=True)
-        kind = SignatureEmail.Kind.RECONFIRM_REQUEST
+        kind = EmailKind.RECONFIRM_REQUEST
     elif revision.kind == Revision.Kind.EDITORIAL:
         affected = list(earlier.filter(status=Status.CONFIRMED))
-        kind = SignatureEmail.Kind.EDITORIAL_NOTICE
+        kind = EmailKind.EDITORIAL_NOTICE
     else:
         return
     for signature in affected:
@@ -562,16 +564,25 @@ def signature_status_send(*, letter: Letter, email: str) -> bool:
     )
     if signature is None:
         return False
-    row, created = SignatureEmail.objects.get_or_create(
+    earlier = OutboxMessage.objects.filter(
         signature=signature,
-        kind=SignatureEmail.Kind.STATUS,
-        revision_id=signature.revision_id,
-    )
-    # One row per signature and revision: asking again after the interval
-    # sends it again.
-    if not created and not SignatureEmail.objects.filter(
-        pk=row.pk, sent_at__lt=now - STATUS_EMAIL_INTERVAL
-    ).update(sent_at=None, claimed_at=None, attempts=0, created_at=now):
+        kind=EmailKind.STATUS,
+        params__revision=signature.revision_id,
+    ).order_by("-created_at")
+    last = earlier.first()
+    # Asking again after the interval sends it again, as a new message.
+    if last is not None and (
+        last.status in (OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING)
+        or (last.sent_at is not None and last.sent_at >= now - STATUS_EMAIL_INTERVAL)
+    ):
         return False
-    enqueue_on_commit("signers.tasks.signature_email_send_task", row.pk)
+    key = signature_email_key(signature.pk, EmailKind.STATUS, signature.revision_id)
+    outbox_enqueue(
+        kind=EmailKind.STATUS,
+        key=f"{key}:{earlier.count()}",
+        to=signature.email,
+        params={"revision": signature.revision_id},
+        letter_id=signature.letter_id,
+        signature_id=signature.pk,
+    )
     return True

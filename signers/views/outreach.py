@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coalition import spreadsheets
+from coalition.outbox.models import OutboxMessage
 from coalition.tokens import TokenError, read_token
 from coalition.types import AuthedHttpRequest
 from letters.models import Letter, Membership
@@ -27,9 +28,6 @@ from signers.forms.outreach import (
     ProspectImportConfirmForm,
     ProspectImportForm,
     ReminderScheduleForm,
-)
-from signers.models import (
-    Delivery,
 )
 from signers.planning.reminders import schedule_for
 from signers.selectors.outreach import (
@@ -44,6 +42,7 @@ from signers.selectors.signatures import letter_organisers
 from signers.services.outreach import (
     delivery_unsubscribe,
     invitations_send,
+    outreach_emails_retry,
     prospect_create,
     prospect_update,
     prospects_import,
@@ -204,6 +203,25 @@ def outreach_invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def outreach_retry(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Send again the emails that failed after every attempt (one, or all)."""
+    letter = require_letter_role(request, slug, Membership.Role.EDITOR).letter
+    ids = [int(pk) for pk in request.POST.getlist("message") if pk.isdigit()]
+    count = outreach_emails_retry(letter=letter, actor=request.user, message_ids=ids)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d email will be sent again.",
+            "%(count)d emails will be sent again.",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("signers:outreach", slug=letter.slug)
+
+
+@login_required
 @require_GET
 def outreach_batch(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
     """A batch's progress and per-recipient results; HTMX polls the partial."""
@@ -240,7 +258,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         pk = read_token("unsubscribe", token)
     except TokenError:
         return render(request, "signers/outreach_unsubscribe.html", status=404)
-    delivery = get_object_or_404(Delivery.objects.select_related("letter"), pk=pk)
+    delivery = get_object_or_404(
+        OutboxMessage.objects.select_related("letter"), pk=pk, letter__isnull=False
+    )
     context: dict[str, object] = {"delivery": delivery, "letter": delivery.letter}
     if request.method == "POST":
         context["done"] = True

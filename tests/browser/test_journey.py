@@ -30,9 +30,11 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from coalition.celery import app as celery_app
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.tasks import outbox_dispatch_task
 from letters.models import Letter, LetterPdf
-from signers.models import Delivery, Prospect, Signature
-from signers.tasks import deliveries_dispatch_task
+from signers.models import EmailKind, Prospect, Signature
+from signers.tasks import outreach_plan_due_task
 from tests.browser.conftest import serious_accessibility_violations
 from tests.browser.test_signing import text_of
 from tests.conftest import wait_until
@@ -289,21 +291,24 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
         receipt = wait_for_mail(worker, who.email, "Your signature on")
         assert letter.revisions.get(number=1).sha256 in text_of(receipt)
 
-    # A day before the deadline, the dispatcher (beat runs it every minute)
+    # A day before the deadline, the planner and the dispatcher (beat runs
+    # them every minute)
     # reminds only the invitee who has not answered, once. It runs in this
     # process, where the clock can move, and sends over real SMTP to the same
     # server as the worker.
     sent_before = len(worker.smtp.received)
     with time_machine.travel(soft_deadline - timedelta(hours=20)) as clock:
-        deliveries_dispatch_task()
+        outreach_plan_due_task()
+        outbox_dispatch_task()
         clock.shift(timedelta(minutes=1))
-        deliveries_dispatch_task()
+        outreach_plan_due_task()
+        outbox_dispatch_task()
     new_mail = worker.smtp.messages[sent_before:]
     assert [(recipient(m), subject(m)) for m in new_mail] == [
         (HILLCREST.email, f'Reminder: will {HILLCREST.organisation} sign "{TITLE}"?')
     ]
     reminder = new_mail[0]
-    assert Delivery.objects.filter(kind=Delivery.Kind.SOFT_REMINDER).count() == 1
+    assert OutboxMessage.objects.filter(kind=EmailKind.SOFT_REMINDER).count() == 1
 
     # The third declines, from the reminder.
     with someone_else(browser, site) as invitee:

@@ -4,14 +4,14 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from coalition.emails import send_message
+from coalition.outbox.dispatcher import outbox_dispatch
 from coalition.tokens import make_token
 from letters.models import Letter
-from signers.emails import invitation_message
-from signers.models import Prospect, Signature, SignatureEmail
-from signers.tasks import signature_email_send_task
+from signers.models import EmailKind, Prospect, Signature
+from signers.services.outreach import invitations_send
 from tests.factories import ProspectFactory
 from tests.signers.conftest import make_letter
+from tests.signers.helpers import signature_emails
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,8 +24,10 @@ def text_of(message) -> str:
 
 
 def run_email_task(kind: str) -> None:
-    """What the worker does after commit: the real task, the real SMTP backend."""
-    signature_email_send_task(SignatureEmail.objects.get(kind=kind).pk)
+    """What the worker does after commit: the real dispatcher, the real SMTP
+    backend."""
+    assert signature_emails(kind=kind).exists()
+    outbox_dispatch()
 
 
 def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
@@ -37,7 +39,8 @@ def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
         letter=letter, organisation="Friends of the Park", contact_name="Rosa"
     )
 
-    send_message(invitation_message(prospect=prospect))
+    invitations_send(letter=letter, actor=None)
+    outbox_dispatch()
     (invitation,) = smtp_settings.wait_for(1)
     sign_url = re.search(
         rf"{live_server.url}/invite/[^/\s]+/(?=\s)", text_of(invitation)
@@ -61,7 +64,7 @@ def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
     assert signature.status == Signature.Status.CONFIRMED
     assert Prospect.objects.get().status == Prospect.Status.SIGNED
 
-    run_email_task(SignatureEmail.Kind.RECEIPT)
+    run_email_task(EmailKind.RECEIPT)
     receipt = smtp_settings.wait_for(2)[1]
     body = text_of(receipt)
     assert receipt["To"] == prospect.email
@@ -74,7 +77,7 @@ def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
 
     expect(page.get_by_text("Your signature has been withdrawn.")).to_be_visible()
     assert Signature.objects.get().status == Signature.Status.WITHDRAWN
-    run_email_task(SignatureEmail.Kind.WITHDRAWN)
+    run_email_task(EmailKind.WITHDRAWN)
     assert "withdrawn" in smtp_settings.wait_for(3)[2]["Subject"]
 
 

@@ -1,6 +1,6 @@
 """Every email the site sends, built from a stranger's worst text.
 
-Each kind (every ``SignatureEmail.Kind``, every ``Delivery.Kind``, the team
+Each kind (every signer email and outreach ``EmailKind``, the team
 invitation, every allauth email) is built twice: from harmless values, and with
 hostile ones in every field a signer, prospect or organiser can set. The hostile
 HTML part must have exactly the elements and attributes of the harmless one,
@@ -26,21 +26,22 @@ from icalendar import Calendar
 
 from coalition.adapter import AccountAdapter
 from coalition.models import User
-from letters.emails import send_team_invitation
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_message
+from letters.emails import build_team_invitation
 from letters.models import Letter, Revision, TeamInvitation
-from signers.emails import signature_email_message
+from signers.emails import BUILDERS, signature_email_message
 from signers.models import (
+    SIGNATURE_EMAIL_KINDS,
     Call,
     CallInvitation,
-    Delivery,
+    EmailKind,
     Prospect,
     Reissue,
     ReissueOptIn,
     Signature,
-    SignatureEmail,
     Update,
 )
-from signers.services.sending import _delivery_message
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
@@ -278,19 +279,18 @@ def ics_shape(message):
 # --- Emails about a signature ----------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", SignatureEmail.Kind.values)
+@pytest.mark.parametrize("kind", sorted(SIGNATURE_EMAIL_KINDS))
 def test_signature_emails_show_a_strangers_text_as_text(kind):
     def build(world):
         revision = world.first
         if kind in (
-            SignatureEmail.Kind.EDITORIAL_NOTICE,
-            SignatureEmail.Kind.RECONFIRM_REQUEST,
+            EmailKind.EDITORIAL_NOTICE,
+            EmailKind.RECONFIRM_REQUEST,
         ):
             revision = world.second
-        email_row = SignatureEmail(
-            signature=world.signature, kind=kind, revision=revision
+        return signature_email_message(
+            kind, signature=world.signature, revision=revision
         )
-        return signature_email_message(email_row)
 
     assert_inert(build(build_world(hostile=True)), build(build_world(hostile=False)))
 
@@ -300,10 +300,10 @@ def test_signature_emails_show_a_strangers_text_as_text(kind):
 
 def delivery_fields(world, kind):
     """Who each kind of delivery goes to, and what it is about."""
-    K = Delivery.Kind
-    prospect = {"prospect": world.prospect, "email": world.prospect.email}
-    signer = {"signature": world.signature, "email": world.signature.email}
-    organiser = {"user": world.organiser, "email": world.organiser.email}
+    K = EmailKind
+    prospect = {"prospect_id": world.prospect.pk, "to": world.prospect.email}
+    signer = {"signature_id": world.signature.pk, "to": world.signature.email}
+    organiser = {"user_id": world.organiser.pk, "to": world.organiser.email}
     cases = {
         K.INVITATION: prospect,
         K.SOFT_REMINDER: prospect,
@@ -313,13 +313,16 @@ def delivery_fields(world, kind):
         K.RECONFIRM_REMINDER: signer,
         K.DIGEST: organiser,
         K.SIGNING_CLOSED: organiser,
-        K.UPDATE: {**signer, "update": world.update},
-        K.UPDATE_TEST: {**organiser, "update": world.update},
+        K.UPDATE: {**signer, "params": {"update": world.update.pk}},
+        K.UPDATE_TEST: {**organiser, "params": {"update": world.update.pk}},
         K.SIGNER_LIST: signer,
-        K.CALL_INVITATION: {**signer, "call": world.call},
-        K.CALL_REMINDER: {**signer, "call": world.call, "basis": "call/5m"},
-        K.CALL_NOTES: {**signer, "call": world.call},
-        K.REISSUE_OPT_IN: {**signer, "letter": world.reissued},
+        K.CALL_INVITATION: {**signer, "params": {"call": world.call.pk}},
+        K.CALL_REMINDER: {
+            **signer,
+            "params": {"call": world.call.pk, "basis": "call/5m"},
+        },
+        K.CALL_NOTES: {**signer, "params": {"call": world.call.pk}},
+        K.REISSUE_OPT_IN: {**signer, "letter_id": world.reissued.pk},
     }
     if kind not in cases:
         pytest.fail(f"no hostile-input case for delivery kind {kind!r}: add one")
@@ -327,19 +330,23 @@ def delivery_fields(world, kind):
 
 
 def delivery_message(world, kind, *, hostile):
-    delivery = Delivery.objects.create(
-        key=f"{kind}/{hostile}",
-        message_id=f"<{kind}.{hostile}@coalition.test>",
+    row = outbox_message(
         kind=kind,
-        due_at=timezone.now() + timedelta(minutes=1),
-        **{"letter": world.letter, **delivery_fields(world, kind)},
+        key=f"{kind}/{hostile}",
+        send_at=timezone.now() + timedelta(minutes=1),
+        **{"letter_id": world.letter.pk, **delivery_fields(world, kind)},
     )
-    message = _delivery_message(delivery)
-    assert message is not None, f"{kind}: nothing to say"
-    return message
+    row.save()
+    row = OutboxMessage.objects.get(pk=row.pk)
+    built = BUILDERS[kind](row)
+    assert built is not None, f"{kind}: nothing to say"
+    return built.to_message(message_id=row.message_id)
 
 
-@pytest.mark.parametrize("kind", Delivery.Kind.values)
+OUTREACH_KINDS = sorted(set(EmailKind.values) - SIGNATURE_EMAIL_KINDS)
+
+
+@pytest.mark.parametrize("kind", OUTREACH_KINDS)
 def test_deliveries_show_a_strangers_text_as_text(kind):
     worlds = [build_world(hostile=h) for h in (True, False)]
     hostile, harmless = (
@@ -354,12 +361,23 @@ def test_deliveries_show_a_strangers_text_as_text(kind):
 # --- The organisers' team and accounts ------------------------------------------
 
 
-def test_the_team_invitation_shows_a_strangers_text_as_text(mailoutbox):
-    for hostile in (True, False):
-        send_team_invitation(invitation=build_world(hostile=hostile).team_invitation)
-    hostile_message, harmless_message = mailoutbox
+def test_the_team_invitation_shows_a_strangers_text_as_text():
+    hostile_message, harmless_message = (
+        team_invitation_message(build_world(hostile=hostile).team_invitation)
+        for hostile in (True, False)
+    )
 
     assert_inert(hostile_message, harmless_message)
+
+
+def team_invitation_message(invitation):
+    row = outbox_message(
+        kind="team_invitation",
+        key=f"team:{invitation.pk}",
+        to=invitation.email,
+        params={"invitation": invitation.pk},
+    )
+    return build_team_invitation(row).to_message(message_id=row.message_id)
 
 
 def allauth_email_prefixes():

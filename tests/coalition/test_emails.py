@@ -1,19 +1,15 @@
 import re
-import smtplib
 from pathlib import Path
 
 import pytest
 from django.template import TemplateDoesNotExist
 from django.utils.safestring import SafeData, mark_safe
 
-from coalition.emails import (
-    UnsafeEmailContext,
-    message_from_dict,
-    message_to_dict,
-    render_email,
-    send_message,
-)
-from coalition.tasks import email_send_task
+from coalition.emails import UnsafeEmailContext, render_email
+from coalition.outbox.builders import Email
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue_email
 from letters.markdown import render_markdown
 
 
@@ -45,28 +41,39 @@ def test_subject_is_one_line():
     assert "\n" not in message.subject
 
 
-def test_message_survives_a_json_round_trip():
+def test_a_rendered_message_survives_the_outbox_json_round_trip():
     message = render_email(
         "account/password_reset_key",
         {"password_reset_url": "https://example.org/r/"},
         to=["a@example.org"],
+        reply_to=["team@example.org"],
     )
 
-    again = message_from_dict(message_to_dict(message))
+    again = Email.from_dict(Email.from_message(message).as_dict()).to_message(
+        message_id="<fixed@example.org>"
+    )
 
     assert again.subject == message.subject
     assert again.body == message.body
     assert again.alternatives[0][0] == message.alternatives[0][0]
+    assert again.reply_to == ["team@example.org"]
+    assert again.extra_headers["Message-ID"] == "<fixed@example.org>"
 
 
-def test_message_goes_through_a_real_smtp_server(smtp_settings):
+def password_reset_in_outbox():
     message = render_email(
         "account/password_reset_key",
         {"password_reset_url": "https://example.org/r/xyz/"},
         to=["someone@example.org"],
     )
+    return outbox_enqueue_email(key="reset:1", email=Email.from_message(message))
 
-    send_message(message)
+
+@pytest.mark.django_db
+def test_message_goes_through_a_real_smtp_server(smtp_settings):
+    password_reset_in_outbox()
+
+    outbox_dispatch()
 
     received = smtp_settings.wait_for(1)
     assert len(received) == 1
@@ -83,54 +90,40 @@ def test_message_goes_through_a_real_smtp_server(smtp_settings):
     assert 'href="https://example.org/r/xyz/"' in parts["text/html"]
 
 
-def test_email_task_retries_when_the_server_refuses(smtp_settings):
+@pytest.mark.django_db
+def test_an_account_email_the_server_refuses_is_sent_on_a_later_dispatch(
+    smtp_settings,
+):
+    row = password_reset_in_outbox()
     smtp_settings.refuse_next = 1
-    payload = message_to_dict(
-        render_email(
-            "account/password_reset_key",
-            {"password_reset_url": "https://example.org/r/"},
-            to=["someone@example.org"],
-        )
-    )
 
-    # Run in this process, the retry happens inline: refused once, then sent.
-    result = email_send_task.apply(args=[payload])
+    assert outbox_dispatch().retrying == 1
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=row.created_at)
+    assert outbox_dispatch().sent == 1
 
-    assert result.state == "SUCCESS"
-    assert smtp_settings.refuse_next == 0
     assert len(smtp_settings.wait_for(1)) == 1
 
 
 @pytest.mark.django_db
-def test_signup_email_that_cannot_be_sent_is_queued_for_retry(
-    client, settings, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_signup_email_that_cannot_be_sent_waits_in_the_outbox(client, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens
-    queued = []
-    monkeypatch.setattr(email_send_task, "delay", queued.append)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/accounts/signup/",
-            {
-                "email": "new@example.org",
-                "password1": "Plenty-of-entropy-42",
-                "password2": "Plenty-of-entropy-42",
-            },
-        )
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.org",
+            "password1": "Plenty-of-entropy-42",
+            "password2": "Plenty-of-entropy-42",
+        },
+    )
+    result = outbox_dispatch()
 
     assert response.status_code == 302
-    assert len(queued) == 1
-    assert queued[0]["to"] == ["new@example.org"]
-    assert "/accounts/confirm-email/" in queued[0]["body"]
-
-
-def test_connection_refused_is_an_smtp_failure_the_task_retries():
-    assert issubclass(smtplib.SMTPConnectError, smtplib.SMTPException)
-    assert ConnectionRefusedError in email_send_task.autoretry_for or any(
-        issubclass(ConnectionRefusedError, e) for e in email_send_task.autoretry_for
-    )
+    assert result.deferred == 1
+    row = OutboxMessage.objects.get()
+    assert (row.to, row.status) == ("new@example.org", OutboxMessage.Status.QUEUED)
+    assert "/accounts/confirm-email/" in row.built["text"]
 
 
 # --- One path: text is text, HTML is escaped ------------------------------------

@@ -11,6 +11,7 @@ from coalition.management.commands.seed_demo import (
 from coalition.models import User
 from letters.models import Letter, Membership
 from signers.models import Prospect
+from tests.signers.helpers import update_messages
 
 
 @pytest.mark.django_db
@@ -77,6 +78,6 @@ def test_seed_demo_letter_has_one_sent_update_and_one_scheduled_call():
     letter = Letter.objects.get(slug=DEMO_SLUG)
     (update,) = letter.updates.all()
     assert update.sent_at is not None
-    assert update.deliveries.exists()
+    assert update_messages(update).exists()
     (call,) = letter.calls.all()
     assert call.invitations.exists()

@@ -14,12 +14,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
+from coalition.outbox.services import outbox_enqueue
 from coalition.tokens import make_token
 from letters.models import Membership, TeamInvitation
 from signers.models import (
     Call,
     CallInvitation,
-    Delivery,
+    EmailKind,
     Reissue,
     ReissueOptIn,
 )
@@ -84,14 +85,12 @@ def world():
     team_invitation = TeamInvitation.objects.create(
         letter=letter, email="new@example.org", role="editor", invited_by=owner
     )
-    delivery = Delivery.objects.create(
+    delivery = outbox_enqueue(
+        kind=EmailKind.INVITATION,
         key="sweep",
-        letter=letter,
-        kind=Delivery.Kind.INVITATION,
-        email=prospect.email,
-        prospect=prospect,
-        due_at=timezone.now(),
-        message_id="<sweep@coalition.test>",
+        to=prospect.email,
+        letter_id=letter.pk,
+        prospect_id=prospect.pk,
     )
     call = Call.objects.create(
         letter=letter,

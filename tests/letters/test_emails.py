@@ -2,8 +2,9 @@ import re
 
 import pytest
 
+from coalition.outbox.services import outbox_enqueue
 from coalition.tokens import read_token
-from letters.emails import send_team_invitation
+from letters.emails import TEAM_INVITATION
 from letters.models import TeamInvitation
 from tests.factories import LetterFactory, UserFactory
 
@@ -16,7 +17,12 @@ def test_team_invitation_names_the_letter_role_and_a_working_link(mailoutbox):
         letter=letter, email="new@example.org", role="viewer", invited_by=inviter
     )
 
-    send_team_invitation(invitation=invitation)
+    outbox_enqueue(
+        kind=TEAM_INVITATION,
+        key="team",
+        to=invitation.email,
+        params={"invitation": invitation.pk},
+    )
 
     message = mailoutbox[0]
     assert message.to == ["new@example.org"]

@@ -1,4 +1,3 @@
-import smtplib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -6,10 +5,14 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.tasks import outbox_dispatch_task
 from letters.models import AuditEvent, Letter, TeamInvitation
 from letters.services.lifecycle import letters_publish_due
 from letters.services.revisions import revision_publish
-from letters.tasks import letters_publish_due_task, team_invitation_send_task
+from letters.services.team import team_invitation_create
+from letters.tasks import letters_publish_due_task
 from tests.conftest import wait_until
 from tests.factories import LetterFactory, UserFactory
 from tests.letters.helpers import run_at_once
@@ -122,14 +125,14 @@ def test_two_publishers_at_once_publish_each_letter_once():
 def invitation(db):
     owner = UserFactory(display_name="Ada Organiser")
     letter = LetterFactory(owner=owner, title="Clean air now")
-    return TeamInvitation.objects.create(
-        letter=letter, email="new@example.org", role="editor", invited_by=owner
+    return team_invitation_create(
+        letter=letter, actor=owner, email="new@example.org", role="editor"
     )
 
 
-def test_the_invitation_is_sent_once_when_the_task_runs_twice(invitation, mailoutbox):
-    team_invitation_send_task(invitation.pk)
-    team_invitation_send_task(invitation.pk)
+def test_the_invitation_is_sent_once_when_dispatched_twice(invitation, mailoutbox):
+    outbox_dispatch()
+    outbox_dispatch()
 
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["new@example.org"]
@@ -141,21 +144,24 @@ def test_the_invitation_is_sent_once_when_the_task_runs_twice(invitation, mailou
 def test_an_accepted_or_withdrawn_invitation_is_not_sent(invitation, mailoutbox, field):
     TeamInvitation.objects.filter(pk=invitation.pk).update(**{field: NOW})
 
-    team_invitation_send_task(invitation.pk)
+    outbox_dispatch()
 
     assert mailoutbox == []
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.CANCELLED
 
 
 def test_an_smtp_refusal_leaves_the_invitation_to_the_retry(invitation, smtp_settings):
     smtp_settings.refuse_next = 1
 
-    with pytest.raises(smtplib.SMTPException):
-        team_invitation_send_task(invitation.pk)
+    assert outbox_dispatch().retrying == 1
     invitation.refresh_from_db()
     assert invitation.sent_at is None
 
-    team_invitation_send_task(invitation.pk)
+    row = OutboxMessage.objects.get()
+    assert outbox_dispatch(now=row.next_attempt_at).sent == 1
     assert len(smtp_settings.wait_for(1)) == 1
+    invitation.refresh_from_db()
+    assert invitation.sent_at is not None
 
 
 # --- Through a real worker ----------------------------------------------------
@@ -175,11 +181,14 @@ def test_a_real_worker_publishes_a_due_letter(celery_worker):
 @pytest.mark.worker
 def test_a_real_worker_emails_a_team_invitation(celery_worker):
     owner = UserFactory()
-    invitation = TeamInvitation.objects.create(
-        letter=LetterFactory(owner=owner), email="new@example.org", invited_by=owner
+    team_invitation_create(
+        letter=LetterFactory(owner=owner),
+        actor=owner,
+        email="new@example.org",
+        role="editor",
     )
 
-    celery_worker.send(team_invitation_send_task, invitation.pk)
+    celery_worker.send(outbox_dispatch_task)  # the kick after commit
 
     messages = celery_worker.smtp.wait_for(1)
     assert [m["To"] for m in messages] == ["new@example.org"]

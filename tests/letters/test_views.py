@@ -13,8 +13,7 @@ from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitat
 from letters.services.letters import letter_create
 from letters.services.lifecycle import letter_start_circulating
 from letters.services.revisions import revision_publish
-from letters.services.team import team_invitation_create, team_invitation_send
-from letters.tasks import team_invitation_send_task
+from letters.services.team import team_invitation_create
 from signers.models import Signature
 from tests.factories import PASSWORD, LetterFactory, SignatureFactory, UserFactory
 from tests.letters.helpers import edit_draft
@@ -472,7 +471,6 @@ def test_an_invited_co_organiser_joins_with_one_button(
     owner_client.post(
         url("team", letter), {"email": "new@example.org", "role": "editor"}
     )
-    team_invitation_send_task(TeamInvitation.objects.get().pk)
     link = invitation_link(mailoutbox)
     assert mailoutbox[0].subject == f"Help organise “{letter.title}”"
 
@@ -496,10 +494,9 @@ def test_an_invited_co_organiser_joins_with_one_button(
 
 
 def test_a_newcomer_signs_up_and_comes_back_to_accept(owner, letter, mailoutbox):
-    invitation = team_invitation_create(
+    team_invitation_create(
         letter=letter, actor=owner, email="new@example.org", role="editor"
     )
-    team_invitation_send(invitation_id=invitation.pk)
     link = invitation_link(mailoutbox)
     browser = Client()
     password = "Plenty-of-entropy-42"
@@ -523,10 +520,9 @@ def test_a_newcomer_who_confirms_in_another_browser_is_brought_to_the_invitation
 ):
     """The sign-up page's own form, then the confirmation link opened elsewhere
     (a phone, another browser): the invitation is found again after logging in."""
-    invitation = team_invitation_create(
+    team_invitation_create(
         letter=letter, actor=owner, email="new@example.org", role="editor"
     )
-    team_invitation_send(invitation_id=invitation.pk)
     link = invitation_link(mailoutbox)
     laptop, phone = Client(), Client()
     password = "Plenty-of-entropy-42"
@@ -576,7 +572,6 @@ def test_an_invitation_is_not_offered_again_after_it_expired_or_was_withdrawn(
     expired = team_invitation_create(
         letter=letter, actor=owner, email="late@example.org", role="editor"
     )
-    team_invitation_send(invitation_id=expired.pk)
     TeamInvitation.objects.filter(pk=expired.pk).update(
         sent_at=datetime.now(UTC) - timedelta(days=15)
     )
@@ -586,7 +581,6 @@ def test_an_invitation_is_not_offered_again_after_it_expired_or_was_withdrawn(
         email="late@example.org",
         role="editor",
     )
-    team_invitation_send(invitation_id=withdrawn.pk)
     TeamInvitation.objects.filter(pk=withdrawn.pk).update(revoked_at=datetime.now(UTC))
     UserFactory(email="late@example.org")
     browser = Client()
@@ -601,10 +595,9 @@ def test_an_invitation_is_not_offered_again_after_it_expired_or_was_withdrawn(
 
 
 def test_an_expired_or_forged_team_link_is_refused(owner, letter, client, mailoutbox):
-    invitation = team_invitation_create(
+    team_invitation_create(
         letter=letter, actor=owner, email="n@example.org", role="viewer"
     )
-    team_invitation_send(invitation_id=invitation.pk)
     link = invitation_link(mailoutbox)
 
     with time_machine.travel(datetime.now(UTC) + timedelta(days=15)):

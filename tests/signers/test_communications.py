@@ -9,12 +9,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from icalendar import Calendar
 
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
 from coalition.tokens import make_token
 from letters.models import Letter, Membership
 from letters.services.lifecycle import letter_close
 from signers.models import (
     CallInvitation,
-    Delivery,
+    EmailKind,
     ReissueOptIn,
     ReminderSchedule,
     Signature,
@@ -29,23 +31,21 @@ from signers.services.communications import (
     call_update,
     signer_list_digest_set,
     update_create,
-    update_fan_out,
     update_send,
     update_send_test,
 )
 from signers.services.reissue import letter_reissue
-from signers.services.sending import deliveries_dispatch
-from signers.tasks import delivery_send_task
 from tests.factories import (
     ProspectFactory,
     SignatureFactory,
     UserFactory,
     circulating_letter,
 )
+from tests.signers.helpers import deliveries_dispatch, update_messages
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)  # a Monday
-K = Delivery.Kind
+K = EmailKind
 
 
 def at(when):
@@ -59,8 +59,8 @@ def quiet_letter(**kwargs):
 
 
 def send_all_planned():
-    for pk in Delivery.objects.filter(status="planned").values_list("pk", flat=True):
-        delivery_send_task(pk)
+    while outbox_dispatch().claimed:
+        pass
 
 
 def draft(letter, audience="signers", subject="News from the coalition"):
@@ -97,16 +97,16 @@ def test_update_audience_respects_consents_unsubscribes_and_bounces():
     assert list(invitees) == [waiting]
 
     update_send(update=draft(letter, "both"), actor=None)
-    assert set(Delivery.objects.values_list("email", flat=True)) == {
+    assert set(OutboxMessage.objects.values_list("to", flat=True)) == {
         wants.email,
         waiting.email,
     }
     update_send(update=draft(letter, "invitees", "Two"), actor=None)
-    assert Delivery.objects.filter(email=waiting.email).count() == 2
-    assert Delivery.objects.filter(email=wants.email).count() == 1
+    assert OutboxMessage.objects.filter(to=waiting.email).count() == 2
+    assert OutboxMessage.objects.filter(to=wants.email).count() == 1
 
 
-def test_an_update_fanned_out_twice_reaches_each_recipient_once(
+def test_an_update_dispatched_twice_reaches_each_recipient_once(
     mailoutbox, django_capture_on_commit_callbacks
 ):
     letter = quiet_letter()
@@ -115,11 +115,8 @@ def test_an_update_fanned_out_twice_reaches_each_recipient_once(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert update_send(update=update, actor=None) == 3
-    ids = list(update.deliveries.values_list("pk", flat=True))
-    for _run in range(2):  # the fan-out and every send task run twice
-        update_fan_out(update_id=update.pk)
-        for pk in ids:
-            delivery_send_task(pk)
+    for _run in range(2):  # the dispatch task runs twice
+        outbox_dispatch()
     deliveries_dispatch()
 
     assert len(mailoutbox) == 3
@@ -141,7 +138,7 @@ def test_an_update_refused_at_the_smtp_server_suppresses_the_bounced_address(
 
     send_all_planned()
 
-    assert Delivery.objects.get().status == Delivery.Status.FAILED
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.FAILED
     assert Suppression.objects.get(letter=letter).reason == "bounced"
     assert consenting_signers(letter).count() == 0
 
@@ -160,7 +157,7 @@ def test_the_weekly_limit_refuses_a_fourth_update_until_a_week_has_passed(settin
     assert refused.value.code == "rate_limited"
     # A week after the first one (11:00 in Paris), the next may go.
     assert "Monday 11 May, 11:00 (Europe/Paris time)" in refused.value.messages[0]
-    assert fourth.deliveries.count() == 0
+    assert update_messages(fourth).count() == 0
 
     with at(NOW + timedelta(days=7, minutes=1)):
         assert update_send(update=fourth, actor=None) == 1
@@ -285,7 +282,7 @@ def test_call_reminders_fire_once_at_sixty_and_five_minutes(mailoutbox):
     def reminders_at(minutes_before):
         with at(START - timedelta(minutes=minutes_before)):
             deliveries_dispatch()
-        return Delivery.objects.filter(kind=K.CALL_REMINDER, status="sent").count()
+        return OutboxMessage.objects.filter(kind=K.CALL_REMINDER, status="sent").count()
 
     assert reminders_at(61) == 0
     assert reminders_at(60) == 2  # the other signer and the organiser
@@ -316,12 +313,12 @@ def test_moving_a_call_re_plans_its_reminders_and_updates_the_invitation(mailout
         )
         deliveries_dispatch()
     assert call.sequence == 1
-    invitations = Delivery.objects.filter(kind=K.CALL_INVITATION, status="sent")
+    invitations = OutboxMessage.objects.filter(kind=K.CALL_INVITATION, status="sent")
     assert invitations.count() == 4  # two people, before and after the move
 
     with at(later - timedelta(minutes=60)):
         deliveries_dispatch()
-    reminders = Delivery.objects.filter(kind=K.CALL_REMINDER, status="sent")
+    reminders = OutboxMessage.objects.filter(kind=K.CALL_REMINDER, status="sent")
     assert reminders.count() == 4  # the old start's and the new start's
     ics = Calendar.from_ical(mailoutbox[-3].attachments[0][1])
     (event,) = ics.walk("VEVENT")
@@ -401,7 +398,7 @@ def test_the_weekly_signer_list_goes_once_a_week_to_consenting_signers(mailoutbo
     with at(monday + timedelta(days=7)):
         deliveries_dispatch()
     assert len(mailoutbox) == 2
-    basis = set(Delivery.objects.values_list("basis", flat=True))
+    basis = set(OutboxMessage.objects.values_list("params__basis", flat=True))
     assert basis == {"2026-W19", "2026-W20"}
 
 
@@ -410,7 +407,7 @@ def test_the_signer_list_is_off_by_default():
     SignatureFactory(letter=letter, consent_updates=True)
     with at(NOW.replace(hour=12)):
         deliveries_dispatch()
-    assert not Delivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 # --- Re-issue ------------------------------------------------------------------

@@ -1,24 +1,23 @@
-import smtplib
+"""Outreach emails through the outbox's dispatcher and a real SMTP server."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from signers.models import Delivery, Prospect, ReminderSchedule, Suppression
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
+from signers.models import Prospect, ReminderSchedule, Suppression
 from signers.services.outreach import invitations_send
-from signers.services.sending import (
-    DELIVERY_MAX_ATTEMPTS,
-    deliveries_dispatch,
-    delivery_claim,
-    delivery_send,
-)
-from signers.tasks import delivery_send_task
 from tests.conftest import free_port
 from tests.factories import ProspectFactory, circulating_letter
+from tests.signers.helpers import batch_messages, deliveries_dispatch
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+# Later than any real clock the tests run under: invitations planned now are due.
+NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+Status = OutboxMessage.Status
 
 
 def at(when):
@@ -29,48 +28,53 @@ def plan_invitations(count=1):
     letter = circulating_letter()
     ReminderSchedule.objects.create(letter=letter, digest_enabled=False)
     ProspectFactory.create_batch(count, letter=letter)
-    with at(NOW):
-        batch = invitations_send(letter=letter, actor=None)
-    return letter, list(batch.deliveries.order_by("pk"))
+    batch = invitations_send(letter=letter, actor=None)
+    return letter, list(batch_messages(batch).order_by("pk"))
 
 
 def message_ids(sink):
     return [m["Message-ID"] for m in sink.messages]
 
 
+def outreach_page(client, letter):
+    client.force_login(letter.memberships.get().user)
+    page = client.get(reverse("signers:outreach", kwargs={"slug": letter.slug}))
+    return page.content.decode()
+
+
 def test_an_invitation_goes_over_smtp_with_its_fixed_message_id(smtp_settings):
     _letter, (delivery,) = plan_invitations()
 
     with at(NOW):
-        delivery_send_task(delivery.pk)
+        outbox_dispatch()
 
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.SENT
+    assert delivery.status == OutboxMessage.Status.SENT
     assert message_ids(smtp_settings) == [delivery.message_id]
-    assert smtp_settings.messages[0]["To"] == delivery.email
+    assert smtp_settings.messages[0]["To"] == delivery.to
     assert smtp_settings.messages[0]["List-Unsubscribe-Post"] == (
         "List-Unsubscribe=One-Click"
     )
 
 
-def test_a_refused_message_is_retried_by_the_task_and_sent_once(smtp_settings):
+def test_a_refused_message_is_retried_after_the_backoff_and_sent_once(smtp_settings):
     _letter, (delivery,) = plan_invitations()
     smtp_settings.refuse_next = 1
 
-    with at(NOW), pytest.raises(smtplib.SMTPDataError):
-        delivery_send_task(delivery.pk)  # Celery retries it with backoff
+    with at(NOW):
+        assert outbox_dispatch().retrying == 1
 
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.PLANNED
-    assert delivery.due_at == NOW + timedelta(seconds=5)
+    assert delivery.status == Status.QUEUED
+    assert delivery.next_attempt_at == NOW + timedelta(seconds=5)
     assert "451" in delivery.last_error
-    with at(NOW + timedelta(seconds=1)):
-        delivery_send_task(delivery.pk)
-        delivery_send_task(delivery.pk)
+    with at(NOW + timedelta(seconds=5)):
+        outbox_dispatch()
+        outbox_dispatch()
 
     assert message_ids(smtp_settings) == [delivery.message_id]
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 2)
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
 
 
 def test_the_dispatcher_retries_refusals_after_the_backoff(smtp_settings):
@@ -96,53 +100,110 @@ def test_a_permanently_refused_address_fails_is_suppressed_and_shown(
     smtp_settings, client
 ):
     letter, (delivery,) = plan_invitations()
-    smtp_settings.reject_recipients = {delivery.email}
+    smtp_settings.reject_recipients = {delivery.to}
 
     with at(NOW):
-        delivery_send_task(delivery.pk)  # no exception: nothing to retry
+        outbox_dispatch()
 
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.status == Status.FAILED
     assert "550" in delivery.last_error
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED
-    client.force_login(letter.memberships.get().user)
-    page = client.get(reverse("signers:outreach", kwargs={"slug": letter.slug}))
-    assert "Emails that could not be delivered" in page.content.decode()
-    assert "No such user here" in page.content.decode()
+    page = outreach_page(client, letter)
+    assert "Emails that could not be delivered" in page
+    assert "No such user here" in page
 
 
 def test_after_the_last_attempt_a_delivery_fails_and_organisers_see_it(
-    smtp_settings, client
+    smtp_settings, settings, client
 ):
     letter, (delivery,) = plan_invitations()
-    Delivery.objects.filter(pk=delivery.pk).update(attempts=DELIVERY_MAX_ATTEMPTS - 1)
+    OutboxMessage.objects.filter(pk=delivery.pk).update(
+        attempts=settings.OUTBOX_MAX_ATTEMPTS - 1
+    )
     smtp_settings.refuse_next = 1
 
     with at(NOW):
-        delivery_send_task(delivery.pk)
+        outbox_dispatch()
 
     delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.status == Status.FAILED
     assert Prospect.objects.get().status == Prospect.Status.IDENTIFIED
-    client.force_login(letter.memberships.get().user)
-    page = client.get(reverse("signers:outreach", kwargs={"slug": letter.slug}))
-    assert "Try again later" in page.content.decode()
+    page = outreach_page(client, letter)
+    assert "Try again later" in page
+    assert "Send again" in page
 
 
-def test_a_task_redelivered_after_its_worker_died_resends_with_the_same_message_id(
-    smtp_settings,
+def test_an_organiser_sends_a_failed_invitation_again_with_the_button(
+    smtp_settings, client
+):
+    letter, (delivery,) = plan_invitations()
+    OutboxMessage.objects.filter(pk=delivery.pk).update(
+        status=Status.FAILED, attempts=9, last_error="451 Try again later"
+    )
+    outreach_page(client, letter)
+    retry = reverse("signers:outreach-retry", kwargs={"slug": letter.slug})
+
+    assert client.get(retry).status_code == 405  # nothing changes on GET
+    response = client.post(retry, {"message": [delivery.pk]})
+    with at(NOW):
+        outbox_dispatch()
+
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+    assert message_ids(smtp_settings) == [delivery.message_id]
+    assert Prospect.objects.get().status == Prospect.Status.INVITED
+    assert letter.audit_events.filter(action="emails.retried").exists()
+
+
+def test_a_prospect_whose_invitation_failed_can_be_invited_again(smtp_settings):
+    letter, (delivery,) = plan_invitations()
+    OutboxMessage.objects.filter(pk=delivery.pk).update(status=Status.FAILED)
+
+    batch = invitations_send(letter=letter, actor=None)
+    with at(NOW):
+        outbox_dispatch()
+
+    assert batch is not None
+    assert list(batch_messages(batch)) == [delivery]
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
+    assert message_ids(smtp_settings) == [delivery.message_id]
+
+
+def test_retrying_names_only_the_letters_own_failed_emails(client, smtp_settings):
+    letter, (delivery,) = plan_invitations()
+    _other, (elsewhere,) = plan_invitations()
+    OutboxMessage.objects.update(status=Status.FAILED)
+    outreach_page(client, letter)
+
+    client.post(
+        reverse("signers:outreach-retry", kwargs={"slug": letter.slug}),
+        {"message": [elsewhere.pk]},
+    )
+
+    statuses = set(OutboxMessage.objects.values_list("pk", "status"))
+    assert statuses == {(delivery.pk, Status.FAILED), (elsewhere.pk, Status.FAILED)}
+
+
+def test_a_worker_killed_mid_send_is_resent_with_the_same_message_id(
+    smtp_settings, settings
 ):
     _letter, (delivery,) = plan_invitations()
-    with at(NOW):
-        # The first run claimed the row and died before recording the result.
-        assert delivery_claim(delivery_id=delivery.pk, claimer="t-1", now=NOW)
-        assert delivery_send(delivery_id=delivery.pk, claimer="t-2") == ""
-        assert delivery_send(delivery_id=delivery.pk, claimer="t-1") == "sent"
+    # A dispatcher claimed the row and died before recording the result.
+    OutboxMessage.objects.filter(pk=delivery.pk).update(
+        status=Status.SENDING, claimed_at=NOW, attempts=1
+    )
+    with at(NOW + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT - 1)):
+        assert outbox_dispatch().claimed == 0
+    with at(NOW + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT + 1)):
+        assert outbox_dispatch().sent == 1
 
     assert message_ids(smtp_settings) == [delivery.message_id]
 
 
-def test_the_dispatcher_sends_deliveries_whose_task_was_lost(smtp_settings):
+def test_the_dispatcher_sends_deliveries_whose_kick_was_lost(smtp_settings):
     plan_invitations(2)
 
     with at(NOW + timedelta(minutes=1)):
@@ -162,8 +223,8 @@ def test_an_unreachable_smtp_server_defers_the_chunk_without_using_attempts(
         down = deliveries_dispatch()
 
     assert (down.sent, down.deferred) == (0, 3)
-    rows = Delivery.objects.order_by("pk")
-    assert {(d.status, d.attempts) for d in rows} == {("planned", 0)}
+    rows = OutboxMessage.objects.order_by("pk")
+    assert {(d.status, d.attempts) for d in rows} == {("queued", 0)}
     assert "Connection refused" in rows[0].last_error or "Errno" in rows[0].last_error
     settings.EMAIL_PORT = smtp_settings.port
     with at(NOW + timedelta(seconds=5)):

@@ -4,9 +4,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.services import outbox_enqueue
 from coalition.tokens import read_token
-from signers.emails import call_invitation_message, invitation_message
-from signers.models import Call, Delivery, Signature
+from signers.emails import build_call_email, invitation_message
+from signers.models import Call, EmailKind, Signature
 from tests.factories import LetterFactory, ProspectFactory, RevisionFactory
 from tests.signers.conftest import make_letter
 from tests.signers.helpers import send_queued_emails, sign
@@ -123,20 +125,19 @@ def test_a_call_link_becomes_a_link_only_when_it_is_a_web_address(join_url, link
         join_url=join_url,
         agenda="1. Welcome",
     )
-    delivery = Delivery.objects.create(
+    row = outbox_enqueue(
+        kind=EmailKind.CALL_INVITATION,
         key="call",
-        message_id="<call@coalition.test>",
-        kind=Delivery.Kind.CALL_INVITATION,
-        letter=letter,
-        email="someone@example.org",
-        due_at=timezone.now(),
-        call=call,
+        to="someone@example.org",
+        params={"call": call.pk},
+        letter_id=letter.pk,
     )
 
-    message = call_invitation_message(delivery=delivery, call=call, invitation=None)
+    message = build_call_email(OutboxMessage.objects.get(pk=row.pk))
 
-    html = message.alternatives[0][0]
+    html = message.html
     assert (f'href="{join_url}"' in html) is linked
     assert "<script" not in html
-    assert join_url.strip() in message.body
+    assert join_url.strip() in message.text
+    assert message.attachments[0]["filename"] == "invitation.ics"
     assert "<li>Welcome</li>" in html  # the agenda, as sanitised Markdown

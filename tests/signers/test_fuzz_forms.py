@@ -13,6 +13,7 @@ from django.urls import reverse
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from coalition.outbox.models import OutboxMessage
 from coalition.tokens import make_token
 from letters.models import AuditEvent, Letter
 from signers.forms.signing import (
@@ -21,7 +22,7 @@ from signers.forms.signing import (
     ReferralForm,
     SignatureForm,
 )
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import ChangeRequest, EmailKind, Prospect, Signature
 from tests.signers.helpers import sign, sign_form
 from tests.signers.strategies import (
     FUZZ,
@@ -52,7 +53,7 @@ def snapshot():
     """Every row a public form could write."""
     return [
         list(model.objects.order_by("pk").values())
-        for model in (Signature, Prospect, ChangeRequest, SignatureEmail, AuditEvent)
+        for model in (Signature, Prospect, ChangeRequest, OutboxMessage, AuditEvent)
     ]
 
 
@@ -105,7 +106,9 @@ def assert_signature_saved_as_cleaned(letter, submitted, *, status, email_kind):
             assert getattr(signature, name) == fields[name], name
     assert signature.status == status
     assert signature.revision_id == letter.current_revision_id
-    assert list(signature.emails.values_list("kind", flat=True)) == [email_kind]
+    assert list(signature.outbox_messages.values_list("kind", flat=True)) == [
+        email_kind
+    ]
     return signature
 
 
@@ -128,7 +131,7 @@ def test_open_join_saves_a_whole_pending_signature_or_shows_an_error(
             open_letter,
             submitted,
             status=Signature.Status.PENDING,
-            email_kind=SignatureEmail.Kind.CONFIRM_REQUEST,
+            email_kind=EmailKind.CONFIRM_REQUEST,
         )
 
     each_submission_saves_whole_or_nothing(

@@ -1,7 +1,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from signers.models import Signature, SignatureEmail
+from coalition.outbox.models import OutboxMessage
+from signers.models import Signature
 from tests.signers.helpers import sign
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_import_confirms_every_row_on_the_current_revision_without_email(
         assert signature.status == Signature.Status.CONFIRMED
         assert signature.source == Signature.Source.IMPORT
         assert signature.revision == letter.current_revision
-    assert not SignatureEmail.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_import_with_any_bad_row_imports_nothing_and_reports_each_line(

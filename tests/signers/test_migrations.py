@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.utils import timezone
 
 from letters.audit import describe
 from letters.models import AuditEvent
@@ -76,3 +77,104 @@ def test_live_look_alikes_found_are_kept_and_shown_to_the_organisers():
     assert sorted(e.detail["signature"] for e in found) == sorted([fake.pk, pending.pk])
     assert {e.detail["looks_like"] for e in found} == {real.pk}
     assert "looks the same as Sierra Club" in describe(found[0])
+
+
+# --- Every email into the one outbox (0007) -------------------------------------
+
+BEFORE_OUTBOX = [
+    ("signers", "0006_lookalike_names_and_pending_expiry"),
+    ("outbox", "0001_initial"),
+]
+MOVED = [("signers", "0007_move_emails_to_outbox")]
+
+
+def migrate(targets):
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def latest():
+    from django.db.migrations.loader import MigrationLoader
+
+    return MigrationLoader(connection).graph.leaf_nodes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unsent_and_sent_emails_of_the_old_tables_move_into_the_outbox():
+    old = migrate(BEFORE_OUTBOX)
+    try:
+        letter = circulating_letter()
+        signature = SignatureFactory(letter=letter, email="rosa@friends.example.org")
+        erased = SignatureFactory(letter=letter, erased_at=timezone.now())
+        Delivery = old.get_model("signers", "Delivery")
+        SignatureEmail = old.get_model("signers", "SignatureEmail")
+        InvitationBatch = old.get_model("signers", "InvitationBatch")
+        batch = InvitationBatch.objects.create(letter_id=letter.pk)
+        common = {"letter_id": letter.pk, "due_at": timezone.now()}
+        planned = Delivery.objects.create(
+            key=f"{letter.pk}:invitation:p1:once", message_id="<a@x>",
+            kind="invitation",
+            email="a@example.org", status="planned", batch_id=batch.pk, basis="once",
+            **common,
+        )  # fmt: skip
+        claimed = Delivery.objects.create(
+            key="k-claimed", message_id="<b@x>", kind="soft_reminder",
+            email="b@example.org", status="claimed", attempts=1, basis="2026/3d",
+            **common,
+        )  # fmt: skip
+        sent = Delivery.objects.create(
+            key="k-sent", message_id="<c@x>", kind="soft_reminder",
+            email="c@example.org", status="sent", sent_at=timezone.now(),
+            basis="2026/1d", **common,
+        )  # fmt: skip
+        failed = Delivery.objects.create(
+            key="k-failed", message_id="<d@x>", kind="digest", email="d@example.org",
+            status="failed", last_error="451", attempts=9, basis="day", **common,
+        )  # fmt: skip
+        receipt = SignatureEmail.objects.create(
+            signature_id=signature.pk, kind="receipt", revision_id=signature.revision_id
+        )
+        SignatureEmail.objects.create(
+            signature_id=erased.pk, kind="withdrawn", revision_id=erased.revision_id
+        )
+        SignatureEmail.objects.create(
+            signature_id=signature.pk, kind="status", revision_id=signature.revision_id,
+            sent_at=timezone.now(),
+        )  # fmt: skip
+
+        new = migrate(MOVED)
+
+        Outbox = new.get_model("outbox", "OutboxMessage")
+        rows = {row.key: row for row in Outbox.objects.all()}
+        assert len(rows) == 7
+        # Deliveries keep their id (unsubscribe links), key and Message-ID.
+        moved = Outbox.objects.get(pk=planned.pk)
+        assert (moved.key, moved.message_id, moved.status) == (
+            planned.key, "<a@x>", "queued",
+        )  # fmt: skip
+        assert (moved.to, moved.group, moved.params) == (
+            "a@example.org", f"batch:{batch.pk}", {"basis": "once"},
+        )  # fmt: skip
+        assert Outbox.objects.get(pk=claimed.pk).status == "queued"
+        assert Outbox.objects.get(pk=sent.pk).status == "sent"
+        assert (Outbox.objects.get(pk=failed.pk).status, rows["k-failed"].attempts) == (
+            "failed", 9,
+        )  # fmt: skip
+        key = f"signature:{signature.pk}:receipt:{signature.revision_id}"
+        mail = rows[key]
+        assert (mail.status, mail.to, mail.params) == (
+            "queued", "rosa@friends.example.org", {"revision": signature.revision_id},
+        )  # fmt: skip
+        assert mail.signature_id == signature.pk and mail.letter_id == letter.pk
+        assert mail.pk > failed.pk  # new ids after the deliveries'
+        gone = rows[f"signature:{erased.pk}:withdrawn:{erased.revision_id}"]
+        assert gone.status == "cancelled"
+        status = rows[f"signature:{signature.pk}:status:{signature.revision_id}:0"]
+        assert status.status == "sent"
+        assert receipt.pk
+    finally:
+        migrate(latest())

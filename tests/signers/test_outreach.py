@@ -12,19 +12,19 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
 from coalition.tokens import make_token
 from letters.models import Membership
-from signers.models import Delivery, InvitationBatch, Prospect, Suppression
+from signers.models import InvitationBatch, Prospect, Suppression
 from signers.services.outreach import invitations_send, prospects_import
-from signers.services.sending import deliveries_dispatch
-from signers.tasks import delivery_send_task, invitation_batch_send_task
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
     UserFactory,
     circulating_letter,
 )
-from tests.signers.helpers import sign_form
+from tests.signers.helpers import batch_messages, deliveries_dispatch, sign_form
 
 pytestmark = pytest.mark.django_db
 P = Prospect.Status
@@ -77,7 +77,7 @@ def test_inviting_needs_a_login_and_a_post(client, letter, owner):
 
     client.force_login(owner)
     assert client.get(invite, {"everyone": "1"}).status_code == 405
-    assert not Delivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_viewers_read_the_list_but_cannot_change_or_invite(client, letter):
@@ -96,7 +96,7 @@ def test_viewers_read_the_list_but_cannot_change_or_invite(client, letter):
         == 403
     )
     assert client.get(url("prospect-export", letter)).status_code == 200
-    assert not Delivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_outreach_page_shows_the_funnel_as_numbers_and_bars(organiser, letter):
@@ -489,7 +489,7 @@ def test_bulk_invitation_plans_one_delivery_each_and_a_double_click_adds_none(
 
     assert first.status_code == second.status_code == 302
     assert len(callbacks) == 1  # one batch queued
-    deliveries = Delivery.objects.filter(kind="invitation")
+    deliveries = OutboxMessage.objects.filter(kind="invitation")
     assert sorted(d.prospect_id for d in deliveries) == sorted(p.pk for p in prospects)
     assert InvitationBatch.objects.count() == 1
     messages = [
@@ -506,11 +506,9 @@ def test_sending_a_batch_twice_sends_each_invitation_once_and_marks_invited(
     organiser.post(url("outreach-invite", letter), {"selected": [str(i) for i in ids]})
     batch = InvitationBatch.objects.get()
 
-    assert invitation_batch_send_task(batch.pk) == 2  # queues one task each
-    for delivery in batch.deliveries.all():
-        delivery_send_task(delivery.pk)
-        delivery_send_task(delivery.pk)  # a retry or a duplicate task
-    assert invitation_batch_send_task(batch.pk) == 0
+    assert batch_messages(batch).count() == 2
+    assert outbox_dispatch().sent == 2
+    assert outbox_dispatch().claimed == 0  # a second run, or a duplicate task
 
     assert sorted(m.to[0] for m in mailoutbox) == sorted(p.email for p in prospects[:2])
     for prospect in prospects:
@@ -519,7 +517,7 @@ def test_sending_a_batch_twice_sends_each_invitation_once_and_marks_invited(
     assert prospects[0].invited_at is not None
     assert prospects[0].last_contacted_at is not None
     message = mailoutbox[0]
-    delivery = Delivery.objects.get(email=message.to[0])
+    delivery = OutboxMessage.objects.get(to=message.to[0])
     assert message.extra_headers["Message-ID"] == delivery.message_id
     assert re.search(r"http://testserver/invite/[^/\s]+/decline/", message.body)
 
@@ -531,7 +529,7 @@ def test_one_invitation_from_the_row_button(organiser, letter, mailoutbox):
         url("outreach-invite", letter), {"only": prospect.pk, "selected": [other.pk]}
     )
 
-    (delivery,) = Delivery.objects.all()
+    (delivery,) = OutboxMessage.objects.all()
     assert delivery.prospect == prospect
 
 
@@ -556,7 +554,7 @@ def test_invitations_wait_until_the_letter_circulates_and_stop_when_signing_clos
         organiser.post(url("outreach-invite", closed), {"everyone": "1"})
         page = organiser.get(url("outreach", closed)).content.decode()
     assert "Signing closed on" in page
-    assert not Delivery.objects.exists()
+    assert not OutboxMessage.objects.exists()
 
 
 def test_an_invitation_is_skipped_if_the_prospect_answered_before_it_went(
@@ -566,17 +564,17 @@ def test_an_invitation_is_skipped_if_the_prospect_answered_before_it_went(
     batch = invitations_send(letter=letter, actor=None)
     Prospect.objects.filter(pk=prospect.pk).update(status=P.DO_NOT_CONTACT)
 
-    delivery_send_task(batch.deliveries.get().pk)
+    outbox_dispatch()
 
     assert mailoutbox == []
-    assert batch.deliveries.get().status == Delivery.Status.SKIPPED
+    assert batch_messages(batch).get().status == OutboxMessage.Status.CANCELLED
 
 
 def test_batch_progress_page_and_its_htmx_partial(organiser, letter):
     ProspectFactory.create_batch(3, letter=letter)
     batch = invitations_send(letter=letter, actor=None)
-    first = batch.deliveries.first()
-    delivery_send_task(first.pk)
+    first = batch_messages(batch).first()
+    assert outbox_dispatch(batch_size=1).sent == 1
 
     page = organiser.get(url("outreach-batch", letter, pk=batch.pk))
     partial = organiser.get(
@@ -595,8 +593,7 @@ def test_batch_progress_page_and_its_htmx_partial(organiser, letter):
     assert "Result per recipient" in partial.content.decode()
     assert "Sending invitations" in outreach
 
-    for delivery in batch.deliveries.all():
-        delivery_send_task(delivery.pk)
+    outbox_dispatch()
     done = organiser.get(
         url("outreach-batch", letter, pk=batch.pk), HTTP_HX_REQUEST="true"
     ).content.decode()
@@ -614,7 +611,7 @@ def test_unsubscribe_link_shows_a_button_and_only_the_post_unsubscribes(client, 
     assert batch is None
     Prospect.objects.filter(pk=prospect.pk).update(status=P.IDENTIFIED)
     batch = invitations_send(letter=letter, actor=None)
-    delivery = batch.deliveries.get()
+    delivery = batch_messages(batch).get()
     link = reverse(
         "signers:unsubscribe", kwargs={"token": make_token("unsubscribe", delivery.pk)}
     )

@@ -5,21 +5,19 @@ import pytest
 import time_machine
 from django.db import connection
 
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.tasks import outbox_dispatch_task
 from letters.models import Membership
 from letters.services.revisions import revision_publish
 from signers.models import (
-    Delivery,
+    EmailKind,
     Prospect,
     ReminderSchedule,
     Signature,
     Suppression,
 )
-from signers.services.sending import (
-    deliveries_claim_due,
-    deliveries_dispatch,
-    deliveries_plan_due,
-)
-from signers.tasks import deliveries_dispatch_task
+from signers.services.sending import outreach_plan_due
+from signers.tasks import outreach_plan_due_task
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
@@ -28,12 +26,13 @@ from tests.factories import (
     UserFactory,
     circulating_letter,
 )
+from tests.signers.helpers import deliveries_dispatch
 
 pytestmark = pytest.mark.django_db
 
 SOFT = datetime(2026, 6, 10, 17, 0, tzinfo=UTC)
 HARD = datetime(2026, 6, 20, 17, 0, tzinfo=UTC)
-K = Delivery.Kind
+K = EmailKind
 P = Prospect.Status
 
 
@@ -88,7 +87,9 @@ def test_soft_reminders_go_3_days_and_1_day_before_to_unanswered_invitees(
     with at(SOFT - timedelta(hours=23)):
         dispatch()
     assert len(mailoutbox) == 6
-    assert Delivery.objects.filter(kind=K.SOFT_REMINDER, status="sent").count() == 6
+    assert (
+        OutboxMessage.objects.filter(kind=K.SOFT_REMINDER, status="sent").count() == 6
+    )
     assert Prospect.objects.filter(last_contacted_at__isnull=False).count() == 3
 
 
@@ -106,7 +107,7 @@ def test_reminder_names_the_deadline_in_the_letters_time_zone_and_can_unsubscrib
     assert "Dear Ada Lovelace," in message.body
     assert "Wednesday 10 June 2026, 19:00 (Europe/Paris time)" in message.body
     assert "http://testserver/invite/" in message.body
-    delivery = Delivery.objects.get(prospect=prospect)
+    delivery = OutboxMessage.objects.get(prospect=prospect)
     assert message.extra_headers["Message-ID"] == delivery.message_id
     assert message.extra_headers["List-Unsubscribe"].startswith("<http://testserver/u/")
 
@@ -149,13 +150,15 @@ def test_dispatcher_run_twice_in_a_row_sends_each_reminder_once(mailoutbox):
         invited(letter)
 
     with at(SOFT - timedelta(days=1)):
-        first = deliveries_dispatch_task()
-        second = deliveries_dispatch_task()
+        planned = [outreach_plan_due_task(), outreach_plan_due_task()]
+        first = outbox_dispatch_task()
+        second = outbox_dispatch_task()
 
+    assert planned == [5, 0]
     assert first["sent"] == 5
     assert second == {
-        "reclaimed": 0, "planned": 0, "sent": 0, "failed": 0, "skipped": 0,
-        "deferred": 0,
+        "claimed": 0, "reclaimed": 0, "sent": 0, "retrying": 0, "failed": 0,
+        "cancelled": 0, "deferred": 0,
     }  # fmt: skip
     assert len(mailoutbox) == 5
     assert len({m.extra_headers["Message-ID"] for m in mailoutbox}) == 5
@@ -163,7 +166,7 @@ def test_dispatcher_run_twice_in_a_row_sends_each_reminder_once(mailoutbox):
 
 @pytest.mark.django_db(transaction=True)
 def test_dispatcher_run_twice_at_once_sends_each_reminder_once(settings, mailoutbox):
-    settings.DELIVERY_CHUNK_SIZE = 3  # many small claims, so the two interleave
+    settings.OUTBOX_BATCH_SIZE = 3  # many small claims, so the two interleave
     letter = circulating_letter(soft_deadline=SOFT)
     no_digest(letter)
     for _ in range(40):
@@ -192,7 +195,7 @@ def test_dispatcher_run_twice_at_once_sends_each_reminder_once(settings, mailout
     ids = [m.extra_headers["Message-ID"] for m in mailoutbox]
     assert len(ids) == 40
     assert len(set(ids)) == 40
-    assert Delivery.objects.filter(status="sent").count() == 40
+    assert OutboxMessage.objects.filter(status="sent").count() == 40
 
 
 def test_moving_the_deadline_later_plans_the_reminders_again(mailoutbox):
@@ -214,7 +217,7 @@ def test_moving_the_deadline_later_plans_the_reminders_again(mailoutbox):
         dispatch()
     assert len(mailoutbox) == 2
     assert "Wednesday 17 June 2026" in mailoutbox[1].body
-    keys = set(prospect.deliveries.values_list("basis", flat=True))
+    keys = set(prospect.outbox_messages.values_list("params__basis", flat=True))
     assert keys == {"2026-06-10T17:00:00+00:00/3d", "2026-06-17T17:00:00+00:00/3d"}
 
 
@@ -223,14 +226,17 @@ def test_a_reminder_planned_for_the_old_deadline_is_skipped_not_sent(mailoutbox)
     no_digest(letter)
     invited(letter)
     with at(SOFT - timedelta(days=1)):
-        deliveries_plan_due(now=SOFT - timedelta(days=1))
+        outreach_plan_due(now=SOFT - timedelta(days=1))
         letter.soft_deadline = SOFT + timedelta(days=30)
         letter.save()
         dispatch()
 
     assert mailoutbox == []
-    assert Delivery.objects.get().status == Delivery.Status.SKIPPED
-    assert Delivery.objects.get().last_error == "The schedule or the deadline changed."
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.CANCELLED
+    assert (
+        OutboxMessage.objects.get().last_error
+        == "The schedule or the deadline changed."
+    )
 
 
 def test_moving_the_deadline_earlier_sends_one_reminder_not_two(mailoutbox):
@@ -244,7 +250,7 @@ def test_moving_the_deadline_earlier_sends_one_reminder_not_two(mailoutbox):
         dispatch()
 
     assert len(mailoutbox) == 1
-    assert Delivery.objects.get().basis.endswith("/1d")
+    assert OutboxMessage.objects.get().params["basis"].endswith("/1d")
 
 
 def test_hard_deadline_announcement_goes_after_the_soft_deadline_only_if_chosen(
@@ -423,7 +429,10 @@ def test_digest_with_nothing_to_report_is_not_sent(mailoutbox):
         dispatch()
 
     assert mailoutbox == []
-    assert Delivery.objects.get(kind=K.DIGEST).status == Delivery.Status.SKIPPED
+    assert (
+        OutboxMessage.objects.get(kind=K.DIGEST).status
+        == OutboxMessage.Status.CANCELLED
+    )
 
 
 def test_draft_and_closed_letters_send_no_reminders(mailoutbox):
@@ -444,18 +453,20 @@ def test_a_stale_claim_is_taken_back_and_sent_with_the_same_message_id(
     no_digest(letter)
     invited(letter)
     now = SOFT - timedelta(days=1)
-    deliveries_plan_due(now=now)
-    (crashed,) = deliveries_claim_due(now=now, claimer="dead", limit=10)
+    outreach_plan_due(now=now)
+    crashed = OutboxMessage.objects.get()
+    # A dispatcher claims it, and dies before it sends.
+    OutboxMessage.objects.update(status="sending", claimed_at=now, attempts=1)
 
-    with at(now + timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT - 1)):
+    with at(now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT - 1)):
         assert dispatch().sent == 0
-    with at(now + timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT + 1)):
+    with at(now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT + 1)):
         result = dispatch()
 
-    assert (result.reclaimed, result.sent) == (1, 1)
+    assert result.sent == 1
     (message,) = mailoutbox
     assert message.extra_headers["Message-ID"] == crashed.message_id
-    assert Delivery.objects.get().attempts == 2
+    assert OutboxMessage.objects.get().attempts == 2
 
 
 def test_no_reminder_to_re_confirm_is_shown_or_sent_without_a_material_change(

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from letters.models import AuditEvent, Letter
 from signers import exports
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import ChangeRequest, EmailKind, Prospect, Signature
 from signers.selectors import public
 from signers.selectors.consent import consent_violations
 from signers.selectors.personal_data import signature_personal_data
@@ -82,7 +82,7 @@ def test_personal_data_holds_the_signature_its_revision_and_all_around_it(
     assert [(c["anchor"], c["text"]) for c in data["change_requests"]] == [
         ("point-1", "Say buses")
     ]
-    assert [e["kind"] for e in data["emails"]] == [SignatureEmail.Kind.RECEIPT]
+    assert [e["kind"] for e in data["emails"]] == [EmailKind.RECEIPT]
     assert [e["action"] for e in data["history"]] == ["signature.sort_name_set"]
     assert data["letter"]["address"].endswith(f"/letters/{letter.slug}/")
     assert "Happy to help" in as_json(data)

@@ -6,10 +6,13 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from coalition.outbox.dispatcher import outbox_dispatch
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.tasks import outbox_dispatch_task
 from coalition.tokens import read_token
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Revision
-from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
+from signers.models import ChangeRequest, EmailKind, Prospect, Signature
 from signers.selectors.signatures import signature_count_public
 from signers.services.personal_data import signature_erase_personal_data
 from signers.services.responses import (
@@ -17,11 +20,6 @@ from signers.services.responses import (
     prospect_decline,
     prospect_mark_opened,
     referral_create,
-)
-from signers.services.sending import (
-    DELIVERY_MAX_ATTEMPTS,
-    EMAIL_CLAIM_TIMEOUT,
-    signature_emails_requeue,
 )
 from signers.services.signatures import (
     signature_approve,
@@ -36,13 +34,9 @@ from signers.services.signatures import (
     signature_withdraw,
     signatures_on_new_revision,
 )
-from signers.tasks import (
-    signature_email_send_task,
-    signature_emails_requeue_task,
-    signatures_expire_pending_task,
-)
+from signers.tasks import signatures_expire_pending_task
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
-from tests.signers.helpers import send_queued_emails, sign
+from tests.signers.helpers import send_queued_emails, sign, signature_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +91,8 @@ def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
     assert Prospect.objects.get(pk=prospect.pk).status == Prospect.Status.SIGNED
     assert version(letter) == before + 1
     assert signature_count_public(letter=letter) == 1
-    receipt = SignatureEmail.objects.get(signature=signature)
-    assert receipt.kind == SignatureEmail.Kind.RECEIPT
+    receipt = signature_emails().get(signature=signature)
+    assert receipt.kind == EmailKind.RECEIPT
     assert len(callbacks) == 1  # the email task, queued only after commit
 
 
@@ -109,7 +103,7 @@ def test_invitation_signed_with_another_address_must_confirm_that_address(
 
     assert signature.status == Status.PENDING
     assert signature_count_public(letter=letter) == 0
-    assert SignatureEmail.objects.get().kind == SignatureEmail.Kind.CONFIRM_REQUEST
+    assert signature_emails().get().kind == EmailKind.CONFIRM_REQUEST
 
 
 def test_a_referred_prospect_signs_with_source_referral(letter):
@@ -137,8 +131,8 @@ def test_open_join_is_pending_until_the_email_link_is_confirmed(open_letter):
     assert not signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
-    kinds = set(SignatureEmail.objects.values_list("kind", flat=True))
-    assert kinds == {SignatureEmail.Kind.CONFIRM_REQUEST, SignatureEmail.Kind.RECEIPT}
+    kinds = set(signature_emails().values_list("kind", flat=True))
+    assert kinds == {EmailKind.CONFIRM_REQUEST, EmailKind.RECEIPT}
 
 
 def test_confirming_binds_to_the_current_text_not_a_stale_page(open_letter):
@@ -173,7 +167,7 @@ def test_open_join_with_approval_waits_for_the_organisers(open_letter, organiser
     signature.refresh_from_db()
     assert signature.status == Status.CONFIRMED
     assert signature_count_public(letter=open_letter) == 1
-    assert SignatureEmail.objects.filter(kind=SignatureEmail.Kind.APPROVED).exists()
+    assert signature_emails(kind=EmailKind.APPROVED).exists()
 
 
 def test_rejection_takes_the_signer_off_and_tells_them_why(
@@ -355,8 +349,8 @@ def test_material_revision_uncounts_signers_until_they_reconfirm(letter, mailout
     assert signature.status == Status.CONFIRMED
     assert signature.revision == new
     assert signature_count_public(letter=letter) == 1
-    assert SignatureEmail.objects.filter(
-        signature=signature, kind=SignatureEmail.Kind.RECEIPT, revision=new
+    assert signature_emails(
+        signature=signature, kind=EmailKind.RECEIPT, params__revision=new.pk
     ).exists()
 
 
@@ -368,9 +362,7 @@ def test_signers_who_never_reconfirmed_are_asked_again_on_the_next_material_chan
     third = publish(letter, kind=Revision.Kind.MATERIAL, body="Third text.")
 
     assert (
-        SignatureEmail.objects.filter(
-            signature=signature, kind=SignatureEmail.Kind.RECONFIRM_REQUEST
-        ).count()
+        signature_emails(signature=signature, kind=EmailKind.RECONFIRM_REQUEST).count()
         == 2
     )
     assert signature_reconfirm(signature_id=signature.pk, revision_id=third.pk)
@@ -542,97 +534,60 @@ def test_declining_records_the_reason_and_the_change_that_would_help(prospect):
 # --- Email sending ------------------------------------------------------------
 
 
-def test_email_task_sends_once_when_run_twice(letter, mailoutbox):
+def test_a_signer_email_goes_once_when_dispatched_twice(letter, mailoutbox):
     sign(letter)
-    email = SignatureEmail.objects.get()
+    email = signature_emails().get()
 
-    signature_email_send_task(email.pk)
-    signature_email_send_task(email.pk)
+    outbox_dispatch()
+    outbox_dispatch()
 
     assert len(mailoutbox) == 1
     email.refresh_from_db()
     assert email.sent_at is not None
+    assert mailoutbox[0].extra_headers["Message-ID"] == email.message_id
 
 
-def test_email_refused_by_the_server_is_released_for_the_retry(letter, smtp_settings):
+def test_email_refused_by_the_server_is_sent_on_the_retry(letter, smtp_settings):
     sign(letter)
-    email = SignatureEmail.objects.get()
+    email = signature_emails().get()
     smtp_settings.refuse_next = 1
 
-    with pytest.raises(Exception):  # noqa: B017 - the SMTP error the task retries
-        signature_email_send_task(email.pk)
+    assert outbox_dispatch().retrying == 1
     email.refresh_from_db()
-    assert email.claimed_at is None and email.sent_at is None
+    assert (email.status, email.sent_at) == (OutboxMessage.Status.QUEUED, None)
 
-    signature_email_send_task(email.pk)
+    assert outbox_dispatch(now=email.next_attempt_at).sent == 1
     assert len(smtp_settings.wait_for(1)) == 1
 
 
-@pytest.fixture
-def requeued(monkeypatch):
-    """Email ids queued again (the broker here runs nothing)."""
-    ids = []
-    monkeypatch.setattr(signature_email_send_task, "delay", ids.append)
-    return ids
-
-
-def later(seconds):
-    return timezone.now() + timedelta(seconds=seconds)
-
-
-def test_email_whose_task_the_broker_lost_is_queued_again_and_sent_once(
-    letter, settings, requeued, mailoutbox
+def test_email_whose_kick_the_broker_lost_is_sent_by_beats_dispatcher(
+    letter, settings, mailoutbox
 ):
-    # Signing queues the task on commit; here nothing runs it, as when Redis
-    # restarts empty before a worker takes the message.
+    # Signing kicks the dispatcher on commit; here nothing runs it, as when
+    # Redis restarts empty before a worker takes the message.
     sign(letter)
-    email = SignatureEmail.objects.get()
-    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
+    entry = settings.CELERY_BEAT_SCHEDULE["outbox-dispatch"]
 
-    assert signature_emails_requeue(now=later(wait - 5)) == 0
-    assert signature_emails_requeue(now=later(wait + 5)) == 1
-    assert requeued == [email.pk]
-
-    signature_email_send_task(email.pk)
-    signature_email_send_task(email.pk)
-    assert signature_emails_requeue(now=later(wait + 5)) == 0
+    assert entry["task"] == outbox_dispatch_task.name
+    assert entry["schedule"] == 60.0
+    assert outbox_dispatch_task()["sent"] == 1
+    assert outbox_dispatch_task()["sent"] == 0
     assert len(mailoutbox) == 1
 
 
-def test_lost_email_waits_longer_after_each_attempt_and_stops_after_the_last(
-    letter, settings, requeued
+def test_email_claimed_by_a_live_sender_is_not_sent_again_until_the_claim_is_stale(
+    letter, settings, mailoutbox
 ):
     sign(letter)
-    email = SignatureEmail.objects.get()
-    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
-    SignatureEmail.objects.filter(pk=email.pk).update(attempts=2)
-
-    assert signature_emails_requeue(now=later(3 * wait)) == 0
-    assert signature_emails_requeue(now=later(4 * wait + 5)) == 1
-
-    SignatureEmail.objects.filter(pk=email.pk).update(attempts=DELIVERY_MAX_ATTEMPTS)
-    assert signature_emails_requeue(now=later(100 * wait)) == 0
-
-
-def test_email_claimed_by_a_live_sender_is_not_queued_again_until_the_claim_is_stale(
-    letter, settings, requeued
-):
-    sign(letter)
-    email = SignatureEmail.objects.get()
-    SignatureEmail.objects.filter(pk=email.pk).update(
-        claimed_at=timezone.now(), attempts=1
+    now = timezone.now()
+    signature_emails().update(
+        status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=1
     )
-    wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
-    stale = EMAIL_CLAIM_TIMEOUT.total_seconds() + 5
+    stale = settings.OUTBOX_CLAIM_TIMEOUT
 
-    assert signature_emails_requeue(now=later(2 * wait + 5)) == 0
-    assert signature_emails_requeue(now=later(max(stale, 2 * wait + 5))) == 1
-
-
-def test_beat_queues_lost_signer_emails_every_minute(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["signers-requeue-signature-emails"]
-    assert entry["task"] == signature_emails_requeue_task.name
-    assert entry["schedule"] == 60.0
+    assert outbox_dispatch(now=now + timedelta(seconds=stale - 5)).claimed == 0
+    assert outbox_dispatch(now=now + timedelta(seconds=stale + 5)).sent == 1
+    assert len(mailoutbox) == 1
 
 
 def test_erased_signers_get_no_email(letter, organiser, mailoutbox):

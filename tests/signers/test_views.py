@@ -17,11 +17,11 @@ from signers.models import (
     Call,
     CallInvitation,
     ChangeRequest,
+    EmailKind,
     Prospect,
     Reissue,
     ReissueOptIn,
     Signature,
-    SignatureEmail,
 )
 from signers.services.responses import change_request_create, referral_create
 from signers.services.signatures import (
@@ -33,7 +33,7 @@ from signers.services.signatures import (
 )
 from tests.factories import ProspectFactory, RevisionFactory, UserFactory
 from tests.signers.conftest import make_letter
-from tests.signers.helpers import send_queued_emails, sign, sign_form
+from tests.signers.helpers import send_queued_emails, sign, sign_form, signature_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +49,7 @@ def snapshot():
     return (
         list(Signature.objects.order_by("pk").values_list("pk", "status", "revision")),
         list(Prospect.objects.order_by("pk").values_list("pk", "status")),
-        SignatureEmail.objects.count(),
+        signature_emails().count(),
         ChangeRequest.objects.count(),
     )
 
@@ -86,7 +86,7 @@ def test_invitee_signs_and_lands_on_the_thank_you_page(client, letter, prospect)
     thanks = client.get(response.url)
     assert "has signed" in thanks.content.decode()
     assert "Who else should sign?" in thanks.content.decode()
-    assert SignatureEmail.objects.get().kind == SignatureEmail.Kind.RECEIPT
+    assert signature_emails().get().kind == EmailKind.RECEIPT
 
 
 def test_used_invitation_says_it_is_already_done(client, letter, prospect):
@@ -359,7 +359,7 @@ def test_reused_withdraw_link_says_it_is_already_done(client, letter):
 
     assert "Your signature has been withdrawn." in first.content.decode()
     assert "has been withdrawn" in second.content.decode()
-    assert SignatureEmail.objects.filter(kind="withdrawn").count() == 1
+    assert signature_emails().filter(kind="withdrawn").count() == 1
 
 
 # --- Open join ----------------------------------------------------------------
@@ -1058,7 +1058,7 @@ def test_a_get_of_the_status_url_sends_nothing(client, open_letter):
     response = client.get(url, {"email": "private@example.org"})
 
     assert response.status_code == 405
-    assert not SignatureEmail.objects.filter(kind=SignatureEmail.Kind.STATUS).exists()
+    assert not signature_emails().filter(kind=EmailKind.STATUS).exists()
 
 
 def test_status_requests_are_rate_limited_like_the_join_form(
