@@ -1,9 +1,11 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from letters.public_pages import public_pages_changed
 
 
 class MembershipInline(admin.TabularInline):
@@ -39,6 +41,21 @@ class LetterAdmin(admin.ModelAdmin):
         "signers_removed_version",
     )
     inlines = [MembershipInline]
+
+    # A change here (status, slug, settings) shows on the public page at once.
+    def save_model(
+        self, request: HttpRequest, obj: Letter, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        public_pages_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Letter) -> None:
+        super().delete_model(request, obj)
+        public_pages_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        super().delete_queryset(request, queryset)
+        public_pages_changed()
 
 
 @admin.register(Revision)

@@ -20,6 +20,7 @@ from letters.models import (
     Letter,
     Membership,
 )
+from letters.public_pages import public_pages_changed
 from letters.services.common import audit, audit_json, lock_letter
 from letters.validators import clean_points, validate_lengths, validate_time_zone
 
@@ -133,6 +134,7 @@ def letter_update_draft(
     for field, value in new.items():
         setattr(letter, field, value)
     letter.save(update_fields=[*new, "updated_at"])
+    public_pages_changed()
     audit(letter, actor, "letter.draft_edited", fields=changed)
     return letter
 
@@ -188,6 +190,7 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     try:
         with transaction.atomic():
             letter.save(update_fields=fields)
+        public_pages_changed()
     except IntegrityError as exc:
         raise _slug_taken() from exc
     audit(letter, actor, "letter.settings_changed", changes=changed)

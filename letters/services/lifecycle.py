@@ -14,6 +14,7 @@ from letters.models import (
     Letter,
     Membership,
 )
+from letters.public_pages import public_pages_changed
 from letters.services.common import audit, audit_json, lock_letter, require_role
 
 PUBLISHABLE = (Letter.Status.DRAFT, Letter.Status.CIRCULATING)
@@ -30,6 +31,7 @@ def _set_status(
     for field, value in extra.items():
         setattr(letter, field, value)
     letter.save(update_fields=["status", *extra, "updated_at"])
+    public_pages_changed()
     audit(letter, actor, action or f"letter.{status}", previous=before, status=status)
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from coalition.models import User
 from coalition.queue import enqueue_on_commit
 from letters.models import AuditEvent, Letter
+from letters.public_pages import public_pages_changed
 from signers import exports, names
 from signers.models import (
     Delivery,
@@ -42,6 +43,7 @@ def bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
             lambda: exports.letter_pdfs_prune(letter_id=letter_id), robust=True
         )
     Letter.objects.filter(pk=letter_id).update(**values)
+    public_pages_changed()
 
 
 def lock_letter(**lookup: Any) -> Letter:

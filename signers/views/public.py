@@ -49,6 +49,7 @@ from coalition.models import User
 from coalition.types import AuthedHttpRequest
 from letters.markdown import render_body
 from letters.models import Letter
+from letters.public_pages import GENERATION_KEY, public_pages_generation
 from signers import exports
 from signers.models import Signature
 from signers.selectors.public import signature_counts_public, signature_sections_public
@@ -176,8 +177,46 @@ def _state_key(letter: Letter, name: str) -> str:
     )
 
 
+def _pointer_key(name: str, slug: str) -> str:
+    return f"signers:public:{name}:slug:{slug}:{get_language()}"
+
+
+def _warm(
+    request: HttpRequest, name: str, slug: str
+) -> tuple[HttpResponse | None, str]:
+    """The stored rendering ``name`` of the public letter at ``slug``, without
+    reading the letter, if nothing it shows changed since it was stored; and
+    the generation, to read before the letter when it has to be read.
+
+    One cache round trip for the generation and the pointer (which holds the
+    validators, so a 304 needs no other), one for the page's bytes.
+    """
+    pointer_key = _pointer_key(name, slug)
+    found = cache.get_many([GENERATION_KEY, pointer_key])
+    generation, pointer = found.get(GENERATION_KEY), found.get(pointer_key)
+    if generation is None:
+        return None, public_pages_generation()
+    if pointer is None or pointer["generation"] != generation:
+        return None, str(generation)
+    coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
+    meta = pointer["meta"]
+    not_modified = get_conditional_response(
+        request, etag=_etag(meta, coding), last_modified=meta["at"]
+    )
+    if not_modified is not None:
+        return _with_validators(not_modified, meta, coding), str(generation)
+    body = cache.get(f"{pointer['key']}:{coding}")
+    if body is None:
+        return None, str(generation)
+    return _with_validators(HttpResponse(body), meta, coding), str(generation)
+
+
 def _cached(
-    request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
+    request: HttpRequest,
+    letter: Letter,
+    name: str,
+    render_html: Callable[[], str],
+    generation: str,
 ) -> HttpResponse:
     """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
     or a 304 to a browser that has it; compressed when the browser accepts it.
@@ -201,8 +240,10 @@ def _cached(
             request, etag=_etag(meta, coding), last_modified=meta["at"]
         )
         if not_modified is not None:
+            _point(name, letter, key, meta, generation)
             return _with_validators(not_modified, meta, coding)
         if body is not None:
+            _point(name, letter, key, meta, generation)
             return _with_validators(HttpResponse(body), meta, coding)
 
     latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
@@ -226,9 +267,25 @@ def _cached(
     body = html
     if coding != IDENTITY:
         body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
+    entries[_pointer_key(name, letter.slug)] = _pointer(key, meta, generation)
     cache.set_many(entries, PAGE_CACHE_SECONDS)
     cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(body), meta, coding)
+
+
+def _pointer(key: str, meta: dict[str, Any], generation: str) -> dict[str, Any]:
+    return {"generation": generation, "key": key, "meta": meta}
+
+
+def _point(
+    name: str, letter: Letter, key: str, meta: dict[str, Any], generation: str
+) -> None:
+    """Let the next views of the letter's current rendering skip the letter."""
+    cache.set(
+        _pointer_key(name, letter.slug),
+        _pointer(key, meta, generation),
+        PAGE_CACHE_SECONDS,
+    )
 
 
 def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:
@@ -265,6 +322,11 @@ def _with_validators(
 
 @require_safe
 def public(request: HttpRequest, slug: str) -> HttpResponse:
+    response, generation = _warm(request, "page", slug)
+    if response is not None:
+        # Shared caches may keep it but must ask again: a new signer shows at once.
+        patch_cache_control(response, public=True, no_cache=True)
+        return response
     letter, preview = _letter_or_404(request, slug)
     if preview:
         response = render(
@@ -277,8 +339,8 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
         letter,
         "page",
         lambda: render_to_string("letters/letter_public.html", _page_context(letter)),
+        generation,
     )
-    # Shared caches may keep it but must ask again: a new signer shows at once.
     patch_cache_control(response, public=True, no_cache=True)
     return response
 
@@ -286,6 +348,10 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 @xframe_options_exempt
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    response, generation = _warm(request, "embed", slug)
+    if response is not None:
+        patch_cache_control(response, public=True, max_age=60)
+        return response
     letter = _public_letter_or_404(slug)
     context = {
         "letter": letter,
@@ -299,6 +365,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         letter,
         "embed",
         lambda: render_to_string("letters/letter_embed.html", context),
+        generation,
     )
     # Partners' pages can be busy; a count a minute old is fine there.
     patch_cache_control(response, public=True, max_age=60)
