@@ -14,7 +14,8 @@ import csv
 import hashlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from html import escape as escape_html
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from django.utils.cache import (
     patch_vary_headers,
 )
 from django.utils.http import http_date, quote_etag
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -52,7 +54,11 @@ from letters.models import Letter
 from letters.public_pages import GENERATION_KEY, public_pages_generation
 from signers import exports
 from signers.models import Signature
-from signers.selectors.public import signature_counts_public, signature_sections_public
+from signers.selectors.public import (
+    PublicRow,
+    signature_counts_public,
+    signature_rows_public,
+)
 
 # Seconds before the PDF page asks a browser to try again.
 PDF_RETRY_AFTER = 10
@@ -64,22 +70,16 @@ RENDER_LOCK_SECONDS = 30
 JUMP_LINKS_FROM = 40
 
 
-@dataclass
-class SignerGroup:
-    """Consecutive signers whose sort names start alike: one A-Z jump target."""
-
-    key: str
-    label: str
-    signatures: list[Signature] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class SignerList:
     kind: str
     heading: str
-    groups: list[SignerGroup]
+    # (key, label) of each A-Z group, in order.
+    groups: list[tuple[str, str]]
     count: int
     jump_links: bool
+    # The groups and their names, escaped once here rather than by the template.
+    html: SafeString
 
 
 def _group_of(sort_name: str) -> tuple[str, str]:
@@ -93,26 +93,74 @@ def _group_of(sort_name: str) -> tuple[str, str]:
     return "other", _("Other")
 
 
-def _signer_lists(letter: Letter) -> list[SignerList]:
-    lists = []
-    for section in signature_sections_public(letter=letter):
-        groups: list[SignerGroup] = []
-        for signature in section.signatures:
-            key, label = _group_of(signature.sort_name)
-            if not groups or groups[-1].key != key:
-                groups.append(SignerGroup(key=key, label=label))
-            groups[-1].signatures.append(signature)
-        is_org = section.kind == Signature.Kind.ORGANISATION
-        lists.append(
-            SignerList(
-                kind="org" if is_org else "ind",
-                heading=_("Organisations") if is_org else _("Individuals"),
-                groups=groups,
-                count=len(section.signatures),
-                jump_links=len(section.signatures) >= JUMP_LINKS_FROM,
-            )
+def _signer_item(row: PublicRow) -> str:
+    """One signer's ``<li>``: every value is a stranger's text, escaped (as
+    Django's ``escape`` does, without its lazy-string wrapper per call)."""
+    escape = escape_html
+    pk, _kind, name, _sort_name, affiliation, city, country, website = row
+    if website:
+        item = (
+            f'<li id="s-{pk}" data-signer><a class="signer__name" '
+            f'href="{escape(website)}" rel="nofollow ugc noopener">{escape(name)}</a>'
         )
-    return lists
+    else:
+        item = (
+            f'<li id="s-{pk}" data-signer>'
+            f'<span class="signer__name">{escape(name)}</span>'
+        )
+    if affiliation:
+        item += f'<span class="signer__affiliation">, {escape(affiliation)}</span>'
+    if city or country:
+        place = (
+            f"{escape(city)}, {escape(country)}"
+            if city and country
+            else escape(city or country)
+        )
+        item += f' <span class="signer__place">{place}</span>'
+    return item + "</li>\n"
+
+
+def _signer_list(kind: str, rows: list[PublicRow]) -> SignerList:
+    """The list of one kind, its A-Z groups and their HTML, built in one pass."""
+    list_kind = "org" if kind == Signature.Kind.ORGANISATION else "ind"
+    jump_links = len(rows) >= JUMP_LINKS_FROM
+    groups: list[tuple[str, str]] = []
+    parts: list[str] = []
+    for row in rows:
+        key, label = _group_of(row[3])
+        if not groups or groups[-1][0] != key:
+            if groups:
+                parts.append("</ul></div>\n")
+            groups.append((key, label))
+            parts.append('<div class="signer-group" data-signer-group>')
+            if jump_links:
+                parts.append(
+                    f'<h4 class="signer-group__label" id="az-{list_kind}-{key}">'
+                    f"{escape_html(label)}</h4>"
+                )
+            parts.append('<ul class="signer-names">')
+        parts.append(_signer_item(row))
+    if groups:
+        parts.append("</ul></div>\n")
+    return SignerList(
+        kind=list_kind,
+        heading=_("Organisations") if list_kind == "org" else _("Individuals"),
+        groups=groups,
+        count=len(rows),
+        jump_links=jump_links,
+        html=mark_safe("".join(parts)),  # noqa: S308 - every value escaped above
+    )
+
+
+def _signer_lists(letter: Letter) -> list[SignerList]:
+    by_kind: dict[str, list[PublicRow]] = {}
+    for row in signature_rows_public(letter=letter):
+        by_kind.setdefault(row[1], []).append(row)
+    return [
+        _signer_list(kind, by_kind[kind])
+        for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
+        if kind in by_kind
+    ]
 
 
 def _letter_or_404(request: HttpRequest, slug: str) -> tuple[Letter, bool]:

@@ -6,6 +6,7 @@ import brotli
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
@@ -554,3 +555,40 @@ def test_pages_with_a_csrf_token_or_a_token_in_the_url_are_not_compressed(client
         assert response.status_code == 200
         assert "csrfmiddlewaretoken" in response.content.decode()
         assert "Content-Encoding" not in response.headers
+
+
+# What the template wrote per signer before the list was built in Python.
+TEMPLATE_ROW = Template(
+    '<li id="s-{{ s.id }}" data-signer>{% if s.website %}<a class="signer__name" '
+    'href="{{ s.website }}" rel="nofollow ugc noopener">{{ s.display_name }}</a>'
+    '{% else %}<span class="signer__name">{{ s.display_name }}</span>{% endif %}'
+    '{% if s.affiliation %}<span class="signer__affiliation">, {{ s.affiliation }}'
+    '</span>{% endif %}{% if s.city or s.country %} <span class="signer__place">'
+    "{{ s.city }}{% if s.city and s.country %}, {% endif %}{{ s.country }}</span>"
+    "{% endif %}</li>"
+)
+
+
+def test_the_list_built_in_python_is_the_escaped_markup_of_each_signer(client):
+    hostile = "<script>alert('x')</script> & \"Co\""
+    letter = published_letter(signer_kinds=Letter.SignerKinds.BOTH)
+    signers = [
+        sign(letter, hostile, website='https://example.org/?a=1&b="2"'),
+        sign(letter, "Plain", city=hostile),
+        sign(letter, "Country only", country="<b>Nowhere</b>", city=""),
+        sign(
+            letter,
+            "Person",
+            kind=Signature.Kind.INDIVIDUAL,
+            affiliation=hostile,
+            city="Leeds",
+            country="United Kingdom",
+        ),
+    ]
+    html = html_of(client, letter)
+
+    assert "<script>alert" not in html
+    for signature in signers:
+        signature.refresh_from_db()
+        expected = TEMPLATE_ROW.render(Context({"s": signature}))
+        assert expected in html
