@@ -147,6 +147,8 @@ class Bench:
         import psycopg
         from django.test import Client
 
+        from letters.public_pages import public_pages_changed
+
         ids = [letter.pk for letter in self.cold]
         conns = [
             psycopg.connect(self.env["DATABASE_URL"], autocommit=True) for _ in ids
@@ -158,6 +160,7 @@ class Bench:
                 "WHERE id = %s",
                 [ids[index]],
             )
+            public_pages_changed()
 
         def site() -> float:
             o = self.o

@@ -10,6 +10,10 @@ slug, and who is listed: ``bump_signers_version``) calls
 letters keeps that to one key to replace; a change to one letter sends every
 letter's next view to the database once, where the renderings themselves stay
 cached under keys that hold the letter's state.
+
+A write that bypasses the services (SQL by hand, a database restored under a
+running cache) must call it too, or clear the cache: the pointers are found
+by the letter's address alone.
 """
 
 import uuid
