@@ -52,6 +52,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from letters.models import Letter  # noqa: E402
+from letters.public_pages import public_pages_changed  # noqa: E402
 
 
 def ensure_letter(size: int) -> Letter:
@@ -62,6 +63,7 @@ def ensure_letter(size: int) -> Letter:
 def announce_change(letter: Letter) -> None:
     """What the signing service does on a new signature: a new cache key."""
     Letter.objects.filter(pk=letter.pk).update(signers_version=F("signers_version") + 1)
+    public_pages_changed()
 
 
 def server_times(letter: Letter) -> dict[str, float]:

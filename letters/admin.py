@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from coalition.service_admin import ServiceOwnedAdmin
 from coalition.types import AuthedHttpRequest
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from letters.public_pages import public_pages_changed
 from letters.services.letters import letter_update_settings
 from letters.services.lifecycle import (
     letter_close,
@@ -111,6 +112,21 @@ class LetterAdmin(ServiceOwnedAdmin):
     @admin.action(description=_("Reopen"))
     def reopen(self, request: AuthedHttpRequest, queryset: QuerySet[Letter]) -> None:
         self._move(request, queryset, letter_reopen)
+
+    # A change here (status, slug, settings) shows on the public page at once.
+    def save_model(
+        self, request: HttpRequest, obj: Letter, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        public_pages_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Letter) -> None:
+        super().delete_model(request, obj)
+        public_pages_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Letter]) -> None:
+        super().delete_queryset(request, queryset)
+        public_pages_changed()
 
 
 @admin.register(Revision)

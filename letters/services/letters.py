@@ -21,6 +21,7 @@ from letters.models import (
     Letter,
     Membership,
 )
+from letters.public_pages import public_pages_changed
 from letters.services.common import audit_json, lock_letter
 from letters.validators import clean_points, validate_lengths, validate_time_zone
 
@@ -134,6 +135,7 @@ def letter_update_draft(
     for field, value in new.items():
         setattr(letter, field, value)
     letter.save(update_fields=[*new, "updated_at"])
+    public_pages_changed()
     audit_record(letter, actor, Action.LETTER_DRAFT_EDITED, fields=changed)
     return letter
 
@@ -189,6 +191,7 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     try:
         with transaction.atomic():
             letter.save(update_fields=fields)
+        public_pages_changed()
     except IntegrityError as exc:
         raise _slug_taken() from exc
     audit_record(letter, actor, Action.LETTER_SETTINGS_CHANGED, changes=changed)

@@ -16,6 +16,7 @@ from letters.models import (
     Membership,
 )
 from letters.permissions import require_letter_role
+from letters.public_pages import public_pages_changed
 from letters.services.common import audit_json, lock_letter
 
 # --- Life cycle ---------------------------------------------------------------
@@ -40,6 +41,7 @@ def _set_status(
     for field, value in extra.items():
         setattr(letter, field, value)
     letter.save(update_fields=["status", *extra, "updated_at"])
+    public_pages_changed()
     audit_record(
         letter, actor, action or STATUS_ACTIONS[status], previous=before, status=status
     )

@@ -13,6 +13,7 @@ from letters.models import (
     Revision,
     text_hash,
 )
+from letters.public_pages import public_pages_changed
 from letters.services.common import lock_letter
 from letters.validators import clean_points, validate_lengths
 
@@ -98,6 +99,7 @@ def revision_publish(
             "updated_at",
         ]
     )
+    public_pages_changed()
     audit_record(
         letter,
         author,

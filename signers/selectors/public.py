@@ -121,6 +121,19 @@ def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
     ]
 
 
+# One signature of the public list as a plain row, fields as ``PUBLIC_FIELDS``.
+PublicRow = tuple[int, str, str, str, str, str, str, str]
+
+
+def signature_rows_public(*, letter: Letter) -> list[PublicRow]:
+    """The public list as plain rows (``PUBLIC_FIELDS``), in its order; one
+    query and no model instances, for the page that lists thousands."""
+    rows: list[PublicRow] = list(
+        signature_list_public(letter=letter).values_list(*PUBLIC_FIELDS)
+    )
+    return rows
+
+
 def signer_list_digest(*, signatures: Iterable[Signature], counts: PublicCounts) -> str:
     """A fingerprint of a public signer list as shown: the counts, then every
     listed signature's public fields, in order. A PDF stores the one of the

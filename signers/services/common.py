@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from letters.audit import Action, audit_record
 from letters.models import Letter
+from letters.public_pages import public_pages_changed
 from signers import exports, names
 from signers.models import EmailKind, Prospect, Signature
 from signers.services.sending import queue_signature_email
@@ -36,6 +37,7 @@ def bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
             lambda: exports.letter_pdfs_prune(letter_id=letter_id), robust=True
         )
     Letter.objects.filter(pk=letter_id).update(**values)
+    public_pages_changed()
 
 
 def lock_letter(**lookup: Any) -> Letter:

@@ -13,7 +13,8 @@ renders; nor is a PDF of any list but the current one.
 import hashlib
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from html import escape as escape_html
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +38,7 @@ from django.utils.cache import (
     patch_vary_headers,
 )
 from django.utils.http import http_date, quote_etag
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -49,9 +51,14 @@ from coalition.types import AuthedHttpRequest
 from letters.markdown import render_body
 from letters.models import Letter
 from letters.permissions import require_letter_role
+from letters.public_pages import GENERATION_KEY, public_pages_generation
 from signers import exports
 from signers.models import Signature
-from signers.selectors.public import signature_counts_public, signature_sections_public
+from signers.selectors.public import (
+    PublicRow,
+    signature_counts_public,
+    signature_rows_public,
+)
 
 # Seconds before the PDF page asks a browser to try again.
 PDF_RETRY_AFTER = 10
@@ -63,22 +70,16 @@ RENDER_LOCK_SECONDS = 30
 JUMP_LINKS_FROM = 40
 
 
-@dataclass
-class SignerGroup:
-    """Consecutive signers whose sort names start alike: one A-Z jump target."""
-
-    key: str
-    label: str
-    signatures: list[Signature] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class SignerList:
     kind: str
     heading: str
-    groups: list[SignerGroup]
+    # (key, label) of each A-Z group, in order.
+    groups: list[tuple[str, str]]
     count: int
     jump_links: bool
+    # The groups and their names, escaped once here rather than by the template.
+    html: SafeString
 
 
 def _group_of(sort_name: str) -> tuple[str, str]:
@@ -92,26 +93,74 @@ def _group_of(sort_name: str) -> tuple[str, str]:
     return "other", _("Other")
 
 
-def _signer_lists(letter: Letter) -> list[SignerList]:
-    lists = []
-    for section in signature_sections_public(letter=letter):
-        groups: list[SignerGroup] = []
-        for signature in section.signatures:
-            key, label = _group_of(signature.sort_name)
-            if not groups or groups[-1].key != key:
-                groups.append(SignerGroup(key=key, label=label))
-            groups[-1].signatures.append(signature)
-        is_org = section.kind == Signature.Kind.ORGANISATION
-        lists.append(
-            SignerList(
-                kind="org" if is_org else "ind",
-                heading=_("Organisations") if is_org else _("Individuals"),
-                groups=groups,
-                count=len(section.signatures),
-                jump_links=len(section.signatures) >= JUMP_LINKS_FROM,
-            )
+def _signer_item(row: PublicRow) -> str:
+    """One signer's ``<li>``: every value is a stranger's text, escaped (as
+    Django's ``escape`` does, without its lazy-string wrapper per call)."""
+    escape = escape_html
+    pk, _kind, name, _sort_name, affiliation, city, country, website = row
+    if website:
+        item = (
+            f'<li id="s-{pk}" data-signer><a class="signer__name" '
+            f'href="{escape(website)}" rel="nofollow ugc noopener">{escape(name)}</a>'
         )
-    return lists
+    else:
+        item = (
+            f'<li id="s-{pk}" data-signer>'
+            f'<span class="signer__name">{escape(name)}</span>'
+        )
+    if affiliation:
+        item += f'<span class="signer__affiliation">, {escape(affiliation)}</span>'
+    if city or country:
+        place = (
+            f"{escape(city)}, {escape(country)}"
+            if city and country
+            else escape(city or country)
+        )
+        item += f' <span class="signer__place">{place}</span>'
+    return item + "</li>\n"
+
+
+def _signer_list(kind: str, rows: list[PublicRow]) -> SignerList:
+    """The list of one kind, its A-Z groups and their HTML, built in one pass."""
+    list_kind = "org" if kind == Signature.Kind.ORGANISATION else "ind"
+    jump_links = len(rows) >= JUMP_LINKS_FROM
+    groups: list[tuple[str, str]] = []
+    parts: list[str] = []
+    for row in rows:
+        key, label = _group_of(row[3])
+        if not groups or groups[-1][0] != key:
+            if groups:
+                parts.append("</ul></div>\n")
+            groups.append((key, label))
+            parts.append('<div class="signer-group" data-signer-group>')
+            if jump_links:
+                parts.append(
+                    f'<h4 class="signer-group__label" id="az-{list_kind}-{key}">'
+                    f"{escape_html(label)}</h4>"
+                )
+            parts.append('<ul class="signer-names">')
+        parts.append(_signer_item(row))
+    if groups:
+        parts.append("</ul></div>\n")
+    return SignerList(
+        kind=list_kind,
+        heading=_("Organisations") if list_kind == "org" else _("Individuals"),
+        groups=groups,
+        count=len(rows),
+        jump_links=jump_links,
+        html=mark_safe("".join(parts)),  # noqa: S308 - every value escaped above
+    )
+
+
+def _signer_lists(letter: Letter) -> list[SignerList]:
+    by_kind: dict[str, list[PublicRow]] = {}
+    for row in signature_rows_public(letter=letter):
+        by_kind.setdefault(row[1], []).append(row)
+    return [
+        _signer_list(kind, by_kind[kind])
+        for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
+        if kind in by_kind
+    ]
 
 
 def _letter_or_404(request: HttpRequest, slug: str) -> tuple[Letter, bool]:
@@ -176,8 +225,46 @@ def _state_key(letter: Letter, name: str) -> str:
     )
 
 
+def _pointer_key(name: str, slug: str) -> str:
+    return f"signers:public:{name}:slug:{slug}:{get_language()}"
+
+
+def _warm(
+    request: HttpRequest, name: str, slug: str
+) -> tuple[HttpResponse | None, str]:
+    """The stored rendering ``name`` of the public letter at ``slug``, without
+    reading the letter, if nothing it shows changed since it was stored; and
+    the generation, to read before the letter when it has to be read.
+
+    One cache round trip for the generation and the pointer (which holds the
+    validators, so a 304 needs no other), one for the page's bytes.
+    """
+    pointer_key = _pointer_key(name, slug)
+    found = cache.get_many([GENERATION_KEY, pointer_key])
+    generation, pointer = found.get(GENERATION_KEY), found.get(pointer_key)
+    if generation is None:
+        return None, public_pages_generation()
+    if pointer is None or pointer["generation"] != generation:
+        return None, str(generation)
+    coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
+    meta = pointer["meta"]
+    not_modified = get_conditional_response(
+        request, etag=_etag(meta, coding), last_modified=meta["at"]
+    )
+    if not_modified is not None:
+        return _with_validators(not_modified, meta, coding), str(generation)
+    body = cache.get(f"{pointer['key']}:{coding}")
+    if body is None:
+        return None, str(generation)
+    return _with_validators(HttpResponse(body), meta, coding), str(generation)
+
+
 def _cached(
-    request: HttpRequest, letter: Letter, name: str, render_html: Callable[[], str]
+    request: HttpRequest,
+    letter: Letter,
+    name: str,
+    render_html: Callable[[], str],
+    generation: str,
 ) -> HttpResponse:
     """The cached rendering ``name`` of the letter, with ETag and Last-Modified,
     or a 304 to a browser that has it; compressed when the browser accepts it.
@@ -201,8 +288,10 @@ def _cached(
             request, etag=_etag(meta, coding), last_modified=meta["at"]
         )
         if not_modified is not None:
+            _point(name, letter, key, meta, generation)
             return _with_validators(not_modified, meta, coding)
         if body is not None:
+            _point(name, letter, key, meta, generation)
             return _with_validators(HttpResponse(body), meta, coding)
 
     latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
@@ -226,9 +315,25 @@ def _cached(
     body = html
     if coding != IDENTITY:
         body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
+    entries[_pointer_key(name, letter.slug)] = _pointer(key, meta, generation)
     cache.set_many(entries, PAGE_CACHE_SECONDS)
     cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(body), meta, coding)
+
+
+def _pointer(key: str, meta: dict[str, Any], generation: str) -> dict[str, Any]:
+    return {"generation": generation, "key": key, "meta": meta}
+
+
+def _point(
+    name: str, letter: Letter, key: str, meta: dict[str, Any], generation: str
+) -> None:
+    """Let the next views of the letter's current rendering skip the letter."""
+    cache.set(
+        _pointer_key(name, letter.slug),
+        _pointer(key, meta, generation),
+        PAGE_CACHE_SECONDS,
+    )
 
 
 def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:
@@ -265,6 +370,11 @@ def _with_validators(
 
 @require_safe
 def public(request: HttpRequest, slug: str) -> HttpResponse:
+    response, generation = _warm(request, "page", slug)
+    if response is not None:
+        # Shared caches may keep it but must ask again: a new signer shows at once.
+        patch_cache_control(response, public=True, no_cache=True)
+        return response
     letter, preview = _letter_or_404(request, slug)
     if preview:
         response = render(
@@ -277,8 +387,8 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
         letter,
         "page",
         lambda: render_to_string("letters/letter_public.html", _page_context(letter)),
+        generation,
     )
-    # Shared caches may keep it but must ask again: a new signer shows at once.
     patch_cache_control(response, public=True, no_cache=True)
     return response
 
@@ -286,6 +396,10 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 @xframe_options_exempt
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    response, generation = _warm(request, "embed", slug)
+    if response is not None:
+        patch_cache_control(response, public=True, max_age=60)
+        return response
     letter = _public_letter_or_404(slug)
     context = {
         "letter": letter,
@@ -299,6 +413,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         letter,
         "embed",
         lambda: render_to_string("letters/letter_embed.html", context),
+        generation,
     )
     # Partners' pages can be busy; a count a minute old is fine there.
     patch_cache_control(response, public=True, max_age=60)

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from letters.models import Letter
+from letters.public_pages import public_pages_changed
 from signers.models import Signature
 from tests.factories import LetterFactory, RevisionFactory, SignatureFactory
 
@@ -60,4 +61,5 @@ def sign_many(letter: Letter, count: int, **kwargs):
 def bump_signers_version(letter: Letter) -> None:
     """What the signing service does after any change to who is listed."""
     Letter.objects.filter(pk=letter.pk).update(signers_version=F("signers_version") + 1)
+    public_pages_changed()
     letter.refresh_from_db()
