@@ -82,6 +82,12 @@ class Letter(models.Model):
         INDIVIDUALS = "individuals", _("Individuals only")
         BOTH = "both", _("Organisations and individuals")
 
+    coalition = models.ForeignKey(
+        "coalition.Coalition",
+        on_delete=models.PROTECT,
+        related_name="letters",
+        verbose_name=_("coalition"),
+    )
     title = models.CharField(_("title"), max_length=TEXT_LIMITS["title"])
     slug = models.SlugField(_("web address"), max_length=80, unique=True)
     addressee = models.CharField(
