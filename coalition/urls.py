@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("letters.urls")),
     path("", include("signers.urls")),
+    path("", include("signers.network.urls")),
 ]
 
 handler404 = "coalition.views.page_not_found"
