@@ -6,14 +6,16 @@ a confirmed signature linked to the partner on a published or closed letter) and
 works out each partner's figures. The selectors load the rows and cache the
 result; the exports and the bench call the same functions.
 
-The figures come from the two-mode graph (partners and letters as nodes, a
-signature as an edge), which has one edge per signature, rather than from the
-co-signing graph (partners joined when they signed a letter together), which
-has one edge per pair of co-signers: a letter with 80 signers alone makes 3,160.
-Shortest paths between partners are the same in both (every second step is a
-letter), so betweenness ranks partners alike; clusters (Louvain communities)
-group letters with the partners who sign them. A partner's degree is counted in
-the co-signing graph: how many other partners signed a letter with it.
+The figures avoid the co-signing graph (partners joined when they signed a
+letter together), which has an edge per pair of co-signers: a letter with 80
+signers alone makes 3,160. Betweenness comes from the two-mode graph (partners
+and letters as nodes, a signature as an edge: one edge per signature), where
+shortest paths between partners are those of the co-signing graph with a letter
+at every second step, so it ranks partners alike. Clusters come from the letter
+graph (letters joined by the partners they share, weighted by how many): its
+Louvain communities, each partner joining the cluster most of its letters are
+in. A partner's degree is counted in the co-signing graph: how many other
+partners signed a letter with it.
 """
 
 import math
@@ -27,8 +29,8 @@ import networkx as nx
 # Betweenness costs one breadth-first search (nodes + edges) per source: exact
 # while every node fits in this budget, else estimated from as many sampled
 # sources as fit (never fewer than the minimum).
-BETWEENNESS_BUDGET: Final = 200_000
-BETWEENNESS_MIN_SOURCES: Final = 16
+BETWEENNESS_BUDGET: Final = 120_000
+BETWEENNESS_MIN_SOURCES: Final = 10
 # A bridge signed letters of more than one cluster and ranks in this top share
 # by betweenness among the partners with any.
 BRIDGE_SHARE: Final = 0.1
@@ -117,13 +119,11 @@ def network_build(
         signers.setdefault(lt, []).append(p)
         signed.setdefault(p, []).append(lt)
 
-    graph = two_mode_graph(pairs)
-    cluster_of, count = _clusters(graph)
-    betweenness, sampled = _betweenness(graph)
+    letter_cluster, count = _letter_clusters(signers, signed)
+    cluster_of = {p: _majority(letter_cluster, own) for p, own in signed.items()}
+    betweenness, sampled = _betweenness(two_mode_graph(pairs))
     spanning = {
-        p
-        for p, own in signed.items()
-        if len({cluster_of[_letter_node(lt)] for lt in own}) > 1
+        p for p, own in signed.items() if len({letter_cluster[lt] for lt in own}) > 1
     }
     bridges = spanning & _top({p: betweenness.get(p, 0.0) for p in signed})
 
@@ -143,25 +143,45 @@ def network_build(
         letters=letter_list,
         memberships=pairs,
         figures=figures,
-        letter_clusters={
-            lt.id: cluster_of[_letter_node(lt.id)]
-            for lt in letter_list
-            if _letter_node(lt.id) in cluster_of
-        },
+        letter_clusters=letter_cluster,
         clusters=count,
         sampled=sampled,
     )
 
 
-def _clusters(graph: nx.Graph) -> tuple[dict[int, int], int]:
-    """Louvain communities, numbered from the largest; ties by lowest node."""
-    if graph.number_of_edges() == 0:
+def letter_graph(signed: dict[int, list[int]], letters: Iterable[int]) -> nx.Graph:
+    """Letters joined by the partners that signed both (``weight``: how many).
+    ``signed`` lists each partner's letters in order."""
+    weights: dict[tuple[int, int], int] = {}
+    for own in signed.values():
+        for pair in combinations(own, 2):
+            weights[pair] = weights.get(pair, 0) + 1
+    graph = nx.Graph()
+    graph.add_nodes_from(letters)
+    graph.add_weighted_edges_from((a, b, w) for (a, b), w in weights.items())
+    return graph
+
+
+def _letter_clusters(
+    signers: dict[int, list[int]], signed: dict[int, list[int]]
+) -> tuple[dict[int, int], int]:
+    """Each signed letter's cluster: Louvain communities of the letter graph,
+    numbered from the one with most signatures (ties: lowest letter id)."""
+    graph = letter_graph(signed, sorted(signers))
+    if graph.number_of_nodes() == 0:
         return {}, 0
-    communities = nx.community.louvain_communities(graph, seed=SEED)
-    communities.sort(key=lambda c: (-len(c), min(n for n in c if n > 0)))
-    return {n: i for i, c in enumerate(communities, start=1) for n in c}, len(
-        communities
-    )
+    communities = nx.community.louvain_communities(graph, weight="weight", seed=SEED)
+    communities.sort(key=lambda c: (-sum(len(signers[lt]) for lt in c), min(c)))
+    numbered = {lt: i for i, c in enumerate(communities, start=1) for lt in c}
+    return numbered, len(communities)
+
+
+def _majority(letter_cluster: dict[int, int], own: list[int]) -> int:
+    """The cluster most of these letters are in (ties: the larger cluster)."""
+    counts: dict[int, int] = {}
+    for lt in own:
+        counts[letter_cluster[lt]] = counts.get(letter_cluster[lt], 0) + 1
+    return min(counts, key=lambda c: (-counts[c], c))
 
 
 def betweenness_sources(graph: nx.Graph) -> int | None:
