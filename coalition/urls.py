@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("coalition.coalitions.urls")),
     path("", include("letters.urls")),
     path("", include("signers.urls")),
     path("", include("signers.network.urls")),

@@ -1,8 +1,15 @@
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from coalition.models import User
-from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from coalition.models import Coalition, CoalitionMember, User
+from letters.models import (
+    COALITION_LETTER_ROLE,
+    AuditEvent,
+    Letter,
+    Membership,
+    Revision,
+    TeamInvitation,
+)
 from signers.models import Signature
 
 
@@ -29,6 +36,15 @@ def letter_list_for_user(*, user: User) -> QuerySet[Letter]:
     )
 
 
+def letter_list_for_coalition(*, coalition: Coalition) -> QuerySet[Letter]:
+    """A coalition's letters, newest activity first, with ``signer_count``."""
+    return (
+        Letter.objects.filter(coalition=coalition)
+        .annotate(signer_count=_confirmed_count())
+        .order_by("-updated_at")
+    )
+
+
 def letter_signer_count(*, letter: Letter) -> int:
     return Signature.objects.filter(
         letter=letter, status=Signature.Status.CONFIRMED
@@ -36,7 +52,27 @@ def letter_signer_count(*, letter: Letter) -> int:
 
 
 def membership_for(*, letter: Letter, user: User) -> Membership | None:
-    return Membership.objects.filter(letter=letter, user=user).first()
+    """The user's place on the letter, or None: the one place a user's role on a
+    letter is computed.
+
+    The higher of their role on the letter's team and the role their role in the
+    letter's coalition grants (COALITION_LETTER_ROLE). When the coalition grants
+    more, or they are not on the team, the row returned is not saved.
+    """
+    if not user.is_authenticated:
+        return None
+    membership = Membership.objects.filter(letter=letter, user=user).first()
+    in_coalition = (
+        CoalitionMember.objects.filter(coalition_id=letter.coalition_id, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if in_coalition is None:
+        return membership
+    granted = COALITION_LETTER_ROLE[in_coalition]
+    if membership is not None and membership.has_role(granted):
+        return membership
+    return Membership(letter=letter, user=user, role=granted)
 
 
 def revision_list(*, letter: Letter) -> QuerySet[Revision]:

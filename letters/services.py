@@ -16,10 +16,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.coalitions.services import coalition_create
-from coalition.models import Coalition, User
+from coalition.coalitions.services import coalition_create, require_coalition_role
+from coalition.models import Coalition, CoalitionMember, User
 from coalition.slugs import unique_slug
-from letters import emails
+from letters import emails, selectors
 from letters.models import (
     AuditEvent,
     Letter,
@@ -50,6 +50,7 @@ SETTINGS_FIELDS = frozenset(
     }
 )
 PUBLISHABLE = (Letter.Status.DRAFT, Letter.Status.CIRCULATING)
+CAN_CREATE_LETTERS = (CoalitionMember.Role.OWNER, CoalitionMember.Role.ORGANISER)
 
 
 def _lock(letter: Letter) -> None:
@@ -66,7 +67,7 @@ def _json(value: Any) -> Any:
 
 
 def _require_role(letter: Letter, user: User, role: str) -> Membership:
-    membership = Membership.objects.filter(letter=letter, user=user).first()
+    membership = selectors.membership_for(letter=letter, user=user)
     if membership is None or not membership.has_role(role):
         raise PermissionDenied
     return membership
@@ -97,7 +98,8 @@ def letter_create(
 ) -> Letter:
     """Create a draft letter with ``owner`` as its first owner.
 
-    The letter belongs to ``coalition``, or, without one, to a new coalition
+    The letter belongs to ``coalition`` (where ``owner`` must be an owner or
+    organiser: PermissionDenied otherwise), or, without one, to a new coalition
     named after it with ``owner`` as its owner.
 
     Without ``slug`` one is made from the title; a ``slug`` already in use raises
@@ -111,6 +113,8 @@ def letter_create(
         raise _slug_taken()
     if coalition is None:
         coalition = coalition_create(owner=owner, name=title)
+    else:
+        require_coalition_role(coalition, owner, *CAN_CREATE_LETTERS)
     try:
         with transaction.atomic():
             letter = Letter.objects.create(

@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from coalition.actions import act
+from coalition.coalitions.selectors import coalitions_to_create_in
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
 from letters import selectors, services
@@ -70,15 +72,7 @@ def _add_error(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-def _act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
-    """Run a service for a button: a message either way; True if it worked."""
-    try:
-        call()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return False
-    messages.success(request, done)
-    return True
+_act = act
 
 
 # --- Letters ------------------------------------------------------------------
@@ -93,11 +87,18 @@ def dashboard(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def create(request: AuthedHttpRequest) -> HttpResponse:
-    form = LetterCreateForm(request.POST or None)
+    coalitions = coalitions_to_create_in(user=request.user)
+    initial = {
+        "coalition": coalitions.filter(slug=request.GET.get("coalition")).first()
+    }
+    form = LetterCreateForm(
+        request.POST or None, coalitions=coalitions, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             letter = services.letter_create(
                 owner=request.user,
+                coalition=form.cleaned_data["coalition"],
                 slug=form.cleaned_data["slug"],
                 time_zone=form.cleaned_data["time_zone"],
                 **form.draft_fields(),

@@ -16,8 +16,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from coalition.models import User
+from letters import selectors as letters_selectors
 from letters.markdown import paragraphs
-from letters.models import AuditEvent, Letter, LetterPdf, Membership, Revision
+from letters.models import AuditEvent, Letter, LetterPdf, Revision
 from signers import csv_import, reminders
 from signers.links import absolute
 from signers.models import (
@@ -173,11 +174,8 @@ def revision_anchors(*, revision: Revision) -> list[tuple[str, str]]:
 
 def organiser_can_act(*, letter: Letter, user: User) -> bool:
     """Owners and editors act on signatures; viewers only look."""
-    return Membership.objects.filter(
-        letter=letter,
-        user=user,
-        role__in=[Membership.Role.OWNER, Membership.Role.EDITOR],
-    ).exists()
+    membership = letters_selectors.membership_for(letter=letter, user=user)
+    return membership is not None and membership.can_edit
 
 
 # --- The public listing -----------------------------------------------------
@@ -443,12 +441,9 @@ FINAL_STATUSES = (P.SIGNED, P.DECLINED, P.DO_NOT_CONTACT)
 
 
 def organiser_role(*, letter: Letter, user: User) -> str | None:
-    """The user's role on the letter's team, or None for outsiders."""
-    return (
-        Membership.objects.filter(letter=letter, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
+    """The user's role on the letter (team or coalition), or None for outsiders."""
+    membership = letters_selectors.membership_for(letter=letter, user=user)
+    return membership.role if membership is not None else None
 
 
 def letter_organisers(*, letter: Letter) -> QuerySet[User]:

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
+from coalition.models import CoalitionMember
 from letters.models import Membership, TeamInvitation
 from signers.models import (
     Call,
@@ -63,11 +64,12 @@ ROUTES = [
     for r in walk(get_resolver().url_patterns)
     if not r.route.startswith(SKIP_PREFIXES)
 ]
-# Organiser pages of one letter (the dashboard is everyone's own).
+# Organiser pages of one letter or one coalition (the dashboards are everyone's).
 ORGANISER_ROUTES = [
     r
     for r in ROUTES
-    if r.route.startswith("workspace/") and ("slug", "SlugConverter") in r.params
+    if r.route.startswith("workspace/")
+    and {("slug", "SlugConverter"), ("coalition", "SlugConverter")} & set(r.params)
 ]
 SECRET_ROUTES = [r for r in ROUTES if {"token", "key"} & {n for n, _ in r.params}]
 
@@ -79,6 +81,13 @@ def world():
     letter.current_revision = RevisionFactory(letter=letter, number=1)
     letter.save()
     Membership.objects.create(letter=letter, user=viewer, role=Membership.Role.VIEWER)
+    # Member URLs name the owner's row: a viewer may leave, but not remove them.
+    coalition_owner = CoalitionMember.objects.create(
+        coalition=letter.coalition, user=owner, role=CoalitionMember.Role.OWNER
+    )
+    CoalitionMember.objects.create(
+        coalition=letter.coalition, user=viewer, role=CoalitionMember.Role.VIEWER
+    )
     signature = SignatureFactory(letter=letter, revision=letter.current_revision)
     prospect = ProspectFactory(letter=letter)
     team_invitation = TeamInvitation.objects.create(
@@ -105,6 +114,7 @@ def world():
     reissue = Reissue.objects.create(source=letter, letter=LetterFactory(owner=owner))
     reissue_opt_in = ReissueOptIn.objects.create(reissue=reissue, earlier=signature)
     return {
+        "coalition_member": coalition_owner,
         "call_invitation": call_invitation,
         "reissue_opt_in": reissue_opt_in,
         "delivery": delivery,
@@ -141,11 +151,19 @@ TOKEN_FOR = {
 CSRF_EXEMPT = {"signers:unsubscribe"}
 
 
+# The row a coalition URL's <int:...> names.
+COALITION_ROWS = {"member": "coalition_member"}
+
+
 def build(route: Route, world) -> str:
     kwargs = {}
     for name, conv in route.params:
         if name == "slug":
             kwargs[name] = world["letter"].slug
+        elif name == "coalition":
+            kwargs[name] = world["letter"].coalition.slug
+        elif name in COALITION_ROWS:
+            kwargs[name] = world[COALITION_ROWS[name]].pk
         elif name == "token":
             purpose, row = TOKEN_FOR.get(route.name, ("withdraw", "signature"))
             kwargs[name] = make_token(purpose, world[row].pk)
