@@ -3,7 +3,7 @@ from django.urls import path
 from signers.network import views
 
 app_name = "network"
-_coalition = "workspace/coalitions/<slug:slug>/"
+_coalition = "workspace/coalitions/<slug:coalition>/"
 urlpatterns = [
     path(f"{_coalition}map/", views.network_map, name="map"),
     path(f"{_coalition}map/data.json", views.network_map_data, name="map-data"),

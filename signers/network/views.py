@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_safe
 
+from coalition.coalitions.access import coalition_access
 from coalition.models import Coalition
 from coalition.types import AuthedHttpRequest
 from signers.network import exports, selectors
@@ -21,15 +22,10 @@ from signers.network.review import coalition_review
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
-def _member_coalition(request: AuthedHttpRequest, slug: str) -> Coalition:
-    return get_object_or_404(Coalition.objects.for_user(request.user), slug=slug)
-
-
 def _partner_url(coalition: Coalition) -> Callable[[int], str]:
+    """The partner page's URL for a partner id, from one reverse()."""
     try:
-        sample = reverse(
-            "signers:partner-detail", kwargs={"slug": coalition.slug, "pk": 0}
-        )
+        sample = reverse("partners:detail", args=[coalition.slug, 0])
     except NoReverseMatch:
         return lambda pk: ""
     head, _, tail = sample.rpartition("/0/")
@@ -57,22 +53,22 @@ def _csv(rows: Iterable[list[str]]) -> HttpResponse:
 
 @require_safe
 @login_required
-def network_map(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    coalition = _member_coalition(request, slug)
-    network = selectors.coalition_network(coalition=coalition)
+def network_map(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    access = coalition_access(request, coalition)
+    network = selectors.coalition_network(coalition=access.coalition)
     form = MapFilterForm(request.GET or None, network=network)
     rows = selectors.network_table(network, **form.filters())
-    context = {"coalition": coalition, "network": network, "form": form, "rows": rows}
+    context = access.context(network=network, form=form, rows=rows, active="map")
     return render(request, "signers/network_map.html", context)
 
 
 @require_safe
 @login_required
-def network_map_data(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    coalition = _member_coalition(request, slug)
-    network = selectors.coalition_network(coalition=coalition)
+def network_map_data(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    access = coalition_access(request, coalition)
+    network = selectors.coalition_network(coalition=access.coalition)
     payload = selectors.network_map_payload(
-        network, partner_url=_partner_url(coalition)
+        network, partner_url=_partner_url(access.coalition)
     )
     # Markup characters as escapes too: even a page that embedded this JSON
     # as it is could not be made to close a script element.
@@ -84,9 +80,11 @@ def network_map_data(request: AuthedHttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 @login_required
-def network_export(request: AuthedHttpRequest, slug: str, kind: str) -> HttpResponse:
-    coalition = _member_coalition(request, slug)
-    network = selectors.coalition_network(coalition=coalition)
+def network_export(
+    request: AuthedHttpRequest, coalition: str, kind: str
+) -> HttpResponse:
+    access = coalition_access(request, coalition)
+    network = selectors.coalition_network(coalition=access.coalition)
     if kind == "graphml":
         response = HttpResponse(
             exports.network_graphml(network), content_type="application/xml"
@@ -100,15 +98,15 @@ def network_export(request: AuthedHttpRequest, slug: str, kind: str) -> HttpResp
     else:
         response = _csv(exports.network_edges_csv_rows(network))
     extension = {"nodes": "nodes.csv", "edges": "edges.csv"}.get(kind, kind)
-    return _download(response, f"{coalition.slug}-network-{extension}")
+    return _download(response, f"{access.coalition.slug}-network-{extension}")
 
 
 @require_safe
 @login_required
-def review(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    coalition = _member_coalition(request, slug)
-    figures = coalition_review(coalition=coalition)
-    context = {"coalition": coalition, "review": figures}
+def review(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    access = coalition_access(request, coalition)
+    figures = coalition_review(coalition=access.coalition)
+    context = access.context(review=figures, active="review")
     return render(request, "signers/network_review.html", context)
 
 
