@@ -94,7 +94,8 @@ audit: $(STAMP)
 # Refresh the README's screenshots from the whole-journey browser test (needs
 # PostgreSQL or SQLite, and REDIS_URL for its real worker).
 screenshots: $(STAMP)
-	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py
+	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py \
+		tests/browser/test_network_map.py
 
 # Public page views and concurrent signing under gunicorn for 60 s, then checks
 # that no signature was lost or doubled (docs/performance.md). Needs DATABASE_URL

@@ -203,11 +203,12 @@ def _betweenness(graph: nx.Graph) -> tuple[dict[int, float], bool]:
 
 
 def _top(betweenness: dict[int, float]) -> set[int]:
-    ranked = sorted(
-        (p for p, b in betweenness.items() if b > 0),
-        key=lambda p: (-betweenness[p], p),
-    )
-    return set(ranked[: math.ceil(len(ranked) * BRIDGE_SHARE)])
+    """The top share by betweenness, and any partner level with the last."""
+    ranked = sorted((b for b in betweenness.values() if b > 0), reverse=True)
+    if not ranked:
+        return set()
+    cutoff = ranked[math.ceil(len(ranked) * BRIDGE_SHARE) - 1]
+    return {p for p, b in betweenness.items() if b >= cutoff}
 
 
 def co_signing_edges(

@@ -6,6 +6,7 @@ from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
 from tests.browser.conftest import serious_accessibility_violations
+from tests.browser.test_journey import screenshot
 from tests.browser.test_letters import log_in
 from tests.factories import PartnerFactory, TagFactory
 from tests.letters.public_fixtures import published_letter
@@ -15,18 +16,22 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seeded_coalition():
-    """Twenty partners in two groups around three letters, one of them with a
-    name that is markup."""
+    """Twenty partners in two groups, each around two letters of its own, three
+    of them signing on both sides; one has a name that is markup."""
     coalition, member = coalition_with_member()
     tags = [TagFactory(coalition=coalition, name=n) for n in ("housing", "climate")]
     letters = [
-        published_letter(coalition=coalition, title=f"Letter {n}") for n in range(3)
+        published_letter(coalition=coalition, title=f"Letter {n}") for n in range(4)
     ]
     for n in range(20):
         name = "<img src=x onerror=alert(1)>" if n == 0 else f"Partner {n:02d}"
-        partner = PartnerFactory(coalition=coalition, name=name, reach=10 * n or None)
-        partner.tags.add(tags[n % 2])
-        for letter in letters[n % 2 : n % 2 + 1 + (n % 5 == 0)]:
+        partner = PartnerFactory(coalition=coalition, name=name, reach=10 ** (n % 5))
+        side = n % 2
+        partner.tags.add(tags[side])
+        signs = letters[2 * side : 2 * side + 2]
+        if n in (3, 8, 13):
+            signs = [letters[1], letters[2]]
+        for letter in signs:
             partner_signs(partner, letter)
     return coalition, member
 
@@ -46,8 +51,8 @@ def test_the_map_draws_the_partners_with_no_console_error(page, live_server, bro
     root = page.locator("[data-network-map]")
     expect(root).to_have_attribute("data-ready", "true", timeout=30_000)
 
-    # 20 partners and 3 letters are nodes of the picture, drawn on canvases.
-    assert root.get_attribute("data-nodes") == "23"
+    # 20 partners and 4 letters are nodes of the picture, drawn on canvases.
+    assert root.get_attribute("data-nodes") == "24"
     expect(page.locator("[data-map-status]")).to_have_text("20 of 20 partners shown.")
     canvases = page.locator("[data-map-canvas] canvas")
     assert canvases.count() > 0
@@ -58,6 +63,8 @@ def test_the_map_draws_the_partners_with_no_console_error(page, live_server, bro
     background = Image.new("RGB", picture.size, picture.getpixel((0, 0)))
     drawn = sum(ImageChops.difference(picture, background).convert("L").histogram()[1:])
     assert drawn > 500
+
+    screenshot(page, "network-map")
 
     page.get_by_label("Issue area").select_option("housing")
     expect(page.locator("[data-map-status]")).to_have_text("10 of 20 partners shown.")

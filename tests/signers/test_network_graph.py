@@ -99,3 +99,18 @@ def test_betweenness_is_exact_on_small_graphs_and_sampled_on_large_ones():
     sources = graph.betweenness_sources(large)
     assert sources is not None
     assert graph.BETWEENNESS_MIN_SOURCES <= sources < large.number_of_nodes()
+
+
+def test_partners_level_at_the_cutoff_are_all_bridges_or_none():
+    # Three partners each sign letter 1 and letter 4 of two separate groups:
+    # they bridge alike, and none is left out by its id.
+    memberships = [(p, lt) for lt in (1, 2, 3) for p in (1, 2, 3, 4, 5)]
+    memberships += [(p, lt) for lt in (4, 5, 6) for p in (6, 7, 8, 9, 10)]
+    memberships += [(p, lt) for p in (11, 12, 13) for lt in (1, 4)]
+    network = network_build(
+        partners=partners(*range(1, 14)),
+        letters=letters(*range(1, 7)),
+        memberships=memberships,
+    )
+
+    assert [p for p, f in network.figures.items() if f.bridge] == [11, 12, 13]
