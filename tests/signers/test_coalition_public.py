@@ -138,3 +138,15 @@ def test_public_page_takes_the_same_queries_whatever_the_size(
         response = client.get(url(coalition))
 
     assert response.status_code == 200
+
+
+def test_members_find_the_public_page_from_the_coalition_tabs(client):
+    coalition, member = coalition_with_member(is_public=True)
+    hidden, other = coalition_with_member(is_public=False)
+    client.force_login(member)
+    tabs = reverse("network:map", args=[coalition.slug])
+
+    assert f'href="{url(coalition)}"' in client.get(tabs).content.decode()
+    client.force_login(other)
+    hidden_tabs = client.get(reverse("network:map", args=[hidden.slug]))
+    assert f'href="{url(hidden)}"' not in hidden_tabs.content.decode()
