@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -16,3 +17,12 @@ def act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
         return False
     messages.success(request, done)
     return True
+
+
+def add_form_error(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: on its field when it has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("coalition.coalitions.urls")),
     path("", include("letters.urls")),
     path("", include("signers.urls")),
+    path("", include("signers.partners.urls")),
     path("", include("signers.network.urls")),
 ]
 

@@ -4,6 +4,7 @@ Kept apart from ``letters/services.py`` (the organiser workspace's writes): thes
 are read-mostly and called from the public views and the PDF task.
 """
 
+import csv
 import time
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,6 +160,24 @@ def csv_safe(value: object) -> str:
     if text.lstrip(" ").startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
+    """A streamed CSV download of ``rows``, every cell made safe (``csv_safe``)."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow([csv_safe(v) for v in row]) for row in rows),
+        content_type="text/csv; charset=utf-8",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _when(value: Any) -> str:

@@ -10,10 +10,9 @@ before someone left the list is never served again, not even while the new one
 renders; nor is a PDF of any list but the current one.
 """
 
-import csv
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,20 +339,7 @@ def pdf_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     return answer
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming CSV."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(rows: Iterable[list[str]], filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+_csv_response = exports.csv_response
 
 
 @require_safe

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -20,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from coalition.actions import act
+from coalition.actions import act, add_form_error
 from coalition.coalitions.selectors import coalitions_to_create_in
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
@@ -63,13 +62,7 @@ def _access(request: AuthedHttpRequest, slug: str, role: str = Role.VIEWER) -> A
     return Access(letter, membership)
 
 
-def _add_error(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: on its field when it has one."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+_add_error = add_form_error
 
 
 _act = act

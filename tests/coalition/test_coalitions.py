@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.test import Client
 from django.urls import reverse
 
 from coalition.coalitions import services
@@ -21,6 +20,7 @@ from tests.letters.test_permissions import (
     EDITOR_WRITES,
     OWNER_WRITES,
     VIEWER_READS,
+    client_for,
     letter_patterns,
     url_of,
 )
@@ -28,12 +28,6 @@ from tests.letters.test_views import draft_data
 
 pytestmark = pytest.mark.django_db
 Role = CoalitionMember.Role
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -25,7 +25,10 @@ from signers.models import (
 )
 from signers.tokens import make_token
 from tests.factories import (
+    AgreementFactory,
     LetterFactory,
+    PartnerContactFactory,
+    PartnerFactory,
     ProspectFactory,
     RevisionFactory,
     SignatureFactory,
@@ -113,7 +116,11 @@ def world():
     )
     reissue = Reissue.objects.create(source=letter, letter=LetterFactory(owner=owner))
     reissue_opt_in = ReissueOptIn.objects.create(reissue=reissue, earlier=signature)
+    partner = PartnerFactory(coalition=letter.coalition)
     return {
+        "partner": partner,
+        "partner_contact": PartnerContactFactory(partner=partner),
+        "agreement": AgreementFactory(partner=partner),
         "coalition_member": coalition_owner,
         "call_invitation": call_invitation,
         "reissue_opt_in": reissue_opt_in,
@@ -152,7 +159,12 @@ CSRF_EXEMPT = {"signers:unsubscribe"}
 
 
 # The row a coalition URL's <int:...> names.
-COALITION_ROWS = {"member": "coalition_member"}
+COALITION_ROWS = {
+    "member": "coalition_member",
+    "partner": "partner",
+    "contact": "partner_contact",
+    "agreement": "agreement",
+}
 
 
 def build(route: Route, world) -> str:
