@@ -195,3 +195,25 @@ class AgreementForm(forms.Form):
                 % {"size": filesizeformat(settings.PARTNERS_AGREEMENT_MAX_BYTES)}
             )
         return file
+
+
+class PartnerMergeForm(forms.Form):
+    keep = forms.ModelChoiceField(
+        label=_("Keep this partner"), queryset=Partner.objects.none()
+    )
+    absorb = forms.ModelChoiceField(
+        label=_("and join into it"),
+        queryset=Partner.objects.none(),
+        help_text=_("This one's contacts, agreements, letters and names move over."),
+    )
+
+    def __init__(self, *args: Any, partners: QuerySet[Partner], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["keep"].queryset = partners  # type: ignore[attr-defined]
+        self.fields["absorb"].queryset = partners  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("keep") and data.get("keep") == data.get("absorb"):
+            raise ValidationError(_("Choose two different partners."))
+        return data

@@ -16,6 +16,7 @@ from signers.models import (
     ChangeRequest,
     Delivery,
     Partner,
+    PartnerMatch,
     PartnerName,
     Prospect,
     Signature,
@@ -227,3 +228,18 @@ def _updates_received(
     return list(
         Update.objects.filter(pk__in=sent).select_related("letter").order_by("sent_at")
     )
+
+
+def partner_matches_proposed(*, coalition: Coalition) -> QuerySet[PartnerMatch]:
+    """Proposals waiting for an organiser's answer, newest first."""
+    return (
+        PartnerMatch.objects.filter(
+            partner__coalition=coalition, status=PartnerMatch.Status.PROPOSED
+        )
+        .select_related("partner", "prospect__letter", "signature__letter")
+        .order_by("-created_at", "-id")
+    )
+
+
+def partner_choices(*, coalition: Coalition) -> QuerySet[Partner]:
+    return Partner.objects.filter(coalition=coalition).order_by("sort_name", "id")
