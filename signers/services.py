@@ -46,6 +46,7 @@ from signers.models import (
     Suppression,
     Update,
 )
+from signers.partners import matching
 from signers.selectors import (
     VIA_IMPORT,
     VIA_INVITATION,
@@ -329,6 +330,7 @@ def signature_create(
             _queue_email(signature, SignatureEmail.Kind.RECEIPT)
     else:
         _queue_email(signature, SignatureEmail.Kind.CONFIRM_REQUEST)
+    matching.propose_for_signature(signature)
     return signature
 
 
@@ -1030,8 +1032,9 @@ def _check_address_free(letter: Letter, email: str, prospect_pk: int | None) -> 
 @transaction.atomic
 def prospect_create(*, letter: Letter, **fields: Unpack[ProspectFields]) -> Prospect:
     """Add a prospect; raises ValidationError if the address is already listed."""
-    prospect = Prospect(letter=letter)
-    return prospect_update(prospect=prospect, **fields)
+    prospect = prospect_update(prospect=Prospect(letter=letter), **fields)
+    matching.propose_for_prospects([prospect])
+    return prospect
 
 
 @transaction.atomic
@@ -1082,6 +1085,7 @@ def prospects_import(*, letter: Letter, data: bytes, actor: User | None) -> int:
         raise ValidationError(
             _("Someone added some of these addresses meanwhile. Upload the file again.")
         ) from exc
+    matching.propose_for_prospects(prospects)
     _audit_letter(letter, actor, "prospects.imported", count=len(prospects))
     return len(prospects)
 
@@ -1139,6 +1143,8 @@ def invitations_send(
     )
     if prospect_ids is not None:
         prospects = prospects.filter(pk__in=prospect_ids)
+    # Partners added since the prospects were.
+    matching.propose_for_prospects(list(prospects))
     batch = InvitationBatch.objects.create(letter=letter, created_by=actor)
     rows = []
     for prospect in prospects:

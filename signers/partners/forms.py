@@ -217,3 +217,33 @@ class PartnerMergeForm(forms.Form):
         if data.get("keep") and data.get("keep") == data.get("absorb"):
             raise ValidationError(_("Choose two different partners."))
         return data
+
+
+class SuggestionFilterForm(forms.Form):
+    tag = forms.ModelChoiceField(
+        label=_("Issue area"),
+        queryset=Tag.objects.none(),
+        required=False,
+        empty_label=_("All"),
+    )
+    place = TextField(label=_("Place"), required=False, max_length=120)
+    influence = forms.ChoiceField(
+        label=_("Influence"),
+        choices=[("", _("All")), *Partner.Influence.choices],
+        required=False,
+    )
+    past = forms.ChoiceField(
+        label=_("Past answers"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            ("signed", _("Signed an earlier letter")),
+            ("declined", _("Declined before")),
+            ("no_answer", _("Asked before, never answered")),
+            ("never_asked", _("Never asked")),
+        ],
+    )
+
+    def __init__(self, *args: Any, tags: QuerySet[Tag], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["tag"].queryset = tags  # type: ignore[attr-defined]

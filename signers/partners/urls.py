@@ -8,6 +8,12 @@ app_name = "partners"
 _partners = "workspace/coalitions/<slug:coalition>/partners/"
 _partner = f"{_partners}<int:partner>/"
 urlpatterns = [
+    # On a letter's outreach page: its next prospects from the directory.
+    path(
+        "workspace/letters/<slug:slug>/outreach/directory/",
+        views.invite_from_directory,
+        name="invite",
+    ),
     path(_partners, views.partner_list, name="list"),
     path(f"{_partners}new/", views.partner_create, name="create"),
     path(f"{_partners}export.csv", views.partner_csv, name="csv"),

@@ -5,7 +5,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +17,9 @@ from django.views.decorators.http import require_POST, require_safe
 from coalition.actions import act, add_form_error
 from coalition.coalitions.access import CoalitionAccess, coalition_access
 from coalition.types import AuthedHttpRequest
+from letters import selectors as letters_selectors
 from letters.exports import csv_response
+from letters.models import Letter
 from signers.models import Agreement, Partner, PartnerContact, PartnerMatch
 from signers.partners import matching, merging, selectors, services
 from signers.partners.forms import (
@@ -26,6 +28,7 @@ from signers.partners.forms import (
     PartnerFilterForm,
     PartnerForm,
     PartnerMergeForm,
+    SuggestionFilterForm,
 )
 
 
@@ -325,3 +328,58 @@ def merge(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
         preview = merging.partner_merge_preview(keep=keep, absorb=absorb)
     context = access.context(form=form, preview=preview)
     return render(request, "signers/partner_merge.html", context)
+
+
+# --- Starting the next letter: invite from the directory -------------------------
+
+
+@login_required
+def invite_from_directory(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Partners of the letter's coalition who are not yet its prospects; the
+    chosen ones become prospects (POST, editors)."""
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    membership = letters_selectors.membership_for(letter=letter, user=request.user)
+    can_edit = membership is not None and membership.can_edit
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        chosen = Partner.objects.filter(
+            coalition_id=letter.coalition_id, pk__in=request.POST.getlist("partner")
+        )
+        result = services.prospects_from_partners(
+            letter=letter, actor=request.user, partners=chosen
+        )
+        _report_invited(request, result)
+        return redirect("signers:outreach", slug)
+    tags = selectors.coalition_tags(coalition=letter.coalition)
+    form = SuggestionFilterForm(request.GET or None, tags=tags)
+    filters = selectors.SuggestionFilters()
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        if "tag" in data:
+            data["tag"] = data["tag"].pk
+        filters = selectors.SuggestionFilters(**data)
+    partners = selectors.directory_suggestions(letter=letter, filters=filters)
+    page = Paginator(partners, 100).get_page(request.GET.get("page"))
+    context = {"letter": letter, "form": form, "page": page, "can_edit": can_edit}
+    return render(request, "signers/outreach_directory.html", context)
+
+
+def _report_invited(request: AuthedHttpRequest, result: services.InviteResult) -> None:
+    added = len(result.added)
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d prospect added from the directory.",
+            "%(n)d prospects added from the directory.",
+            added,
+        )
+        % {"n": added},
+    )
+    if result.without_contact:
+        names_ = ", ".join(p.name for p in result.without_contact)
+        messages.warning(
+            request,
+            _("No contact has agreed to be contacted at: %(names)s.")
+            % {"names": names_},
+        )

@@ -281,3 +281,62 @@ def test_merging_a_partner_into_itself_or_across_coalitions_is_refused(setup):
         merging.partner_merge(
             keep=keep, absorb=PartnerFactory(), actor=setup["organiser"]
         )
+
+
+# --- Where proposals are made: creation, import, invitation, signing ---------------
+
+
+def test_adding_or_importing_prospects_proposes_matches(setup):
+    from signers import services as signer_services
+
+    sierra = partner(setup, "Sierra Club")
+    added = signer_services.prospect_create(
+        letter=setup["letter"], organisation="Sierra Club", email="a@mail.example.net"
+    )
+    signer_services.prospects_import(
+        letter=setup["letter"],
+        data=b"organisation,email\nSIERRA CLUB,b@mail.example.net\n",
+        actor=None,
+    )
+
+    imported = Prospect.objects.get(email="b@mail.example.net")
+    proposed = PartnerMatch.objects.filter(partner=sierra, status=Status.PROPOSED)
+    assert sorted(m.prospect_id for m in proposed) == sorted([added.pk, imported.pk])
+    assert Prospect.objects.filter(partner__isnull=False).count() == 0
+
+
+def test_inviting_proposes_partners_added_since(setup):
+    from signers import services as signer_services
+
+    letter = setup["letter"]
+    row = ProspectFactory(letter=letter, organisation="River Trust", email="r@x.org")
+    river = partner(setup, "River Trust")
+
+    signer_services.invitations_send(letter=letter, actor=None)
+
+    assert PartnerMatch.objects.get().partner == river
+    assert PartnerMatch.objects.get().prospect == row
+
+
+def test_signing_proposes_a_match(setup):
+    from signers import services as signer_services
+
+    letter = setup["letter"]
+    river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
+
+    signature = signer_services.signature_create(
+        letter=letter,
+        revision_id=letter.current_revision_id,
+        source=Signature.Source.IMPORT,
+        display_name="Rivers United",
+        email="ana@rivers.example.org",
+        attested=True,
+    )
+
+    match = PartnerMatch.objects.get()
+    assert (match.partner, match.signature, match.reason) == (
+        river,
+        signature,
+        Reason.DOMAIN,
+    )
+    assert Signature.objects.get().partner is None
