@@ -6,11 +6,10 @@ functions only, so matching can trust them.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -20,17 +19,13 @@ from django.utils.translation import gettext as _
 
 from coalition.coalitions.services import require_coalition_role
 from coalition.models import Coalition, CoalitionMember, User
-from letters import selectors as letters_selectors
-from letters.models import Letter
 from signers import names
 from signers.models import (
     Agreement,
     Partner,
     PartnerContact,
     PartnerDomain,
-    PartnerMatch,
     PartnerName,
-    Prospect,
     Tag,
 )
 from signers.partners.domains import FREE_MAIL, clean_domain, website_domain
@@ -295,57 +290,3 @@ def agreement_delete(*, agreement: Agreement, actor: User) -> None:
     require_editor(agreement.partner.coalition, actor)
     _delete_on_commit([agreement.file.name if agreement.file else None])
     agreement.delete()
-
-
-# --- Starting the next letter -------------------------------------------------------
-
-
-@dataclass
-class InviteResult:
-    added: list[Prospect]
-    without_contact: list[Partner]
-    already_listed: list[str]
-
-
-@transaction.atomic
-def prospects_from_partners(
-    *, letter: Letter, actor: User, partners: Iterable[Partner]
-) -> InviteResult:
-    """Make each partner a prospect of ``letter``, once per contact who agreed to
-    be contacted and has an email, held by the partner's holder, and linked to
-    the partner (the organiser chose it from the directory). Addresses already
-    on the list are left as they are."""
-    from signers import services as signer_services
-
-    membership = letters_selectors.membership_for(letter=letter, user=actor)
-    if membership is None or not membership.can_edit:
-        raise PermissionDenied
-    result = InviteResult([], [], [])
-    for partner in partners:
-        if partner.coalition_id != letter.coalition_id:
-            raise PermissionDenied
-        contacts = partner.contacts.filter(consent_to_contact=True).exclude(email="")
-        if not contacts:
-            result.without_contact.append(partner)
-        for contact in contacts:
-            try:
-                with transaction.atomic():
-                    prospect = signer_services.prospect_create(
-                        letter=letter,
-                        organisation=partner.name,
-                        email=contact.email,
-                        contact_name=contact.name,
-                        owner=partner.holder,
-                        is_large=partner.influence
-                        in (
-                            Partner.Influence.NATIONAL,
-                            Partner.Influence.INTERNATIONAL,
-                        ),
-                    )
-            except ValidationError:
-                result.already_listed.append(contact.email)
-                continue
-            Prospect.objects.filter(pk=prospect.pk).update(partner=partner)
-            PartnerMatch.objects.filter(prospect=prospect).delete()
-            result.added.append(prospect)
-    return result

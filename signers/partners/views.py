@@ -18,10 +18,10 @@ from coalition.actions import act, add_form_error
 from coalition.coalitions.access import CoalitionAccess, coalition_access
 from coalition.types import AuthedHttpRequest
 from letters import selectors as letters_selectors
-from letters.exports import csv_response
 from letters.models import Letter
+from signers.exports import csv_response
 from signers.models import Agreement, Partner, PartnerContact, PartnerMatch
-from signers.partners import matching, merging, selectors, services
+from signers.partners import invite, matching, merging, selectors, services
 from signers.partners.forms import (
     AgreementForm,
     PartnerContactForm,
@@ -346,7 +346,7 @@ def invite_from_directory(request: AuthedHttpRequest, slug: str) -> HttpResponse
         chosen = Partner.objects.filter(
             coalition_id=letter.coalition_id, pk__in=request.POST.getlist("partner")
         )
-        result = services.prospects_from_partners(
+        result = invite.prospects_from_partners(
             letter=letter, actor=request.user, partners=chosen
         )
         _report_invited(request, result)
@@ -365,7 +365,7 @@ def invite_from_directory(request: AuthedHttpRequest, slug: str) -> HttpResponse
     return render(request, "signers/outreach_directory.html", context)
 
 
-def _report_invited(request: AuthedHttpRequest, result: services.InviteResult) -> None:
+def _report_invited(request: AuthedHttpRequest, result: invite.InviteResult) -> None:
     added = len(result.added)
     messages.success(
         request,

@@ -15,6 +15,7 @@ from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 from coalition.models import CoalitionMember
+from coalition.tokens import make_token
 from letters.models import Membership, TeamInvitation
 from signers.models import (
     Call,
@@ -24,7 +25,6 @@ from signers.models import (
     Reissue,
     ReissueOptIn,
 )
-from signers.tokens import make_token
 from tests.factories import (
     AgreementFactory,
     LetterFactory,

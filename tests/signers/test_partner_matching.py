@@ -7,6 +7,7 @@ from django.urls import reverse
 from coalition.models import CoalitionMember
 from signers.models import PartnerMatch, Prospect, Signature
 from signers.partners import matching, merging, services
+from signers.services import outreach, signatures
 from tests.factories import (
     AgreementFactory,
     CoalitionMemberFactory,
@@ -185,10 +186,10 @@ def test_matching_changes_nothing_public(setup, client):
     letter = setup["letter"]
     signature = SignatureFactory(letter=letter, display_name="Sierra Club")
     sierra = partner(setup, "Sierra Club")
-    public = reverse("letters:public", args=[letter.slug])
+    public = reverse("signers:public", args=[letter.slug])
     before = client.get(public).content
     csv_before = b"".join(
-        client.get(reverse("letters:signers-csv", args=[letter.slug])).streaming_content
+        client.get(reverse("signers:signers-csv", args=[letter.slug])).streaming_content
     )
     updated_at, version = signature.updated_at, letter.signers_version
 
@@ -200,7 +201,7 @@ def test_matching_changes_nothing_public(setup, client):
     assert signature.partner == sierra
     assert (signature.updated_at, letter.signers_version) == (updated_at, version)
     assert client.get(public).content == before
-    csv_after = client.get(reverse("letters:signers-csv", args=[letter.slug]))
+    csv_after = client.get(reverse("signers:signers-csv", args=[letter.slug]))
     assert b"".join(csv_after.streaming_content) == csv_before
 
 
@@ -225,7 +226,7 @@ def test_merge_moves_every_link_and_changes_nothing_public(setup, client):
     other_row = ProspectFactory(letter=letter)
     PartnerMatch.objects.create(partner=absorb, prospect=other_row, reason="name")
     PartnerMatch.objects.create(partner=keep, prospect=other_row, reason="domain")
-    public = reverse("letters:public", args=[letter.slug])
+    public = reverse("signers:public", args=[letter.slug])
     before = client.get(public).content
 
     preview = merging.partner_merge_preview(keep=keep, absorb=absorb)
@@ -287,13 +288,11 @@ def test_merging_a_partner_into_itself_or_across_coalitions_is_refused(setup):
 
 
 def test_adding_or_importing_prospects_proposes_matches(setup):
-    from signers import services as signer_services
-
     sierra = partner(setup, "Sierra Club")
-    added = signer_services.prospect_create(
+    added = outreach.prospect_create(
         letter=setup["letter"], organisation="Sierra Club", email="a@mail.example.net"
     )
-    signer_services.prospects_import(
+    outreach.prospects_import(
         letter=setup["letter"],
         data=b"organisation,email\nSIERRA CLUB,b@mail.example.net\n",
         actor=None,
@@ -306,25 +305,21 @@ def test_adding_or_importing_prospects_proposes_matches(setup):
 
 
 def test_inviting_proposes_partners_added_since(setup):
-    from signers import services as signer_services
-
     letter = setup["letter"]
     row = ProspectFactory(letter=letter, organisation="River Trust", email="r@x.org")
     river = partner(setup, "River Trust")
 
-    signer_services.invitations_send(letter=letter, actor=None)
+    outreach.invitations_send(letter=letter, actor=None)
 
     assert PartnerMatch.objects.get().partner == river
     assert PartnerMatch.objects.get().prospect == row
 
 
 def test_signing_proposes_a_match(setup):
-    from signers import services as signer_services
-
     letter = setup["letter"]
     river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
 
-    signature = signer_services.signature_create(
+    signature = signatures.signature_create(
         letter=letter,
         revision_id=letter.current_revision_id,
         source=Signature.Source.IMPORT,
