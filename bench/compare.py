@@ -38,346 +38,41 @@ The load generator is a few threads writing prepared requests to raw sockets
 import argparse
 import datetime as dt
 import json
-import multiprocessing
 import os
 import re
 import signal
 import smtplib
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
-from bench.support import ROOT, VAR, bench_environment, stop, wait_for_port
-
-DOC = ROOT / "docs" / "performance.md"
-START = "<!-- bench-compare:start -->"
-END = "<!-- bench-compare:end -->"
-COMMAND = "make bench-compare"
-
-
-# --- The maths (pure; tests/bench/test_compare.py) ------------------------------
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the table: what is measured, against what, and the goal.
-
-    ``share`` lines report the site's throughput as a share of the baseline's
-    (higher is better); the others a multiple of the baseline (lower is better).
-    """
-
-    key: str
-    what: str
-    baseline: str
-    goal: str
-    share: bool
-    target: float | None
-    unit: str = ""
-
-
-@dataclass
-class Sample:
-    """One round's figures for a line: the site's and the baseline's."""
-
-    site: float
-    base: float
-    extra: dict[str, float] = field(default_factory=dict)
-
-
-def ratio(line: Line, sample: Sample) -> float:
-    """The site as a share (throughput) or a multiple (time, size) of its baseline."""
-    if sample.base <= 0 or sample.site <= 0:
-        return 0.0
-    return sample.site / sample.base
-
-
-def median_ratio(line: Line, samples: Sequence[Sample]) -> float:
-    """The median of the per-round ratios: each round's pair shares its noise."""
-    return statistics.median(ratio(line, s) for s in samples)
-
-
-def met(line: Line, value: float) -> bool | None:
-    if line.target is None:
-        return None
-    return value >= line.target if line.share else value <= line.target
-
-
-def figure(value: float, unit: str) -> str:
-    if unit == "s":
-        return f"{value:.2f} s"
-    if unit == "bytes":
-        return f"{value / 1024:,.0f} KiB"
-    if unit == "req/s":
-        return f"{value:,.0f} req/s"
-    if unit == "emails/s":
-        return f"{value:,.0f} emails/s"
-    return f"{value:,.2f}"
-
-
-def table_rows(lines: Sequence[Line], results: dict[str, list[Sample]]) -> list[list]:
-    """The Markdown table's rows: medians of the figures, and of the ratios."""
-    rows = []
-    for line in lines:
-        samples = results.get(line.key)
-        if not samples:
-            continue
-        value = median_ratio(line, samples)
-        site = statistics.median(s.site for s in samples)
-        base = statistics.median(s.base for s in samples)
-        extras = sorted({k for s in samples for k in s.extra})
-        notes = [
-            f"{k} {statistics.median(s.extra[k] for s in samples if k in s.extra):,.1f}"
-            for k in extras
-        ]
-        verdict = {True: "met", False: "not met", None: ""}[met(line, value)]
-        shown = f"{value:.3f}" if line.share else f"{value:.2f}x"
-        rows.append(
-            [
-                line.what,
-                figure(site, line.unit) + ("; " + ", ".join(notes) if notes else ""),
-                f"{figure(base, line.unit)} ({line.baseline})",
-                shown,
-                line.goal,
-                verdict,
-            ]
-        )
-    return rows
-
-
-HEADERS = ["what", "site", "bare baseline, same run", "ratio", "goal", ""]
-
-
-def markdown_table(rows: Sequence[Sequence[Any]]) -> str:
-    cells = [HEADERS] + [[str(c) for c in row] for row in rows]
-    lines = ["| " + " | ".join(row) + " |" for row in cells]
-    lines.insert(1, "|" + "|".join("---" for _ in HEADERS) + "|")
-    return "\n".join(lines)
-
-
-def replace_section(document: str, section: str) -> str:
-    """``document`` with the text between the bench's markers replaced by
-    ``section`` (appended, with its markers, when they are not there yet)."""
-    block = f"{START}\n{section.strip()}\n{END}"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(document):
-        return pattern.sub(lambda _: block, document, count=1)
-    return document.rstrip("\n") + "\n\n" + block + "\n"
-
-
-LINES = [
-    Line("warm", "warm public page, {page:,} signers", "hello-world view",
-         "≥ 0.5", share=True, target=0.5, unit="req/s"),
-    Line("cold", "cold page, {page:,} signers (first view after a change)",
-         "hello-world view", "≥ 150 req/s (≤ 12 ms)", share=True, target=None,
-         unit="req/s"),
-    Line("sign", "open-join sign POST", "view inserting one row",
-         "≥ 0.5", share=True, target=0.5, unit="req/s"),
-    Line("reminders", "{emails:,} reminders through the worker",
-         "smtplib loop, one connection", "≥ 0.5", share=True, target=0.5,
-         unit="emails/s"),
-    Line("invitations", "{emails:,} invitations through the worker",
-         "smtplib loop, one connection", "≥ 0.5", share=True, target=0.5,
-         unit="emails/s"),
-    Line("pdf", "PDF, {pdf:,} signers (time)", "WeasyPrint alone, a div per signer",
-         "≤ 1.3x and ≤ 200 MiB", share=False, target=1.3, unit="s"),
-    Line("html", "public HTML, {html:,} signers (bytes sent, gzip or br accepted)",
-         "the same page uncompressed", "compressed", share=False, target=0.2,
-         unit="bytes"),
-]  # fmt: skip
-
-
-# --- Settings and processes -------------------------------------------------------
-
-
-@dataclass
-class Options:
-    rounds: int
-    seconds: float
-    threads: int
-    emails: int
-    page_signers: int
-    pdf_signers: int
-    html_signers: int
-    port: int
-    write: bool
-    lines: list[str]
-
-
-def environment(run: str) -> dict[str, str]:
-    """The settings every process of the bench runs with."""
-    database = (
-        os.environ.get("BENCH_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or "postgres://postgres@127.0.0.1:5432/postgres"
-    )
-    if not database.startswith(("postgres://", "postgresql://")):
-        raise SystemExit(f"bench-compare needs PostgreSQL, not {database!r}")
-    return bench_environment(
-        DJANGO_SETTINGS_MODULE="bench.compare_settings",
-        DATABASE_URL=database,
-        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/15"),
-        CACHE_KEY_PREFIX=f"bench-compare-{run}",
-        CELERY_TASK_DEFAULT_QUEUE=f"bench-compare-{run}",
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        # Every request comes from 127.0.0.1: the limits would measure themselves.
-        SIGNERS_JOIN_LIMIT_PER_IP="1000000000",
-        SIGNERS_JOIN_LIMIT_PER_EMAIL="1000000000",
-        LOG_LEVEL="WARNING",
-    )
-
-
-def run_sink(port: int, messages: Any, size: Any) -> None:
-    """An SMTP server that accepts everything and counts messages and bytes
-    (in a process of its own, so it takes no time from the bench's threads)."""
-    import asyncio
-
-    from aiosmtpd.controller import Controller
-
-    class Counting:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            with messages.get_lock():
-                messages.value += 1
-                size.value += len(envelope.original_content or envelope.content)
-            return "250 OK"
-
-    controller = Controller(Counting(), hostname="127.0.0.1", port=port)
-    controller.start()
-    asyncio.run(asyncio.Event().wait())
-
-
-class Sink:
-    def __init__(self, port: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.port = port
-        self.messages = context.Value("q", 0)
-        self.bytes = context.Value("q", 0)
-        self.process = context.Process(
-            target=run_sink, args=(port, self.messages, self.bytes), daemon=True
-        )
-
-    def start(self) -> None:
-        self.process.start()
-        wait_for_port(self.port)
-
-    def counts(self) -> tuple[int, int]:
-        return self.messages.value, self.bytes.value
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(10)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "gunicorn", "coalition.wsgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "sync",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    wait_for_port(port, process=process)
-    return process
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable, "-m", "celery", "-A", "coalition", "worker",
-        "--concurrency=2", "--loglevel=INFO", "-n", f"compare-{uuid.uuid4().hex}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 60
-    while " ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"the worker did not start: see {log}")
-        time.sleep(0.2)
-    return process
-
-
-# --- HTTP load ----------------------------------------------------------------------
-
-
-def http(port: int, request: bytes) -> tuple[int, bytes]:
-    """Send one prepared request; its status and everything it answered."""
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
-        conn.sendall(request)
-        chunks = []
-        while data := conn.recv(262_144):
-            chunks.append(data)
-    answer = b"".join(chunks)
-    return int(answer[9:12] or 0), answer
-
-
-def get(path: str, headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def post(path: str, fields: dict[str, str], cookie: str) -> bytes:
-    body = urlencode(fields).encode()
-    head = [
-        f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
-        "Content-Type: application/x-www-form-urlencoded",
-        f"Content-Length: {len(body)}", f"Cookie: csrftoken={cookie}",
-    ]  # fmt: skip
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-def requests_per_second(
-    port: int,
-    make: Callable[[int, int], bytes],
-    expect: int,
-    *,
-    seconds: float,
-    threads: int,
-    before: Callable[[int], None] | None = None,
-) -> float:
-    """Requests answered ``expect`` per second by ``threads`` clients for
-    ``seconds``; ``make(thread, n)`` builds each request, ``before(thread)``
-    runs ahead of each (not timed apart: it is part of the cost)."""
-    done = [0] * threads
-    failures: list[str] = []
-    deadline = time.monotonic() + seconds
-
-    def client(index: int) -> None:
-        n = 0
-        while time.monotonic() < deadline and not failures:
-            if before is not None:
-                before(index)
-            status, answer = http(port, make(index, n))
-            n += 1
-            if status != expect:
-                failures.append(answer[:300].decode(errors="replace"))
-                return
-            done[index] += 1
-
-    workers = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
-    started = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if failures:
-        raise SystemExit(f"expected {expect}, got: {failures[0]!r}")
-    return sum(done) / (time.perf_counter() - started)
-
+from bench.compare_processes import (
+    Options,
+    Sink,
+    environment,
+    free_port,
+    get,
+    http,
+    post,
+    requests_per_second,
+    start_gunicorn,
+    start_worker,
+)
+from bench.compare_table import (
+    COMMAND,
+    DOC,
+    LINES,
+    Sample,
+    markdown_table,
+    replace_section,
+    table_rows,
+)
+from bench.support import ROOT, VAR, stop
 
 # --- The lines ------------------------------------------------------------------------
 
@@ -597,8 +292,8 @@ def invitations_through_worker(count: int, slug: str) -> float:
     from django.utils import timezone
 
     from bench import reminders as reminder_bench
-    from signers import services
     from signers.models import Delivery, Prospect
+    from signers.services.outreach import invitations_send
 
     letter = reminder_bench.seed(
         count, soft=timezone.now() + timedelta(days=30), slug=slug
@@ -607,7 +302,7 @@ def invitations_through_worker(count: int, slug: str) -> float:
         status=Prospect.Status.IDENTIFIED, invited_at=None
     )
     started = time.perf_counter()
-    services.invitations_send(letter=letter, actor=None)
+    invitations_send(letter=letter, actor=None)
     sent = Delivery.objects.filter(letter=letter, status=Delivery.Status.SENT)
     if not wait_for(lambda: sent.count() >= count):
         raise SystemExit("the worker did not send the invitations in time")
@@ -675,10 +370,11 @@ def pdf_child(which: str, slug: str) -> None:
     from django.utils.html import escape
     from weasyprint import HTML
 
-    from letters import exports, pdf
+    from letters import pdf
     from letters.markdown import render_markdown
     from letters.models import Letter
-    from signers import selectors
+    from signers import exports
+    from signers.selectors.public import signature_list_public
 
     letter = Letter.objects.select_related("current_revision").get(slug=slug)
     revision = letter.current_revision
@@ -696,7 +392,7 @@ def pdf_child(which: str, slug: str) -> None:
                 )
             )
             + "</div>"
-            for s in selectors.signature_list_public(letter=letter)
+            for s in signature_list_public(letter=letter)
         )
         html = (
             "<style>@page { size: A4 } body { font-family: serif; font-size: 9pt }"

@@ -82,8 +82,9 @@ from django.utils import timezone  # noqa: E402
 
 from bench import reminders as reminder_bench  # noqa: E402  (sets Django up)
 from letters.models import Letter  # noqa: E402
-from signers import services  # noqa: E402
 from signers.models import Delivery, Signature, SignatureEmail  # noqa: E402
+from signers.services.sending import deliveries_plan_due  # noqa: E402
+from signers.services.signatures import signature_create  # noqa: E402
 
 PENDING = (Delivery.Status.PLANNED, Delivery.Status.CLAIMED)
 
@@ -278,7 +279,7 @@ class Bench:
         letter = reminder_bench.seed(
             self.args.count, soft=now + timedelta(days=2), slug=f"faults-{scenario}"
         )
-        services.deliveries_plan_due(now=now)
+        deliveries_plan_due(now=now)
         expected = set(
             Delivery.objects.filter(letter=letter).values_list("message_id", flat=True)
         )
@@ -294,7 +295,7 @@ class Bench:
         assert letter.current_revision_id is not None
         addresses = {f"signer{i}@faults.example.org" for i in range(count)}
         for i, address in enumerate(sorted(addresses)):
-            services.signature_create(
+            signature_create(
                 letter=letter, revision_id=letter.current_revision_id,
                 source=Signature.Source.OPEN_JOIN, email=address,
                 display_name=f"Signing Organisation {i:05d}", attested=True,

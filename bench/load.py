@@ -9,7 +9,7 @@ throwaway copy of the database and drops it afterwards. gunicorn (sync workers)
 serves a published letter that is open for signatures and already lists
 ``--listed`` signers; client threads on loopback then, for ``--seconds``:
 
-- view its public page (``letters:public``);
+- view its public page (``signers:public``);
 - sign it through the open form (``signers:join``) as new organisations, each
   a GET of the form and a POST (the signature waits for email confirmation);
 - sign it from invitation links (``signers:invitation``), confirmed at once, so
@@ -76,10 +76,10 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from coalition.models import Coalition, User  # noqa: E402
+from coalition.tokens import make_token  # noqa: E402
 from letters.models import Letter, Revision, text_hash  # noqa: E402
 from signers import names  # noqa: E402
 from signers.models import Prospect, Signature  # noqa: E402
-from signers.tokens import make_token  # noqa: E402
 
 SLUG = "load"
 ALREADY_SIGNED = "has already signed this letter"

@@ -150,7 +150,8 @@ def pdf_child(size: int) -> None:
     """Run in a process of its own, so its peak memory is the render's."""
     import resource
 
-    from letters import exports, pdf
+    from letters import pdf
+    from signers import exports
 
     letter = Letter.objects.select_related("current_revision").get(slug=f"bench-{size}")
     assert letter.current_revision is not None

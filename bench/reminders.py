@@ -30,8 +30,12 @@ from django.test.utils import override_settings  # noqa: E402
 
 from coalition.models import Coalition, User  # noqa: E402
 from letters.models import Letter, Membership, Revision, text_hash  # noqa: E402
-from signers import services  # noqa: E402
 from signers.models import Delivery, Prospect, ReminderSchedule  # noqa: E402
+from signers.services.sending import (  # noqa: E402
+    DispatchResult,
+    deliveries_dispatch,
+    deliveries_plan_due,
+)
 
 SOFT = datetime(2030, 6, 10, 17, 0, tzinfo=UTC)
 NOW = SOFT - timedelta(days=1)
@@ -96,14 +100,14 @@ def seed(count: int, *, soft: datetime = SOFT, slug: str = "bench") -> Letter:
     return letter
 
 
-def dispatch_in_threads(n: int) -> list[services.DispatchResult]:
+def dispatch_in_threads(n: int) -> list[DispatchResult]:
     if n == 1:
-        return [services.deliveries_dispatch(now=NOW, budget_seconds=3600)]
-    results: list[services.DispatchResult] = []
+        return [deliveries_dispatch(now=NOW, budget_seconds=3600)]
+    results: list[DispatchResult] = []
 
     def run() -> None:
         try:
-            results.append(services.deliveries_dispatch(now=NOW, budget_seconds=3600))
+            results.append(deliveries_dispatch(now=NOW, budget_seconds=3600))
         finally:
             connections.close_all()
 
@@ -148,7 +152,7 @@ def main() -> None:
             planned = timed(
                 rows,
                 "plan (one row per reminder)",
-                lambda: services.deliveries_plan_due(now=NOW),
+                lambda: deliveries_plan_due(now=NOW),
             )
             rows[-1][2] = planned
             results = timed(
@@ -161,7 +165,7 @@ def main() -> None:
             again = timed(
                 rows,
                 "dispatch again (nothing due)",
-                lambda: services.deliveries_dispatch(now=NOW),
+                lambda: deliveries_dispatch(now=NOW),
             )
             rows[-1][2] = again.sent + again.planned
         assert sent == args.count, sent

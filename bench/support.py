@@ -84,7 +84,7 @@ def drop_database(old_name: str) -> None:
 def consent_report() -> tuple[int, list[str]]:
     """The consent check (``manage.py check_consent``) on the benchmark's
     database: how many violations, and one line per violation then the count."""
-    from signers.selectors import consent_violations
+    from signers.selectors.consent import consent_violations
 
     found = [str(v) for v in consent_violations()]
     count = f"{len(found)} consent violation{'' if len(found) == 1 else 's'}"

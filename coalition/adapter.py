@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.crypto import get_random_string
 
 from coalition.emails import message_to_dict, render_email, send_message
+from coalition.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,11 @@ class AccountAdapter(DefaultAccountAdapter):
         except (smtplib.SMTPException, OSError):
             # The person is waiting for this email: never drop it, retry it.
             logger.warning("email to %s failed, queued for retry", email)
-            from coalition.tasks import email_send_task
 
             payload = message_to_dict(message)
-            transaction.on_commit(lambda: email_send_task.delay(payload))
+            transaction.on_commit(
+                lambda: enqueue("coalition.tasks.email_send_task", payload)
+            )
 
     def _get_current_site(self) -> Any:
         from django.contrib.sites.shortcuts import get_current_site

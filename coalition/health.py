@@ -9,7 +9,7 @@ from kombu import Connection
 
 from coalition.celery import app
 from coalition.models import Heartbeat
-from signers.selectors import consent_violations
+from signers.selectors.consent import consent_violations
 
 # The consent check reads every listed signature: once a minute is enough.
 CONSENT_CHECK_SECONDS = 60
@@ -43,7 +43,7 @@ def beat_age() -> timedelta | None:
 
 
 def consent_violation_count() -> int | None:
-    """How many consent violations there are (``signers.selectors
+    """How many consent violations there are (``signers.selectors.consent
     .consent_violations``), counted at most once a minute; None if the check
     could not run."""
     try:

@@ -3,9 +3,9 @@
 from django.urls import reverse
 
 from coalition.emails import render_email, send_message
+from coalition.links import absolute
+from coalition.tokens import MAX_AGE, make_token
 from letters.models import TeamInvitation
-from signers.links import absolute
-from signers.tokens import MAX_AGE, make_token
 
 
 def team_invitation_url(invitation: TeamInvitation) -> str:

@@ -433,7 +433,7 @@ class LetterPdf(models.Model):
     letter = models.ForeignKey(Letter, on_delete=models.CASCADE, related_name="pdfs")
     revision = models.ForeignKey(Revision, on_delete=models.PROTECT, related_name="+")
     signers_version = models.PositiveIntegerField()
-    # Fingerprint of the signer list as rendered (signers.selectors
+    # Fingerprint of the signer list as rendered (signers.selectors.public
     # .signer_list_digest): the consent check compares it with the list now.
     signers_digest = models.CharField(max_length=64, blank=True)
     file = models.FileField(upload_to=_pdf_path)

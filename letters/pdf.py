@@ -279,7 +279,7 @@ def _join(parts: list[bytes]) -> bytes:
 
 
 def render_letter_pdf(context: dict[str, Any]) -> bytes:
-    """The letter PDF for ``context`` (see ``letters.exports.letter_pdf_context``).
+    """The letter PDF for ``context`` (see ``signers.exports.letter_pdf_context``).
 
     The letter comes first, then the signers from a new page, two columns a
     page (see :func:`signer_pages`). The document is rendered in parts of at most

@@ -1,7 +1,7 @@
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
-from coalition.models import Coalition, CoalitionMember, User
+from coalition.models import CoalitionMember, User
+from letters.hooks import signer_side
 from letters.models import (
     COALITION_LETTER_ROLE,
     AuditEvent,
@@ -10,20 +10,6 @@ from letters.models import (
     Revision,
     TeamInvitation,
 )
-from signers.models import Signature
-
-
-def _confirmed_count() -> Coalesce:
-    confirmed = (
-        Signature.objects.filter(
-            letter=OuterRef("pk"), status=Signature.Status.CONFIRMED
-        )
-        .order_by()
-        .values("letter")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(confirmed, output_field=IntegerField()), 0)
 
 
 def letter_list_for_user(*, user: User) -> QuerySet[Letter]:
@@ -31,24 +17,13 @@ def letter_list_for_user(*, user: User) -> QuerySet[Letter]:
     (confirmed signatures)."""
     return (
         Letter.objects.for_user(user)
-        .annotate(signer_count=_confirmed_count())
-        .order_by("-updated_at")
-    )
-
-
-def letter_list_for_coalition(*, coalition: Coalition) -> QuerySet[Letter]:
-    """A coalition's letters, newest activity first, with ``signer_count``."""
-    return (
-        Letter.objects.filter(coalition=coalition)
-        .annotate(signer_count=_confirmed_count())
+        .annotate(signer_count=signer_side().signer_count_annotation())
         .order_by("-updated_at")
     )
 
 
 def letter_signer_count(*, letter: Letter) -> int:
-    return Signature.objects.filter(
-        letter=letter, status=Signature.Status.CONFIRMED
-    ).count()
+    return signer_side().signer_count(letter=letter)
 
 
 def membership_for(*, letter: Letter, user: User) -> Membership | None:
@@ -80,17 +55,7 @@ def revision_list(*, letter: Letter) -> QuerySet[Revision]:
     return (
         Revision.objects.filter(letter=letter)
         .select_related("author")
-        .annotate(
-            signature_count=Count(
-                "signatures",
-                filter=Q(
-                    signatures__status__in=[
-                        Signature.Status.CONFIRMED,
-                        Signature.Status.NEEDS_RECONFIRMATION,
-                    ]
-                ),
-            )
-        )
+        .annotate(signature_count=signer_side().revision_signature_annotation())
         .order_by("-number")
     )
 

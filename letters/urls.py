@@ -1,6 +1,6 @@
 from django.urls import path
 
-from letters import public_views, views
+from letters import views
 
 app_name = "letters"
 
@@ -35,21 +35,4 @@ urlpatterns = [
         name="invitation-revoke",
     ),
     path(f"{_letter}activity/", views.activity, name="activity"),
-]
-
-# The public side of a letter (letters/public_views.py).
-urlpatterns += [
-    path("letters/<slug:slug>/", public_views.public, name="public"),
-    path(
-        "letters/<slug:slug>/letter.pdf", public_views.pdf_download, name="pdf-download"
-    ),
-    path(
-        "letters/<slug:slug>/signers.csv", public_views.signers_csv, name="signers-csv"
-    ),
-    path("letters/<slug:slug>/embed/", public_views.embed, name="embed"),
-    path(
-        "workspace/letters/<slug:slug>/export.csv",
-        public_views.export_csv,
-        name="export-csv",
-    ),
 ]

@@ -22,8 +22,9 @@ from django.views.decorators.http import require_safe
 from coalition.actions import act, add_form_error
 from coalition.coalitions.selectors import coalitions_to_create_in
 from coalition.models import User
+from coalition.tokens import TokenError, TokenExpired, read_token
 from coalition.types import AuthedHttpRequest
-from letters import selectors, services
+from letters import selectors
 from letters.audit import describe
 from letters.diff import diff_revisions
 from letters.forms import (
@@ -37,7 +38,26 @@ from letters.forms import (
 )
 from letters.markdown import render_body, render_markdown, render_revision_body
 from letters.models import Letter, Membership, Revision, TeamInvitation
-from signers.tokens import TokenError, TokenExpired, read_token
+from letters.services import revisions as revisions_services
+from letters.services.letters import (
+    letter_create,
+    letter_update_draft,
+    letter_update_settings,
+)
+from letters.services.lifecycle import (
+    letter_close,
+    letter_publish,
+    letter_reopen,
+    letter_start_circulating,
+)
+from letters.services.revisions import letter_has_live_signatures
+from letters.services.team import (
+    membership_change_role,
+    membership_remove,
+    team_invitation_accept,
+    team_invitation_create,
+    team_invitation_revoke,
+)
 
 Role = Membership.Role
 
@@ -89,7 +109,7 @@ def create(request: AuthedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            letter = services.letter_create(
+            letter = letter_create(
                 owner=request.user,
                 coalition=form.cleaned_data["coalition"],
                 slug=form.cleaned_data["slug"],
@@ -126,7 +146,7 @@ def edit(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     form, stale = LetterDraftForm(request.POST or None, initial=initial), False
     if request.method == "POST" and form.is_valid():
         try:
-            services.letter_update_draft(
+            letter_update_draft(
                 letter=letter,
                 actor=request.user,
                 base_version=form.cleaned_data["base_version"] or None,
@@ -159,7 +179,7 @@ def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.letter_update_settings(
+            letter_update_settings(
                 letter=letter, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -205,11 +225,11 @@ def revision_publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     form = RevisionPublishForm(
         request.POST or None,
         first=current is None,
-        needs_kind=services.letter_has_live_signatures(letter=letter),
+        needs_kind=letter_has_live_signatures(letter=letter),
     )
     if request.method == "POST" and form.is_valid():
         try:
-            published = services.revision_publish(
+            published = revisions_services.revision_publish(
                 letter=letter,
                 author=request.user,
                 change_note=form.cleaned_data["change_note"],
@@ -268,25 +288,25 @@ def _transition(
 @login_required
 def start_circulating(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     done = _("The letter is circulating: invited contacts can sign.")
-    return _transition(request, slug, services.letter_start_circulating, done)
+    return _transition(request, slug, letter_start_circulating, done)
 
 
 @login_required
 def publish(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     done = _("The letter is published: its public page is live.")
-    return _transition(request, slug, services.letter_publish, done)
+    return _transition(request, slug, letter_publish, done)
 
 
 @login_required
 def close(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     done = _("The letter is closed: no more signatures.")
-    return _transition(request, slug, services.letter_close, done)
+    return _transition(request, slug, letter_close, done)
 
 
 @login_required
 def reopen(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     done = _("The letter is open for signatures again.")
-    return _transition(request, slug, services.letter_reopen, done)
+    return _transition(request, slug, letter_reopen, done)
 
 
 # --- Team ---------------------------------------------------------------------
@@ -301,7 +321,7 @@ def team(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
-            services.team_invitation_create(
+            team_invitation_create(
                 letter=access.letter, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -329,7 +349,7 @@ def member_role(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         call = partial(
-            services.membership_change_role,
+            membership_change_role,
             membership=member,
             actor=request.user,
             role=form.cleaned_data["role"],
@@ -347,7 +367,7 @@ def member_remove(request: AuthedHttpRequest, slug: str, pk: int) -> HttpRespons
         raise PermissionDenied
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    call = partial(services.membership_remove, membership=member, actor=request.user)
+    call = partial(membership_remove, membership=member, actor=request.user)
     done = _("You left the team.") if leaving else _("Removed from the team.")
     if _act(request, call, done) and leaving:
         return redirect("letters:dashboard")
@@ -360,9 +380,7 @@ def invitation_revoke(request: AuthedHttpRequest, slug: str, pk: int) -> HttpRes
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     invitation = get_object_or_404(TeamInvitation, letter=access.letter, pk=pk)
-    call = partial(
-        services.team_invitation_revoke, invitation=invitation, actor=request.user
-    )
+    call = partial(team_invitation_revoke, invitation=invitation, actor=request.user)
     _act(request, call, _("Invitation withdrawn."))
     return redirect("letters:team", slug)
 
@@ -383,7 +401,7 @@ def team_accept(request: HttpRequest, token: str) -> HttpResponse:
         if not isinstance(request.user, User):
             return redirect_to_login(request.get_full_path())
         try:
-            _member, joined = services.team_invitation_accept(
+            _member, joined = team_invitation_accept(
                 invitation=invitation, user=request.user
             )
         except ValidationError as exc:

@@ -3,7 +3,6 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from coalition.types import AuthedHttpRequest
-from signers import services
 from signers.models import (
     ChangeRequest,
     Delivery,
@@ -14,6 +13,8 @@ from signers.models import (
     SignatureEmail,
     Suppression,
 )
+from signers.services.personal_data import signature_erase_personal_data
+from signers.services.signatures import signature_reject
 
 
 @admin.register(Signature)
@@ -38,7 +39,7 @@ class SignatureAdmin(admin.ModelAdmin):
         self, request: AuthedHttpRequest, queryset: QuerySet[Signature]
     ) -> None:
         done = sum(
-            services.signature_reject(
+            signature_reject(
                 signature=s,
                 actor=request.user,
                 reason=str(_("Spam or abuse.")),
@@ -52,7 +53,7 @@ class SignatureAdmin(admin.ModelAdmin):
         self, request: AuthedHttpRequest, queryset: QuerySet[Signature]
     ) -> None:
         done = sum(
-            services.signature_erase_personal_data(signature=s, actor=request.user)
+            signature_erase_personal_data(signature=s, actor=request.user)
             for s in queryset
         )
         self.message_user(request, _("%(n)d erased.") % {"n": done}, messages.SUCCESS)

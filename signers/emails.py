@@ -7,10 +7,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 
 from coalition.emails import render_email
+from coalition.links import absolute, token_url
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown, render_revision_body
 from letters.models import Revision
-from signers.links import absolute, token_url
+from signers.ical import call_ics
 from signers.models import Prospect, Signature, SignatureEmail
 
 
@@ -184,7 +185,7 @@ def signature_email_message(email: SignatureEmail) -> EmailMultiAlternatives:
 
 
 # --- Outreach: reminders and organiser notices ----------------------------------
-# Each returns the message for one Delivery row; signers.services decides
+# Each returns the message for one Delivery row; signers.services.sending decides
 # whether it goes, claims the row, and sends.
 
 
@@ -302,7 +303,7 @@ def digest_message(
 
 
 # --- Coalition communications: updates, signer lists, calls, re-issue -------------
-# signers.communications plans these Delivery rows; signers.services sends them.
+# signers.planning plans these Delivery rows; signers.services.sending sends them.
 
 
 def _communication(
@@ -385,8 +386,6 @@ def call_invitation_message(
     *, delivery: Any, call: Any, invitation: Any
 ) -> EmailMultiAlternatives:
     """The invitation, with the call as an .ics attachment (METHOD:REQUEST)."""
-    from signers.ical import call_ics
-
     message = _communication(
         "signers/call_invitation",
         delivery=delivery,

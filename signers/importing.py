@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from coalition.forms import TextField
 from signers.csv_import import CsvFileError, read_csv
-from signers.forms import EmailField
+from signers.forms.signing import EmailField
 from signers.models import Signature
 from signers.names import name_keys
 

@@ -400,7 +400,7 @@ class Delivery(models.Model):
         RECONFIRM_REMINDER = "reconfirm_reminder", _("Reminder to re-confirm")
         DIGEST = "digest", _("Daily digest")
         SIGNING_CLOSED = "signing_closed", _("Signing closed notice")
-        # Coalition communications (signers.communications plans these).
+        # Coalition communications (signers.planning plans these).
         UPDATE = "update", _("Update")
         UPDATE_TEST = "update_test", _("Test of an update")
         SIGNER_LIST = "signer_list", _("Signer list digest")

@@ -84,7 +84,7 @@ def _consent_invariant(request):
         return
     from letters.models import LetterPdf
     from signers.models import Signature
-    from signers.selectors import consent_violations
+    from signers.selectors.consent import consent_violations
 
     if Signature.objects.exists() or LetterPdf.objects.exists():
         found = [str(v) for v in consent_violations()]

@@ -1,6 +1,6 @@
 """Reads of coalitions: the user's, their members, their letters."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 
 from coalition.models import Coalition, CoalitionMember, User
 
@@ -42,3 +42,14 @@ def coalition_members(*, coalition: Coalition) -> QuerySet[CoalitionMember]:
         .select_related("user")
         .order_by("user__email")
     )
+
+
+def coalition_letters(*, coalition: Coalition) -> QuerySet[Model]:
+    """The coalition's letters, newest activity first, with ``signer_count``
+    (confirmed signatures). By relation names only: the coalition's shared
+    parts import no app."""
+    return coalition.letters.annotate(
+        signer_count=Count(
+            "signatures", filter=Q(signatures__status="confirmed"), distinct=True
+        )
+    ).order_by("-updated_at")

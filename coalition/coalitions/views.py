@@ -22,7 +22,6 @@ from coalition.coalitions.forms import (
 )
 from coalition.models import CoalitionMember
 from coalition.types import AuthedHttpRequest
-from letters import selectors as letters_selectors
 
 
 @login_required
@@ -43,7 +42,7 @@ def coalition_list(request: AuthedHttpRequest) -> HttpResponse:
 @require_safe
 def coalition_detail(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
     access = coalition_access(request, coalition)
-    letters = letters_selectors.letter_list_for_coalition(coalition=access.coalition)
+    letters = selectors.coalition_letters(coalition=access.coalition)
     members = selectors.coalition_members(coalition=access.coalition)
     context = access.context(letters=letters, members=members)
     return render(request, "coalition/coalition_detail.html", context)

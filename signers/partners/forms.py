@@ -195,3 +195,55 @@ class AgreementForm(forms.Form):
                 % {"size": filesizeformat(settings.PARTNERS_AGREEMENT_MAX_BYTES)}
             )
         return file
+
+
+class PartnerMergeForm(forms.Form):
+    keep = forms.ModelChoiceField(
+        label=_("Keep this partner"), queryset=Partner.objects.none()
+    )
+    absorb = forms.ModelChoiceField(
+        label=_("and join into it"),
+        queryset=Partner.objects.none(),
+        help_text=_("This one's contacts, agreements, letters and names move over."),
+    )
+
+    def __init__(self, *args: Any, partners: QuerySet[Partner], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["keep"].queryset = partners  # type: ignore[attr-defined]
+        self.fields["absorb"].queryset = partners  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("keep") and data.get("keep") == data.get("absorb"):
+            raise ValidationError(_("Choose two different partners."))
+        return data
+
+
+class SuggestionFilterForm(forms.Form):
+    tag = forms.ModelChoiceField(
+        label=_("Issue area"),
+        queryset=Tag.objects.none(),
+        required=False,
+        empty_label=_("All"),
+    )
+    place = TextField(label=_("Place"), required=False, max_length=120)
+    influence = forms.ChoiceField(
+        label=_("Influence"),
+        choices=[("", _("All")), *Partner.Influence.choices],
+        required=False,
+    )
+    past = forms.ChoiceField(
+        label=_("Past answers"),
+        required=False,
+        choices=[
+            ("", _("All")),
+            ("signed", _("Signed an earlier letter")),
+            ("declined", _("Declined before")),
+            ("no_answer", _("Asked before, never answered")),
+            ("never_asked", _("Never asked")),
+        ],
+    )
+
+    def __init__(self, *args: Any, tags: QuerySet[Tag], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fields["tag"].queryset = tags  # type: ignore[attr-defined]

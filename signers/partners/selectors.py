@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -16,6 +16,8 @@ from signers.models import (
     ChangeRequest,
     Delivery,
     Partner,
+    PartnerContact,
+    PartnerMatch,
     PartnerName,
     Prospect,
     Signature,
@@ -226,4 +228,88 @@ def _updates_received(
     ).values("update_id")
     return list(
         Update.objects.filter(pk__in=sent).select_related("letter").order_by("sent_at")
+    )
+
+
+def partner_matches_proposed(*, coalition: Coalition) -> QuerySet[PartnerMatch]:
+    """Proposals waiting for an organiser's answer, newest first."""
+    return (
+        PartnerMatch.objects.filter(
+            partner__coalition=coalition, status=PartnerMatch.Status.PROPOSED
+        )
+        .select_related("partner", "prospect__letter", "signature__letter")
+        .order_by("-created_at", "-id")
+    )
+
+
+def partner_choices(*, coalition: Coalition) -> QuerySet[Partner]:
+    return Partner.objects.filter(coalition=coalition).order_by("sort_name", "id")
+
+
+# --- Starting the next letter from the directory ------------------------------------
+
+
+@dataclass(frozen=True)
+class SuggestionFilters:
+    tag: int | None = None
+    place: str = ""
+    influence: str = ""
+    # "signed", "declined", "no_answer" (asked, never answered), "never_asked"
+    past: str = ""
+
+
+def directory_suggestions(
+    *, letter: Letter, filters: SuggestionFilters
+) -> QuerySet[Partner]:
+    """Partners of the letter's coalition not yet among its prospects or signers,
+    filtered, with ``signed_before`` (other letters of the coalition they signed)
+    and their contacts who agreed to be contacted; those who signed before come
+    first (within an issue area: those who signed letters on it), then the
+    largest reach."""
+    confirmed = Q(signatures__status=Signature.Status.CONFIRMED) & ~Q(
+        signatures__letter=letter
+    )
+    partners = (
+        Partner.objects.filter(coalition_id=letter.coalition_id)
+        .exclude(prospects__letter=letter)
+        .exclude(signatures__letter=letter)
+        .select_related("holder")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "contacts",
+                queryset=PartnerContact.objects.filter(consent_to_contact=True)
+                .exclude(email="")
+                .order_by("name", "id"),
+                to_attr="reachable_contacts",
+            ),
+        )
+        .annotate(
+            signed_before=Count("signatures__letter", filter=confirmed, distinct=True),
+            reach_or_zero=Coalesce("reach", 0),
+        )
+    )
+    if filters.tag:
+        partners = partners.filter(tags=filters.tag)
+    if filters.place.strip():
+        partners = partners.filter(place__icontains=filters.place.strip())
+    if filters.influence:
+        partners = partners.filter(influence=filters.influence)
+    if filters.past == "signed":
+        partners = partners.filter(signed_before__gt=0)
+    elif filters.past == "declined":
+        partners = partners.filter(prospects__status=Prospect.Status.DECLINED)
+    elif filters.past == "no_answer":
+        partners = partners.filter(
+            prospects__status__in=[
+                Prospect.Status.INVITED,
+                Prospect.Status.OPENED,
+                Prospect.Status.NO_RESPONSE,
+            ],
+            signed_before=0,
+        )
+    elif filters.past == "never_asked":
+        partners = partners.filter(prospects__isnull=True, signatures__isnull=True)
+    return partners.distinct().order_by(
+        "-signed_before", "-reach_or_zero", "sort_name", "id"
     )

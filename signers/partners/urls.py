@@ -8,9 +8,23 @@ app_name = "partners"
 _partners = "workspace/coalitions/<slug:coalition>/partners/"
 _partner = f"{_partners}<int:partner>/"
 urlpatterns = [
+    # On a letter's outreach page: its next prospects from the directory.
+    path(
+        "workspace/letters/<slug:slug>/outreach/directory/",
+        views.invite_from_directory,
+        name="invite",
+    ),
     path(_partners, views.partner_list, name="list"),
     path(f"{_partners}new/", views.partner_create, name="create"),
     path(f"{_partners}export.csv", views.partner_csv, name="csv"),
+    path(f"{_partners}matches/", views.match_list, name="matches"),
+    path(f"{_partners}matches/scan/", views.match_scan, name="match-scan"),
+    path(
+        f"{_partners}matches/<int:match>/<slug:answer>/",
+        views.match_answer,
+        name="match-answer",
+    ),
+    path(f"{_partners}merge/", views.merge, name="merge"),
     path(_partner, views.partner_detail, name="detail"),
     path(f"{_partner}edit/", views.partner_edit, name="edit"),
     path(f"{_partner}delete/", views.partner_delete, name="delete"),

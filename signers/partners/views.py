@@ -1,26 +1,34 @@
 """The partner directory's pages: members of the coalition only (404 for
 anyone else); organisers and owners change it, viewers read it (403)."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from coalition.actions import add_form_error
+from coalition.actions import act, add_form_error
 from coalition.coalitions.access import CoalitionAccess, coalition_access
 from coalition.types import AuthedHttpRequest
-from letters.exports import csv_response
-from signers.models import Agreement, Partner, PartnerContact
-from signers.partners import selectors, services
+from letters import selectors as letters_selectors
+from letters.models import Letter
+from signers.exports import csv_response
+from signers.models import Agreement, Partner, PartnerContact, PartnerMatch
+from signers.partners import invite, matching, merging, selectors, services
 from signers.partners.forms import (
     AgreementForm,
     PartnerContactForm,
     PartnerFilterForm,
     PartnerForm,
+    PartnerMergeForm,
+    SuggestionFilterForm,
 )
 
 
@@ -251,3 +259,127 @@ def agreement_file(
     response.headers["X-Content-Type-Options"] = "nosniff"
     add_never_cache_headers(response)
     return response
+
+
+# --- Matching and merging --------------------------------------------------------
+
+
+@login_required
+@require_safe
+def match_list(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    access = coalition_access(request, coalition)
+    proposals = Paginator(
+        selectors.partner_matches_proposed(coalition=access.coalition), 50
+    )
+    page = proposals.get_page(request.GET.get("page"))
+    return render(request, "signers/partner_matches.html", access.context(page=page))
+
+
+@login_required
+@require_POST
+def match_scan(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    access = coalition_access(request, coalition, edit=True)
+    found = matching.partner_matches_scan(
+        coalition=access.coalition, actor=request.user
+    )
+    messages.success(
+        request,
+        ngettext("%(n)d new proposal.", "%(n)d new proposals.", found) % {"n": found},
+    )
+    return redirect("partners:matches", coalition)
+
+
+@login_required
+@require_POST
+def match_answer(
+    request: AuthedHttpRequest, coalition: str, match: int, answer: str
+) -> HttpResponse:
+    access = coalition_access(request, coalition, edit=True)
+    proposal = get_object_or_404(
+        PartnerMatch, partner__coalition=access.coalition, pk=match
+    )
+    service = {
+        "confirm": matching.partner_match_confirm,
+        "reject": matching.partner_match_reject,
+    }.get(answer)
+    if service is None:
+        raise Http404
+    done = _("Linked.") if answer == "confirm" else _("Not this partner: noted.")
+    act(request, partial(service, match=proposal, actor=request.user), done)
+    return redirect("partners:matches", coalition)
+
+
+@login_required
+def merge(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    """Choose two partners (GET), see what would move, confirm (POST)."""
+    access = coalition_access(request, coalition, edit=True)
+    partners = selectors.partner_choices(coalition=access.coalition)
+    form = PartnerMergeForm(request.POST or request.GET or None, partners=partners)
+    preview = None
+    if form.is_bound and form.is_valid():
+        keep, absorb = form.cleaned_data["keep"], form.cleaned_data["absorb"]
+        if request.method == "POST":
+            done = _("Partners joined.")
+            call = partial(
+                merging.partner_merge, keep=keep, absorb=absorb, actor=request.user
+            )
+            if act(request, call, done):
+                return redirect("partners:detail", coalition, keep.pk)
+        preview = merging.partner_merge_preview(keep=keep, absorb=absorb)
+    context = access.context(form=form, preview=preview)
+    return render(request, "signers/partner_merge.html", context)
+
+
+# --- Starting the next letter: invite from the directory -------------------------
+
+
+@login_required
+def invite_from_directory(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Partners of the letter's coalition who are not yet its prospects; the
+    chosen ones become prospects (POST, editors)."""
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    membership = letters_selectors.membership_for(letter=letter, user=request.user)
+    can_edit = membership is not None and membership.can_edit
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        chosen = Partner.objects.filter(
+            coalition_id=letter.coalition_id, pk__in=request.POST.getlist("partner")
+        )
+        result = invite.prospects_from_partners(
+            letter=letter, actor=request.user, partners=chosen
+        )
+        _report_invited(request, result)
+        return redirect("signers:outreach", slug)
+    tags = selectors.coalition_tags(coalition=letter.coalition)
+    form = SuggestionFilterForm(request.GET or None, tags=tags)
+    filters = selectors.SuggestionFilters()
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
+        if "tag" in data:
+            data["tag"] = data["tag"].pk
+        filters = selectors.SuggestionFilters(**data)
+    partners = selectors.directory_suggestions(letter=letter, filters=filters)
+    page = Paginator(partners, 100).get_page(request.GET.get("page"))
+    context = {"letter": letter, "form": form, "page": page, "can_edit": can_edit}
+    return render(request, "signers/outreach_directory.html", context)
+
+
+def _report_invited(request: AuthedHttpRequest, result: invite.InviteResult) -> None:
+    added = len(result.added)
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d prospect added from the directory.",
+            "%(n)d prospects added from the directory.",
+            added,
+        )
+        % {"n": added},
+    )
+    if result.without_contact:
+        names_ = ", ".join(p.name for p in result.without_contact)
+        messages.warning(
+            request,
+            _("No contact has agreed to be contacted at: %(names)s.")
+            % {"names": names_},
+        )

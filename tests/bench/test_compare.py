@@ -3,82 +3,91 @@ from django.conf import settings
 from django.test import Client
 from django.urls import Resolver404, resolve
 
-from bench import compare
+from bench import compare_table
 
 pytestmark = pytest.mark.django_db
 
-SHARE = compare.Line("x", "a throughput", "bare", "≥ 0.5", share=True, target=0.5)
-TIME = compare.Line("y", "a time", "bare", "≤ 1.3x", share=False, target=1.3)
+SHARE = compare_table.Line("x", "a throughput", "bare", "≥ 0.5", share=True, target=0.5)
+TIME = compare_table.Line("y", "a time", "bare", "≤ 1.3x", share=False, target=1.3)
 
 
 def test_ratio_is_the_median_of_per_round_ratios_not_the_ratio_of_medians():
     # The second round was slow for both sides (a busy moment): its ratio is
     # still honest, where the medians of each side would mix rounds.
     samples = [
-        compare.Sample(site=100, base=200),
-        compare.Sample(site=20, base=40),
-        compare.Sample(site=30, base=300),
+        compare_table.Sample(site=100, base=200),
+        compare_table.Sample(site=20, base=40),
+        compare_table.Sample(site=30, base=300),
     ]
 
-    assert compare.median_ratio(SHARE, samples) == pytest.approx(0.5)
+    assert compare_table.median_ratio(SHARE, samples) == pytest.approx(0.5)
 
 
 def test_goal_direction_depends_on_the_kind_of_line():
-    assert compare.met(SHARE, 0.6) is True
-    assert compare.met(SHARE, 0.4) is False
-    assert compare.met(TIME, 1.2) is True
-    assert compare.met(TIME, 5.6) is False
-    assert compare.met(compare.Line("z", "", "", "", True, None), 1.0) is None
+    assert compare_table.met(SHARE, 0.6) is True
+    assert compare_table.met(SHARE, 0.4) is False
+    assert compare_table.met(TIME, 1.2) is True
+    assert compare_table.met(TIME, 5.6) is False
+    assert (
+        compare_table.met(compare_table.Line("z", "", "", "", True, None), 1.0) is None
+    )
 
 
 def test_a_zero_measurement_gives_a_zero_ratio_not_an_error():
-    assert compare.ratio(SHARE, compare.Sample(site=0, base=10)) == 0
-    assert compare.ratio(SHARE, compare.Sample(site=5, base=0)) == 0
+    assert compare_table.ratio(SHARE, compare_table.Sample(site=0, base=10)) == 0
+    assert compare_table.ratio(SHARE, compare_table.Sample(site=5, base=0)) == 0
 
 
 def test_table_shows_figures_baseline_ratio_goal_and_verdict():
     results = {
         "x": [
-            compare.Sample(50, 100),
-            compare.Sample(60, 100),
-            compare.Sample(70, 100),
+            compare_table.Sample(50, 100),
+            compare_table.Sample(60, 100),
+            compare_table.Sample(70, 100),
         ],
-        "y": [compare.Sample(12, 10, {"peak MiB": 150}), compare.Sample(14, 10)],
+        "y": [
+            compare_table.Sample(12, 10, {"peak MiB": 150}),
+            compare_table.Sample(14, 10),
+        ],
     }
-    SHARE_RPS = compare.Line("x", "page", "hello", "≥ 0.5", True, 0.5, "req/s")
-    TIME_S = compare.Line("y", "pdf", "weasyprint", "≤ 1.3x", False, 1.3, "s")
+    SHARE_RPS = compare_table.Line("x", "page", "hello", "≥ 0.5", True, 0.5, "req/s")
+    TIME_S = compare_table.Line("y", "pdf", "weasyprint", "≤ 1.3x", False, 1.3, "s")
 
-    rows = compare.table_rows([SHARE_RPS, TIME_S], results)
+    rows = compare_table.table_rows([SHARE_RPS, TIME_S], results)
 
     assert rows[0] == ["page", "60 req/s", "100 req/s (hello)", "0.600", "≥ 0.5", "met"]
     assert rows[1][0] == "pdf"
     assert rows[1][1] == "13.00 s; peak MiB 150.0"
     assert rows[1][3] == "1.30x"
     assert rows[1][5] == "met"
-    table = compare.markdown_table(rows)
+    table = compare_table.markdown_table(rows)
     assert table.splitlines()[0].startswith("| what | site |")
     assert table.splitlines()[1] == "|---|---|---|---|---|---|"
     assert len(table.splitlines()) == 4
 
 
 def test_section_replaces_its_own_markers_and_keeps_the_rest_of_the_doc():
-    doc = (
-        f"# Performance\n\nIntro.\n\n{compare.START}\nold\n{compare.END}\n\n## Later\n"
-    )
+    start, end = compare_table.START, compare_table.END
+    doc = f"# Performance\n\nIntro.\n\n{start}\nold\n{end}\n\n## Later\n"
 
-    updated = compare.replace_section(doc, "## Against bare baselines\n\nnew")
+    updated = compare_table.replace_section(doc, "## Against bare baselines\n\nnew")
 
     assert "old" not in updated
     assert "new" in updated
     assert updated.startswith("# Performance\n\nIntro.")
     assert updated.endswith("## Later\n")
-    assert compare.replace_section(updated, "again").count(compare.START) == 1
+    assert (
+        compare_table.replace_section(updated, "again").count(compare_table.START) == 1
+    )
 
 
 def test_section_is_appended_when_the_doc_has_none():
-    updated = compare.replace_section("# Performance\n", "table")
+    updated = compare_table.replace_section("# Performance\n", "table")
 
-    assert updated == f"# Performance\n\n{compare.START}\ntable\n{compare.END}\n"
+    assert (
+        updated
+        == f"# Performance\n\n{compare_table.START}\ntable\n{compare_table.END}\n"
+    )
 
 
 def test_baseline_views_are_not_reachable_from_the_site():
@@ -94,7 +103,7 @@ def test_bench_url_conf_serves_the_site_and_the_baselines(settings):
     settings.ROOT_URLCONF = "bench.urls"
 
     assert resolve("/bench/hello/").url_name == "bench-hello"
-    assert resolve("/letters/some-letter/").view_name == "letters:public"
+    assert resolve("/letters/some-letter/").view_name == "signers:public"
     assert Client().get("/bench/hello/").content == b"Hello, world"
 
 

@@ -5,11 +5,11 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from coalition.emails import send_message
+from coalition.tokens import make_token
 from letters.models import Letter
 from signers.emails import invitation_message
 from signers.models import Prospect, Signature, SignatureEmail
 from signers.tasks import signature_email_send_task
-from signers.tokens import make_token
 from tests.factories import ProspectFactory
 from tests.signers.conftest import make_letter
 

@@ -9,7 +9,8 @@ from coalition.coalitions import urls as coalition_urls
 from coalition.models import Coalition, CoalitionMember
 from letters.models import AuditEvent, Letter, Membership, TeamInvitation
 from letters.selectors import membership_for
-from letters.services import letter_create, revision_publish
+from letters.services.letters import letter_create
+from letters.services.revisions import revision_publish
 from tests.factories import (
     CoalitionFactory,
     CoalitionMemberFactory,

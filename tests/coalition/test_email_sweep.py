@@ -28,7 +28,6 @@ from coalition.adapter import AccountAdapter
 from coalition.models import User
 from letters.emails import send_team_invitation
 from letters.models import Letter, Revision, TeamInvitation
-from signers import services
 from signers.emails import signature_email_message
 from signers.models import (
     Call,
@@ -41,6 +40,7 @@ from signers.models import (
     SignatureEmail,
     Update,
 )
+from signers.services.sending import _delivery_message
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
@@ -334,7 +334,7 @@ def delivery_message(world, kind, *, hostile):
         due_at=timezone.now() + timedelta(minutes=1),
         **{"letter": world.letter, **delivery_fields(world, kind)},
     )
-    message = services._delivery_message(delivery)
+    message = _delivery_message(delivery)
     assert message is not None, f"{kind}: nothing to say"
     return message
 

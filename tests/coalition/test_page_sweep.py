@@ -106,8 +106,8 @@ def world(client):
 @pytest.mark.parametrize(
     "name",
     [
-        "letters:public",
-        "letters:embed",
+        "signers:public",
+        "signers:embed",
         "signers:join",
         "letters:detail",
         "letters:revisions",
@@ -141,7 +141,7 @@ def test_the_signature_detail_shows_private_fields_as_text(client, world):
 def test_the_pdf_prints_strangers_markup_as_text(client, world):
     letter, _signature = world
 
-    response = client.get(reverse("letters:pdf-download", args=[letter.slug]))
+    response = client.get(reverse("signers:pdf-download", args=[letter.slug]))
 
     assert response["Content-Type"] == "application/pdf"
     text = pdf_text(b"".join(response.streaming_content))

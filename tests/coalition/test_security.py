@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from coalition.tokens import make_token
 from signers.models import Signature
-from signers.tokens import make_token
 from tests.factories import SignatureFactory
 
 pytestmark = pytest.mark.django_db

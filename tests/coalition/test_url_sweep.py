@@ -15,15 +15,16 @@ from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 from coalition.models import CoalitionMember
+from coalition.tokens import make_token
 from letters.models import Membership, TeamInvitation
 from signers.models import (
     Call,
     CallInvitation,
     Delivery,
+    PartnerMatch,
     Reissue,
     ReissueOptIn,
 )
-from signers.tokens import make_token
 from tests.factories import (
     AgreementFactory,
     LetterFactory,
@@ -121,6 +122,9 @@ def world():
         "partner": partner,
         "partner_contact": PartnerContactFactory(partner=partner),
         "agreement": AgreementFactory(partner=partner),
+        "partner_match": PartnerMatch.objects.create(
+            partner=partner, prospect=prospect, reason=PartnerMatch.Reason.NAME
+        ),
         "coalition_member": coalition_owner,
         "call_invitation": call_invitation,
         "reissue_opt_in": reissue_opt_in,
@@ -164,6 +168,7 @@ COALITION_ROWS = {
     "partner": "partner",
     "contact": "partner_contact",
     "agreement": "agreement",
+    "match": "partner_match",
 }
 
 
@@ -185,6 +190,8 @@ def build(route: Route, world) -> str:
             kwargs[name] = world["signature"].pk
         elif name == "action":
             kwargs[name] = "approve"
+        elif name == "answer":
+            kwargs[name] = "confirm"
         elif name == "uidb36":
             kwargs[name] = "1"
         else:

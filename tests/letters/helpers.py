@@ -4,7 +4,7 @@ import threading
 from django.db import connections
 from pypdf import PdfReader
 
-from letters.services import letter_update_draft
+from letters.services.letters import letter_update_draft
 
 
 def edit_draft(letter, actor, **changes):

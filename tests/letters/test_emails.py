@@ -2,9 +2,9 @@ import re
 
 import pytest
 
+from coalition.tokens import read_token
 from letters.emails import send_team_invitation
 from letters.models import TeamInvitation
-from signers.tokens import read_token
 from tests.factories import LetterFactory, UserFactory
 
 

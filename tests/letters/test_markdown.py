@@ -5,11 +5,11 @@ import pytest
 from django.urls import reverse
 from markdown_it import MarkdownIt
 
-from letters.exports import letter_pdf_context
+from coalition.tokens import make_token
 from letters.markdown import paragraphs, render_markdown
 from letters.models import Letter
 from signers.emails import receipt_message
-from signers.tokens import make_token
+from signers.exports import letter_pdf_context
 from tests.factories import ProspectFactory
 from tests.signers.conftest import make_letter
 from tests.signers.helpers import sign
@@ -89,7 +89,7 @@ def test_a_revision_is_rendered_once_for_its_pages_emails_and_pdf(client):
         invitation,
         reverse("signers:decline", args=[make_token("decline", prospect.pk)]),
         reverse("signers:join", args=[letter.slug]),
-        reverse("letters:public", args=[letter.slug]),
+        reverse("signers:public", args=[letter.slug]),
     ]
 
     with mock.patch.object(

@@ -5,7 +5,7 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 
 from letters.models import Letter, Revision, RevisionImmutableError, text_hash
-from letters.services import revision_publish
+from letters.services.revisions import revision_publish
 from tests.factories import LetterFactory, RevisionFactory, UserFactory
 
 

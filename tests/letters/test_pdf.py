@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from letters import exports, pdf
+from letters import pdf
+from signers import exports
 from signers.models import Signature
 from tests.letters.helpers import pdf_text
 from tests.letters.public_fixtures import published_letter, sign, sign_many

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from letters import urls as letter_urls
 from letters.models import AuditEvent, Membership, TeamInvitation
-from letters.services import revision_publish
+from letters.services.revisions import revision_publish
 from tests.factories import LetterFactory, UserFactory
 from tests.letters.helpers import edit_draft
 

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from letters.models import Letter
 from signers.models import Signature
-from signers.selectors import signature_counts_public, signature_list_public
+from signers.selectors.public import signature_counts_public, signature_list_public
 from tests.letters.public_fixtures import published_letter, sign
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_page_lists_tricky_names_in_order_with_digit_and_other_script_groups(cli
     for n in range(30):
         sign(letter, f"Maple Group {n:02d}")
 
-    html = client.get(reverse("letters:public", args=[letter.slug])).content.decode()
+    html = client.get(reverse("signers:public", args=[letter.slug])).content.decode()
 
     listed = [name for name, _ in TRICKY if name != "The Bank of Ideas"]
     positions = [html.index(f">{name}<") for name in listed]

@@ -6,8 +6,9 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from letters import services
 from letters.models import AuditEvent, Letter, TeamInvitation
+from letters.services.lifecycle import letters_publish_due
+from letters.services.revisions import revision_publish
 from letters.tasks import letters_publish_due_task, team_invitation_send_task
 from tests.conftest import wait_until
 from tests.factories import LetterFactory, UserFactory
@@ -20,7 +21,7 @@ def scheduled_letter(*, release_at, status=Letter.Status.CIRCULATING, revision=T
     owner = UserFactory()
     letter = LetterFactory(owner=owner)
     if revision:
-        services.revision_publish(letter=letter, author=owner, change_note="")
+        revision_publish(letter=letter, author=owner, change_note="")
     Letter.objects.filter(pk=letter.pk).update(status=status, release_at=release_at)
     return letter
 
@@ -89,7 +90,7 @@ def test_a_letter_without_a_revision_is_published_once_it_has_one():
     letter = scheduled_letter(release_at=NOW - timedelta(minutes=5), revision=False)
     with time_machine.travel(NOW, tick=False):
         letters_publish_due_task()
-        services.revision_publish(
+        revision_publish(
             letter=letter, author=letter.memberships.get().user, change_note=""
         )
         letters_publish_due_task()
@@ -105,7 +106,7 @@ def test_two_publishers_at_once_publish_each_letter_once():
     ]
 
     with time_machine.travel(NOW, tick=False):
-        results = run_at_once(3, services.letters_publish_due)
+        results = run_at_once(3, letters_publish_due)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     published = sorted(pk for ids in results for pk in ids)

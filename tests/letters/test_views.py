@@ -9,8 +9,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from letters import services
 from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from letters.services.letters import letter_create
+from letters.services.lifecycle import letter_start_circulating
+from letters.services.revisions import revision_publish
+from letters.services.team import team_invitation_create, team_invitation_send
 from letters.tasks import team_invitation_send_task
 from signers.models import Signature
 from tests.factories import LetterFactory, SignatureFactory, UserFactory
@@ -65,9 +68,7 @@ def draft_data(**overrides):
 def publish_revision(letter, author, body=None, kind=None):
     if body is not None:
         edit_draft(letter, author, body=body)
-    return services.revision_publish(
-        letter=letter, author=author, change_note="n", kind=kind
-    )
+    return revision_publish(letter=letter, author=author, change_note="n", kind=kind)
 
 
 # --- Dashboard ----------------------------------------------------------------
@@ -495,10 +496,10 @@ def test_an_invited_co_organiser_joins_with_one_button(
 
 
 def test_a_newcomer_signs_up_and_comes_back_to_accept(owner, letter, mailoutbox):
-    invitation = services.team_invitation_create(
+    invitation = team_invitation_create(
         letter=letter, actor=owner, email="new@example.org", role="editor"
     )
-    services.team_invitation_send(invitation_id=invitation.pk)
+    team_invitation_send(invitation_id=invitation.pk)
     link = invitation_link(mailoutbox)
     browser = Client()
     password = "Plenty-of-entropy-42"
@@ -518,10 +519,10 @@ def test_a_newcomer_signs_up_and_comes_back_to_accept(owner, letter, mailoutbox)
 
 
 def test_an_expired_or_forged_team_link_is_refused(owner, letter, client, mailoutbox):
-    invitation = services.team_invitation_create(
+    invitation = team_invitation_create(
         letter=letter, actor=owner, email="n@example.org", role="viewer"
     )
-    services.team_invitation_send(invitation_id=invitation.pk)
+    team_invitation_send(invitation_id=invitation.pk)
     link = invitation_link(mailoutbox)
 
     with time_machine.travel(datetime.now(UTC) + timedelta(days=15)):
@@ -573,11 +574,11 @@ def test_owners_withdraw_invitations(owner_client, owner, letter):
 
 def test_activity_lists_who_did_what_in_the_letters_zone(owner_client, owner):
     with time_machine.travel(datetime(2024, 1, 15, 12, 0, tzinfo=UTC), tick=False):
-        letter = services.letter_create(
+        letter = letter_create(
             owner=owner, title="Clean air", points=["One"], time_zone="Asia/Tokyo"
         )
-        services.revision_publish(letter=letter, author=owner, change_note="Ready")
-        services.letter_start_circulating(letter=letter, actor=owner)
+        revision_publish(letter=letter, author=owner, change_note="Ready")
+        letter_start_circulating(letter=letter, actor=owner)
 
     html = page(owner_client.get(url("activity", letter)))
 

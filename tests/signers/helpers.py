@@ -1,5 +1,5 @@
 from signers.models import Signature, SignatureEmail
-from signers.services import signature_create
+from signers.services.signatures import signature_create
 from signers.tasks import signature_email_send_task
 from tests.factories import ProspectFactory
 

@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from icalendar import Calendar
 
+from coalition.tokens import make_token
 from letters.models import Letter, Membership
-from letters.services import letter_close
-from signers import communications, services
+from letters.services.lifecycle import letter_close
 from signers.models import (
     CallInvitation,
     Delivery,
@@ -20,9 +20,22 @@ from signers.models import (
     Signature,
     Suppression,
 )
-from signers.selectors import signature_count_public
+from signers.planning.updates import consenting_signers, update_audience
+from signers.selectors.signatures import signature_count_public
+from signers.services.communications import (
+    call_create,
+    call_notes_post,
+    call_rsvp,
+    call_update,
+    signer_list_digest_set,
+    update_create,
+    update_fan_out,
+    update_send,
+    update_send_test,
+)
+from signers.services.reissue import letter_reissue
+from signers.services.sending import deliveries_dispatch
 from signers.tasks import delivery_send_task
-from signers.tokens import make_token
 from tests.factories import (
     ProspectFactory,
     SignatureFactory,
@@ -51,7 +64,7 @@ def send_all_planned():
 
 
 def draft(letter, audience="signers", subject="News from the coalition"):
-    return services.update_create(
+    return update_create(
         letter=letter,
         actor=None,
         subject=subject,
@@ -79,16 +92,16 @@ def test_update_audience_respects_consents_unsubscribes_and_bounces():
     ProspectFactory(letter=letter, status="declined", invited_at=NOW)
     ProspectFactory(letter=letter, status="identified")
 
-    signers, invitees = communications.update_audience(letter, "both")
+    signers, invitees = update_audience(letter, "both")
     assert list(signers) == [wants]
     assert list(invitees) == [waiting]
 
-    services.update_send(update=draft(letter, "both"), actor=None)
+    update_send(update=draft(letter, "both"), actor=None)
     assert set(Delivery.objects.values_list("email", flat=True)) == {
         wants.email,
         waiting.email,
     }
-    services.update_send(update=draft(letter, "invitees", "Two"), actor=None)
+    update_send(update=draft(letter, "invitees", "Two"), actor=None)
     assert Delivery.objects.filter(email=waiting.email).count() == 2
     assert Delivery.objects.filter(email=wants.email).count() == 1
 
@@ -101,13 +114,13 @@ def test_an_update_fanned_out_twice_reaches_each_recipient_once(
     update = draft(letter)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.update_send(update=update, actor=None) == 3
+        assert update_send(update=update, actor=None) == 3
     ids = list(update.deliveries.values_list("pk", flat=True))
     for _run in range(2):  # the fan-out and every send task run twice
-        services.update_fan_out(update_id=update.pk)
+        update_fan_out(update_id=update.pk)
         for pk in ids:
             delivery_send_task(pk)
-    services.deliveries_dispatch()
+    deliveries_dispatch()
 
     assert len(mailoutbox) == 3
     assert sorted(m.to[0] for m in mailoutbox) == sorted(
@@ -115,7 +128,7 @@ def test_an_update_fanned_out_twice_reaches_each_recipient_once(
     )
     assert "<strong>Council</strong>" in mailoutbox[0].alternatives[0][0]
     with pytest.raises(ValidationError, match="already been sent"):
-        services.update_send(update=update, actor=None)
+        update_send(update=update, actor=None)
 
 
 def test_an_update_refused_at_the_smtp_server_suppresses_the_bounced_address(
@@ -124,13 +137,13 @@ def test_an_update_refused_at_the_smtp_server_suppresses_the_bounced_address(
     letter = quiet_letter()
     signer = SignatureFactory(letter=letter, consent_updates=True)
     smtp_settings.reject_recipients = {signer.email}
-    services.update_send(update=draft(letter), actor=None)
+    update_send(update=draft(letter), actor=None)
 
     send_all_planned()
 
     assert Delivery.objects.get().status == Delivery.Status.FAILED
     assert Suppression.objects.get(letter=letter).reason == "bounced"
-    assert communications.consenting_signers(letter).count() == 0
+    assert consenting_signers(letter).count() == 0
 
 
 def test_the_weekly_limit_refuses_a_fourth_update_until_a_week_has_passed(settings):
@@ -139,24 +152,24 @@ def test_the_weekly_limit_refuses_a_fourth_update_until_a_week_has_passed(settin
     SignatureFactory(letter=letter, consent_updates=True)
     for day in range(3):
         with at(NOW + timedelta(days=day)):
-            services.update_send(update=draft(letter, subject=f"#{day}"), actor=None)
+            update_send(update=draft(letter, subject=f"#{day}"), actor=None)
     fourth = draft(letter, subject="#4")
 
     with at(NOW + timedelta(days=6)), pytest.raises(ValidationError) as refused:
-        services.update_send(update=fourth, actor=None)
+        update_send(update=fourth, actor=None)
     assert refused.value.code == "rate_limited"
     # A week after the first one (11:00 in Paris), the next may go.
     assert "Monday 11 May, 11:00 (Europe/Paris time)" in refused.value.messages[0]
     assert fourth.deliveries.count() == 0
 
     with at(NOW + timedelta(days=7, minutes=1)):
-        assert services.update_send(update=fourth, actor=None) == 1
+        assert update_send(update=fourth, actor=None) == 1
 
 
 def test_an_update_carries_one_click_unsubscribe_that_works(mailoutbox, client):
     letter = quiet_letter()
     signer = SignatureFactory(letter=letter, consent_updates=True)
-    services.update_send(update=draft(letter), actor=None)
+    update_send(update=draft(letter), actor=None)
     send_all_planned()
 
     (message,) = mailoutbox
@@ -182,13 +195,13 @@ def test_a_test_goes_to_the_organiser_only_and_does_not_count(mailoutbox, settin
     SignatureFactory(letter=letter, consent_updates=True)
     update = draft(letter)
 
-    services.update_send_test(update=update, actor=organiser)
-    services.update_send_test(update=update, actor=organiser)
+    update_send_test(update=update, actor=organiser)
+    update_send_test(update=update, actor=organiser)
     send_all_planned()
 
     assert [m.to for m in mailoutbox] == [[organiser.email]] * 2
     assert mailoutbox[0].subject.startswith("[Test]")
-    assert services.update_send(update=update, actor=organiser) == 1
+    assert update_send(update=update, actor=organiser) == 1
 
 
 def test_organisers_send_an_update_from_the_page_and_see_each_recipient(client):
@@ -222,7 +235,7 @@ START = datetime(2026, 7, 1, 18, 0, tzinfo=BERLIN)  # 16:00 UTC
 
 def schedule_call(letter, starts_at=START):
     with at(NOW):
-        return services.call_create(
+        return call_create(
             letter=letter,
             actor=None,
             title="Coalition call",
@@ -267,11 +280,11 @@ def test_call_reminders_fire_once_at_sixty_and_five_minutes(mailoutbox):
     SignatureFactory.create_batch(2, letter=letter, consent_updates=True)
     call = schedule_call(letter)
     declined = call.invitations.filter(signature__isnull=False).first()
-    services.call_rsvp(invitation_id=declined.pk, response="no")
+    call_rsvp(invitation_id=declined.pk, response="no")
 
     def reminders_at(minutes_before):
         with at(START - timedelta(minutes=minutes_before)):
-            services.deliveries_dispatch()
+            deliveries_dispatch()
         return Delivery.objects.filter(kind=K.CALL_REMINDER, status="sent").count()
 
     assert reminders_at(61) == 0
@@ -292,8 +305,8 @@ def test_moving_a_call_re_plans_its_reminders_and_updates_the_invitation(mailout
     call = schedule_call(letter)
     later = START + timedelta(days=1)
     with at(START - timedelta(minutes=60)):
-        services.deliveries_dispatch()
-        call = services.call_update(
+        deliveries_dispatch()
+        call = call_update(
             call=call,
             actor=None,
             title=call.title,
@@ -301,13 +314,13 @@ def test_moving_a_call_re_plans_its_reminders_and_updates_the_invitation(mailout
             duration_minutes=45,
             join_url=call.join_url,
         )
-        services.deliveries_dispatch()
+        deliveries_dispatch()
     assert call.sequence == 1
     invitations = Delivery.objects.filter(kind=K.CALL_INVITATION, status="sent")
     assert invitations.count() == 4  # two people, before and after the move
 
     with at(later - timedelta(minutes=60)):
-        services.deliveries_dispatch()
+        deliveries_dispatch()
     reminders = Delivery.objects.filter(kind=K.CALL_REMINDER, status="sent")
     assert reminders.count() == 4  # the old start's and the new start's
     ics = Calendar.from_ical(mailoutbox[-3].attachments[0][1])
@@ -339,12 +352,12 @@ def test_call_notes_are_emailed_once_to_everyone_invited(mailoutbox):
     SignatureFactory.create_batch(2, letter=letter, consent_updates=True)
     call = schedule_call(letter, starts_at=NOW + timedelta(hours=1))
     with at(NOW - timedelta(minutes=1)), pytest.raises(ValidationError):
-        services.call_notes_post(call=call, actor=None, notes="Too early")
+        call_notes_post(call=call, actor=None, notes="Too early")
 
     with at(NOW + timedelta(hours=2)):
-        assert services.call_notes_post(call=call, actor=None, notes="We agreed.")
+        assert call_notes_post(call=call, actor=None, notes="We agreed.")
         send_all_planned()
-        assert not services.call_notes_post(call=call, actor=None, notes="Fixed.")
+        assert not call_notes_post(call=call, actor=None, notes="Fixed.")
         send_all_planned()
 
     notes = [m for m in mailoutbox if m.subject.startswith("Notes")]
@@ -357,8 +370,8 @@ def test_the_call_list_shows_attendance_per_call(client):
     SignatureFactory.create_batch(3, letter=letter, consent_updates=True)
     call = schedule_call(letter, starts_at=NOW + timedelta(days=2))
     first, second, *_rest = call.invitations.all()
-    services.call_rsvp(invitation_id=first.pk, response="yes")
-    services.call_rsvp(invitation_id=second.pk, response="no")
+    call_rsvp(invitation_id=first.pk, response="yes")
+    call_rsvp(invitation_id=second.pk, response="no")
     client.force_login(letter.memberships.get().user)
 
     with at(NOW):
@@ -373,20 +386,20 @@ def test_the_call_list_shows_attendance_per_call(client):
 
 def test_the_weekly_signer_list_goes_once_a_week_to_consenting_signers(mailoutbox):
     letter = quiet_letter()
-    services.signer_list_digest_set(letter=letter, actor=None, frequency="weekly")
+    signer_list_digest_set(letter=letter, actor=None, frequency="weekly")
     keen = SignatureFactory(letter=letter, consent_updates=True, display_name="Keen")
     SignatureFactory(letter=letter, consent_updates=False, display_name="Quiet")
     monday = NOW.replace(hour=8)  # digest hour 8 in UTC
 
     for when in (monday - timedelta(minutes=1), monday, monday + timedelta(days=2)):
         with at(when):
-            services.deliveries_dispatch()
+            deliveries_dispatch()
     assert [m.to for m in mailoutbox] == [[keen.email]]
     assert "Keen" in mailoutbox[0].body
     assert "Quiet" in mailoutbox[0].body  # the whole list, not only consenters
 
     with at(monday + timedelta(days=7)):
-        services.deliveries_dispatch()
+        deliveries_dispatch()
     assert len(mailoutbox) == 2
     basis = set(Delivery.objects.values_list("basis", flat=True))
     assert basis == {"2026-W19", "2026-W20"}
@@ -396,7 +409,7 @@ def test_the_signer_list_is_off_by_default():
     letter = quiet_letter()
     SignatureFactory(letter=letter, consent_updates=True)
     with at(NOW.replace(hour=12)):
-        services.deliveries_dispatch()
+        deliveries_dispatch()
     assert not Delivery.objects.exists()
 
 
@@ -416,7 +429,7 @@ def test_a_re_issued_letter_lists_nobody_without_an_opt_in(
 ):
     letter, owner = closed_letter_with_signers()
     with django_capture_on_commit_callbacks(execute=True):
-        new = services.letter_reissue(
+        new = letter_reissue(
             letter=letter,
             actor=owner,
             title="Clean air, again",
@@ -452,9 +465,7 @@ def test_only_an_owner_re_issues_and_only_a_closed_letter():
     editor = UserFactory()
     Membership.objects.create(letter=letter, user=editor, role="editor")
     with pytest.raises(PermissionDenied):
-        services.letter_reissue(letter=letter, actor=editor, title="X", addressee="Y")
+        letter_reissue(letter=letter, actor=editor, title="X", addressee="Y")
     open_letter = circulating_letter(owner=owner)
     with pytest.raises(ValidationError):
-        services.letter_reissue(
-            letter=open_letter, actor=owner, title="X", addressee="Y"
-        )
+        letter_reissue(letter=open_letter, actor=owner, title="X", addressee="Y")

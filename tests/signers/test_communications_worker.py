@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from signers import services
 from signers.models import Delivery, ReminderSchedule, Signature, Suppression
+from signers.services.communications import update_create, update_send
 from signers.tasks import update_fan_out_task
 from tests.conftest import wait_until
 from tests.factories import circulating_letter
@@ -41,11 +41,11 @@ def test_an_update_to_500_signers_arrives_once_each_and_unsubscribes(celery_work
     letter = circulating_letter()
     ReminderSchedule.objects.create(letter=letter, digest_enabled=False)
     signers(letter, COUNT)
-    update = services.update_create(
+    update = update_create(
         letter=letter, actor=None, subject="We met the Council", body="**News**",
         audience="signers",
     )  # fmt: skip
-    assert services.update_send(update=update, actor=None) == COUNT
+    assert update_send(update=update, actor=None) == COUNT
     sink.refuse_next = 3  # "try again later": retried, still sent once
 
     celery_worker.send(update_fan_out_task, update.pk)

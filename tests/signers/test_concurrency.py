@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, connections
 
 from letters.models import Letter, Revision
-from letters.services import revision_publish
+from letters.services.revisions import revision_publish
 from signers.models import Signature
-from signers.selectors import consent_violations
-from signers.services import (
+from signers.selectors.consent import consent_violations
+from signers.services.signatures import (
     signature_approve,
     signature_confirm,
     signature_create,

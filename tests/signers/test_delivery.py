@@ -5,9 +5,14 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from signers import services
 from signers.models import Delivery, Prospect, ReminderSchedule, Suppression
-from signers.services import DELIVERY_MAX_ATTEMPTS
+from signers.services.outreach import invitations_send
+from signers.services.sending import (
+    DELIVERY_MAX_ATTEMPTS,
+    deliveries_dispatch,
+    delivery_claim,
+    delivery_send,
+)
 from signers.tasks import delivery_send_task
 from tests.conftest import free_port
 from tests.factories import ProspectFactory, circulating_letter
@@ -25,7 +30,7 @@ def plan_invitations(count=1):
     ReminderSchedule.objects.create(letter=letter, digest_enabled=False)
     ProspectFactory.create_batch(count, letter=letter)
     with at(NOW):
-        batch = services.invitations_send(letter=letter, actor=None)
+        batch = invitations_send(letter=letter, actor=None)
     return letter, list(batch.deliveries.order_by("pk"))
 
 
@@ -73,11 +78,11 @@ def test_the_dispatcher_retries_refusals_after_the_backoff(smtp_settings):
     smtp_settings.refuse_next = 2
 
     with at(NOW):
-        first = services.deliveries_dispatch()
+        first = deliveries_dispatch()
     with at(NOW + timedelta(seconds=4)):
-        early = services.deliveries_dispatch()
+        early = deliveries_dispatch()
     with at(NOW + timedelta(seconds=5)):
-        later = services.deliveries_dispatch()
+        later = deliveries_dispatch()
 
     assert (first.sent, first.deferred) == (1, 2)
     assert early.sent == 0
@@ -130,9 +135,9 @@ def test_a_task_redelivered_after_its_worker_died_resends_with_the_same_message_
     _letter, (delivery,) = plan_invitations()
     with at(NOW):
         # The first run claimed the row and died before recording the result.
-        assert services.delivery_claim(delivery_id=delivery.pk, claimer="t-1", now=NOW)
-        assert services.delivery_send(delivery_id=delivery.pk, claimer="t-2") == ""
-        assert services.delivery_send(delivery_id=delivery.pk, claimer="t-1") == "sent"
+        assert delivery_claim(delivery_id=delivery.pk, claimer="t-1", now=NOW)
+        assert delivery_send(delivery_id=delivery.pk, claimer="t-2") == ""
+        assert delivery_send(delivery_id=delivery.pk, claimer="t-1") == "sent"
 
     assert message_ids(smtp_settings) == [delivery.message_id]
 
@@ -141,7 +146,7 @@ def test_the_dispatcher_sends_deliveries_whose_task_was_lost(smtp_settings):
     plan_invitations(2)
 
     with at(NOW + timedelta(minutes=1)):
-        result = services.deliveries_dispatch()
+        result = deliveries_dispatch()
 
     assert result.sent == 2
     assert len(smtp_settings.messages) == 2
@@ -154,7 +159,7 @@ def test_an_unreachable_smtp_server_defers_the_chunk_without_using_attempts(
     settings.EMAIL_PORT = free_port()  # nothing listens there
 
     with at(NOW):
-        down = services.deliveries_dispatch()
+        down = deliveries_dispatch()
 
     assert (down.sent, down.deferred) == (0, 3)
     rows = Delivery.objects.order_by("pk")
@@ -162,7 +167,7 @@ def test_an_unreachable_smtp_server_defers_the_chunk_without_using_attempts(
     assert "Connection refused" in rows[0].last_error or "Errno" in rows[0].last_error
     settings.EMAIL_PORT = smtp_settings.port
     with at(NOW + timedelta(seconds=5)):
-        up = services.deliveries_dispatch()
+        up = deliveries_dispatch()
     assert up.sent == 3
     assert sorted(message_ids(smtp_settings)) == sorted(
         d.message_id for d in deliveries

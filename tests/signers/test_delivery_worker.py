@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from signers import services
 from signers.models import Delivery, Prospect
+from signers.services.outreach import invitations_send
 from signers.tasks import deliveries_dispatch_task, invitation_batch_send_task
 from tests.conftest import wait_until
 from tests.factories import ProspectFactory, circulating_letter
@@ -19,7 +19,7 @@ COUNT = 200
 def invite_everyone():
     letter = circulating_letter()
     ProspectFactory.create_batch(COUNT, letter=letter)
-    batch = services.invitations_send(letter=letter, actor=None)
+    batch = invitations_send(letter=letter, actor=None)
     expected = dict(batch.deliveries.values_list("message_id", "email"))
     assert len(expected) == COUNT
     return batch, expected

@@ -3,7 +3,7 @@ from django.core.management import call_command
 
 from coalition.management.commands.seed_demo import DEMO_SLUG
 from signers.models import Signature
-from signers.selectors import signature_count_public
+from signers.selectors.signatures import signature_count_public
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from coalition.tokens import read_token
 from signers.emails import call_invitation_message, invitation_message
 from signers.models import Call, Delivery, Signature
-from signers.tokens import read_token
 from tests.factories import LetterFactory, ProspectFactory, RevisionFactory
 from tests.signers.conftest import make_letter
 from tests.signers.helpers import send_queued_emails, sign

@@ -13,10 +13,15 @@ from django.urls import reverse
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from coalition.tokens import make_token
 from letters.models import AuditEvent, Letter
-from signers.forms import DeclineForm, PublicDetailsForm, ReferralForm, SignatureForm
+from signers.forms.signing import (
+    DeclineForm,
+    PublicDetailsForm,
+    ReferralForm,
+    SignatureForm,
+)
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
-from signers.tokens import make_token
 from tests.signers.helpers import sign, sign_form
 from tests.signers.strategies import (
     FUZZ,

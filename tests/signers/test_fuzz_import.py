@@ -14,11 +14,11 @@ from django.urls import reverse
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from letters.exports import FORMULA_TRIGGERS, organiser_csv_rows
 from letters.models import Letter
+from signers.exports import FORMULA_TRIGGERS, organiser_csv_rows
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.models import Signature
-from signers.services import signature_import
+from signers.services.signatures import signature_import
 from tests.factories import SignatureFactory
 from tests.signers.strategies import FUZZ, TRICKY, field_text, rolled_back
 

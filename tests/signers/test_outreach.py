@@ -11,11 +11,12 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from coalition.tokens import make_token
 from letters.models import Membership
-from signers import services
 from signers.models import Delivery, InvitationBatch, Prospect, Suppression
+from signers.services.outreach import invitations_send, prospects_import
+from signers.services.sending import deliveries_dispatch
 from signers.tasks import delivery_send_task, invitation_batch_send_task
-from signers.tokens import make_token
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
@@ -326,7 +327,7 @@ def test_csv_import_rejects_a_malformed_file_with_row_errors_and_imports_nothing
     assert "Row 4:" in page and "is not an email address" in page
     assert "Import 1 prospect" not in page
 
-    forged = services.prospects_import  # the service refuses too
+    forged = prospects_import  # the service refuses too
     with pytest.raises(Exception, match="nothing was imported"):
         forged(letter=letter, data=content, actor=None)
     assert not Prospect.objects.exists()
@@ -370,7 +371,7 @@ def test_csv_import_refuses_a_nul_character_in_the_preview_with_its_line(
     assert "confirm" not in preview.context
     assert "Line 3 contains a NUL character" in preview.content.decode()
     with pytest.raises(ValidationError, match="nothing was imported"):
-        services.prospects_import(letter=letter, data=content, actor=None)
+        prospects_import(letter=letter, data=content, actor=None)
     assert not Prospect.objects.exists()
 
 
@@ -550,7 +551,7 @@ def test_an_invitation_is_skipped_if_the_prospect_answered_before_it_went(
     letter, mailoutbox
 ):
     prospect = ProspectFactory(letter=letter)
-    batch = services.invitations_send(letter=letter, actor=None)
+    batch = invitations_send(letter=letter, actor=None)
     Prospect.objects.filter(pk=prospect.pk).update(status=P.DO_NOT_CONTACT)
 
     delivery_send_task(batch.deliveries.get().pk)
@@ -561,7 +562,7 @@ def test_an_invitation_is_skipped_if_the_prospect_answered_before_it_went(
 
 def test_batch_progress_page_and_its_htmx_partial(organiser, letter):
     ProspectFactory.create_batch(3, letter=letter)
-    batch = services.invitations_send(letter=letter, actor=None)
+    batch = invitations_send(letter=letter, actor=None)
     first = batch.deliveries.first()
     delivery_send_task(first.pk)
 
@@ -596,11 +597,11 @@ def test_batch_progress_page_and_its_htmx_partial(organiser, letter):
 
 def test_unsubscribe_link_shows_a_button_and_only_the_post_unsubscribes(client, letter):
     prospect = ProspectFactory(letter=letter, status=P.INVITED)
-    services.invitations_send(letter=letter, actor=None)  # nothing: already invited
-    batch = services.invitations_send(letter=letter, actor=None)
+    invitations_send(letter=letter, actor=None)  # nothing: already invited
+    batch = invitations_send(letter=letter, actor=None)
     assert batch is None
     Prospect.objects.filter(pk=prospect.pk).update(status=P.IDENTIFIED)
-    batch = services.invitations_send(letter=letter, actor=None)
+    batch = invitations_send(letter=letter, actor=None)
     delivery = batch.deliveries.get()
     link = reverse(
         "signers:unsubscribe", kwargs={"token": make_token("unsubscribe", delivery.pk)}
@@ -668,7 +669,7 @@ def test_outreach_page_shows_the_reminder_plan_with_what_was_sent(
     )
 
     with time_machine.travel(soft - timedelta(days=2), tick=False):
-        services.deliveries_dispatch()
+        deliveries_dispatch()
         response = organiser.get(url("outreach", letter))
         plan = response.context["overview"].plan
 

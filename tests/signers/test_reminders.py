@@ -6,13 +6,17 @@ import time_machine
 from django.db import connection
 
 from letters.models import Membership
-from signers import services
 from signers.models import (
     Delivery,
     Prospect,
     ReminderSchedule,
     Signature,
     Suppression,
+)
+from signers.services.sending import (
+    deliveries_claim_due,
+    deliveries_dispatch,
+    deliveries_plan_due,
 )
 from signers.tasks import deliveries_dispatch_task
 from tests.factories import (
@@ -48,7 +52,7 @@ def no_digest(letter, **fields):
 
 
 def dispatch():
-    return services.deliveries_dispatch()
+    return deliveries_dispatch()
 
 
 def recipients(mailoutbox, subject_part=""):
@@ -168,7 +172,7 @@ def test_dispatcher_run_twice_at_once_sends_each_reminder_once(settings, mailout
     def run():
         try:
             start.wait()
-            results.append(services.deliveries_dispatch())
+            results.append(deliveries_dispatch())
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:
@@ -217,7 +221,7 @@ def test_a_reminder_planned_for_the_old_deadline_is_skipped_not_sent(mailoutbox)
     no_digest(letter)
     invited(letter)
     with at(SOFT - timedelta(days=1)):
-        services.deliveries_plan_due(now=SOFT - timedelta(days=1))
+        deliveries_plan_due(now=SOFT - timedelta(days=1))
         letter.soft_deadline = SOFT + timedelta(days=30)
         letter.save()
         dispatch()
@@ -438,8 +442,8 @@ def test_a_stale_claim_is_taken_back_and_sent_with_the_same_message_id(
     no_digest(letter)
     invited(letter)
     now = SOFT - timedelta(days=1)
-    services.deliveries_plan_due(now=now)
-    (crashed,) = services.deliveries_claim_due(now=now, claimer="dead", limit=10)
+    deliveries_plan_due(now=now)
+    (crashed,) = deliveries_claim_due(now=now, claimer="dead", limit=10)
 
     with at(now + timedelta(seconds=settings.DELIVERY_CLAIM_TIMEOUT - 1)):
         assert dispatch().sent == 0

@@ -4,14 +4,24 @@ import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from letters import exports
 from letters.models import AuditEvent, Letter
-from signers import selectors, services
+from signers import exports
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
-from signers.selectors import (
-    consent_violations,
-    signature_count_public,
-    signature_personal_data,
+from signers.selectors import public
+from signers.selectors.consent import consent_violations
+from signers.selectors.personal_data import signature_personal_data
+from signers.selectors.public import signature_list_public
+from signers.selectors.signatures import signature_count_public
+from signers.services.personal_data import signature_erase_personal_data
+from signers.services.responses import (
+    change_request_create,
+    prospect_decline,
+    referral_create,
+)
+from signers.services.signatures import (
+    signature_confirm,
+    signature_set_sort_name,
+    signature_update_public_details,
 )
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
 from tests.signers.conftest import make_letter
@@ -37,16 +47,16 @@ def test_personal_data_holds_the_signature_its_revision_and_all_around_it(
         comment="Happy to help",
         contact_title="Chair",
     )
-    services.referral_create(
+    referral_create(
         signature=signature, organisation="Parents", email="sam@parents.example.org"
     )
-    services.change_request_create(
+    change_request_create(
         revision=letter.current_revision,
         anchor="point-1",
         text="Say buses",
         signature=signature,
     )
-    services.signature_set_sort_name(
+    signature_set_sort_name(
         signature=signature, actor=organiser, sort_name="Park Friends"
     )
 
@@ -92,7 +102,7 @@ def test_personal_data_finds_the_outreach_record_by_email_and_their_requests(
     open_letter,
 ):
     prospect = ProspectFactory(letter=open_letter, email="chair@friends.example.org")
-    services.prospect_decline(
+    prospect_decline(
         prospect_id=prospect.pk, reason="Not yet", anchor="point-2", change="Shorter"
     )
     signature = sign(open_letter, source=Signature.Source.OPEN_JOIN, prospect=None)
@@ -106,7 +116,7 @@ def test_personal_data_finds_the_outreach_record_by_email_and_their_requests(
 
 def test_personal_data_says_nothing_of_other_signers_or_organisers(letter, organiser):
     other = sign(letter, display_name="Other Org", email="other@example.org")
-    referral = services.referral_create(
+    referral = referral_create(
         signature=other, organisation="Friends", email="chair@friends.example.org"
     )
     Prospect.objects.filter(letter=letter).update(owner=organiser)
@@ -140,12 +150,12 @@ def test_after_erasure_the_export_is_blank_and_the_public_count_unchanged(
         attested=kind == Signature.Kind.ORGANISATION,
     )
     Prospect.objects.filter(pk=signature.prospect_id).update(notes="Knows the mayor")
-    services.signature_update_public_details(
+    signature_update_public_details(
         signature_id=signature.pk, display_name="Ada King", city="London"
     )
     count = signature_count_public(letter=letter)
 
-    assert services.signature_erase_personal_data(signature=signature, actor=organiser)
+    assert signature_erase_personal_data(signature=signature, actor=organiser)
 
     assert signature_count_public(letter=letter) == count == 2
     data = signature_personal_data(signature=signature)
@@ -172,18 +182,18 @@ def test_erasure_leaves_other_prospects_and_what_the_signer_suggested(
     letter, organiser
 ):
     signature = sign(letter)
-    suggested = services.referral_create(
+    suggested = referral_create(
         signature=signature, organisation="Parents", email="sam@parents.example.org"
     )
     unrelated = ProspectFactory(letter=letter)
-    request = services.change_request_create(
+    request = change_request_create(
         revision=letter.current_revision,
         anchor="general",
         text="Shorter",
         signature=signature,
     )
 
-    services.signature_erase_personal_data(signature=signature, actor=organiser)
+    signature_erase_personal_data(signature=signature, actor=organiser)
 
     assert Prospect.objects.get(pk=suggested.pk).email == "sam@parents.example.org"
     assert Prospect.objects.get(pk=unrelated.pk).email == unrelated.email
@@ -199,7 +209,7 @@ def test_signatures_made_through_the_services_break_no_promise(letter, organiser
     pending = sign(
         open_letter, source=Signature.Source.OPEN_JOIN, email="a@alder.example.org"
     )
-    services.signature_confirm(
+    signature_confirm(
         signature_id=pending.pk, revision_id=open_letter.current_revision_id
     )
     exports.letter_pdf_render(letter_id=open_letter.pk)
@@ -263,14 +273,12 @@ def test_the_check_reads_the_public_lists_own_definition(open_letter, monkeypatc
 
     # A change to what the public list shows is a change to what is checked.
     monkeypatch.setattr(
-        selectors,
-        "_counted",
+        public,
+        "counted_signatures",
         lambda letter: Signature.objects.filter(letter=letter),
     )
 
-    assert [s.pk for s in selectors.signature_list_public(letter=letter)] == [
-        pending.pk
-    ]
+    assert [s.pk for s in signature_list_public(letter=letter)] == [pending.pk]
     assert [v.problem for v in consent_violations()] == [
         "counted with the status “pending”, not confirmed"
     ]

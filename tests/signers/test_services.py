@@ -6,17 +6,41 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from coalition.tokens import read_token
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Revision
-from signers import services
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
-from signers.selectors import signature_count_public
+from signers.selectors.signatures import signature_count_public
+from signers.services.personal_data import signature_erase_personal_data
+from signers.services.responses import (
+    change_request_create,
+    prospect_decline,
+    prospect_mark_opened,
+    referral_create,
+)
+from signers.services.sending import (
+    DELIVERY_MAX_ATTEMPTS,
+    EMAIL_CLAIM_TIMEOUT,
+    signature_emails_requeue,
+)
+from signers.services.signatures import (
+    signature_approve,
+    signature_confirm,
+    signature_create,
+    signature_decide_name_change,
+    signature_reconfirm,
+    signature_reject,
+    signature_set_sort_name,
+    signature_status_send,
+    signature_update_public_details,
+    signature_withdraw,
+    signatures_on_new_revision,
+)
 from signers.tasks import (
     signature_email_send_task,
     signature_emails_requeue_task,
     signatures_expire_pending_task,
 )
-from signers.tokens import read_token
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
 from tests.signers.helpers import send_queued_emails, sign
 
@@ -35,7 +59,7 @@ def publish(letter, *, kind, body="We ask the Council to act now."):
         letter.last_material_revision_number = number
         fields.append("last_material_revision_number")
     letter.save(update_fields=fields)
-    services.signatures_on_new_revision(revision=revision)
+    signatures_on_new_revision(revision=revision)
     return revision
 
 
@@ -102,7 +126,7 @@ def test_open_join_is_pending_until_the_email_link_is_confirmed(open_letter):
     assert signature.status == Status.PENDING
     assert signature_count_public(letter=open_letter) == 0
 
-    assert services.signature_confirm(
+    assert signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     signature.refresh_from_db()
@@ -110,7 +134,7 @@ def test_open_join_is_pending_until_the_email_link_is_confirmed(open_letter):
     assert signature.confirmed_at is not None
     assert signature_count_public(letter=open_letter) == 1
     # The second click is "already done", not a second confirmation.
-    assert not services.signature_confirm(
+    assert not signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     kinds = set(SignatureEmail.objects.values_list("kind", flat=True))
@@ -123,9 +147,9 @@ def test_confirming_binds_to_the_current_text_not_a_stale_page(open_letter):
     publish(open_letter, kind=Revision.Kind.MATERIAL)
 
     with pytest.raises(ValidationError) as exc:
-        services.signature_confirm(signature_id=signature.pk, revision_id=old)
+        signature_confirm(signature_id=signature.pk, revision_id=old)
     assert exc.value.code == "revision_changed"
-    assert services.signature_confirm(
+    assert signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     signature.refresh_from_db()
@@ -136,15 +160,15 @@ def test_open_join_with_approval_waits_for_the_organisers(open_letter, organiser
     open_letter.join_requires_approval = True
     open_letter.save()
     signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
-    services.signature_confirm(
+    signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     signature.refresh_from_db()
     assert signature.status == Status.PENDING_APPROVAL
     assert signature_count_public(letter=open_letter) == 0
 
-    assert services.signature_approve(signature=signature, actor=organiser)
-    assert not services.signature_approve(signature=signature, actor=organiser)
+    assert signature_approve(signature=signature, actor=organiser)
+    assert not signature_approve(signature=signature, actor=organiser)
 
     signature.refresh_from_db()
     assert signature.status == Status.CONFIRMED
@@ -159,12 +183,10 @@ def test_rejection_takes_the_signer_off_and_tells_them_why(
     send_queued_emails()
     mailoutbox.clear()
 
-    assert services.signature_reject(
+    assert signature_reject(
         signature=signature, actor=organiser, reason="Not a real organisation."
     )
-    assert not services.signature_reject(
-        signature=signature, actor=organiser, reason="again"
-    )
+    assert not signature_reject(signature=signature, actor=organiser, reason="again")
     send_queued_emails()
 
     signature.refresh_from_db()
@@ -200,7 +222,7 @@ def test_a_second_signature_for_one_organisation_is_kindly_refused(letter, name,
 
 def test_a_withdrawn_organisation_may_sign_again(letter):
     first = sign(letter)
-    services.signature_withdraw(signature_id=first.pk)
+    signature_withdraw(signature_id=first.pk)
 
     again = sign(letter, prospect=first.prospect)
 
@@ -213,7 +235,7 @@ def test_signing_a_text_that_is_no_longer_current_is_refused(letter):
     publish(letter, kind=Revision.Kind.EDITORIAL)
 
     with pytest.raises(ValidationError) as exc:
-        services.signature_create(
+        signature_create(
             letter=letter,
             revision_id=old,
             source=Signature.Source.INVITATION,
@@ -272,8 +294,8 @@ def test_withdrawal_keeps_the_row_tells_the_signer_and_the_organisers(
     signature = sign(letter)
     before = version(letter)
 
-    assert services.signature_withdraw(signature_id=signature.pk)
-    assert not services.signature_withdraw(signature_id=signature.pk)
+    assert signature_withdraw(signature_id=signature.pk)
+    assert not signature_withdraw(signature_id=signature.pk)
     send_queued_emails()
 
     signature.refresh_from_db()
@@ -327,10 +349,8 @@ def test_material_revision_uncounts_signers_until_they_reconfirm(letter, mailout
     token = re.search(r"http://testserver/s/reconfirm/([^/\s]+)/", body).group(1)
     assert read_token("reconfirm", token) in {signature.pk, other.pk}
 
-    assert services.signature_reconfirm(signature_id=signature.pk, revision_id=new.pk)
-    assert not services.signature_reconfirm(
-        signature_id=signature.pk, revision_id=new.pk
-    )
+    assert signature_reconfirm(signature_id=signature.pk, revision_id=new.pk)
+    assert not signature_reconfirm(signature_id=signature.pk, revision_id=new.pk)
     signature.refresh_from_db()
     assert signature.status == Status.CONFIRMED
     assert signature.revision == new
@@ -353,7 +373,7 @@ def test_signers_who_never_reconfirmed_are_asked_again_on_the_next_material_chan
         ).count()
         == 2
     )
-    assert services.signature_reconfirm(signature_id=signature.pk, revision_id=third.pk)
+    assert signature_reconfirm(signature_id=signature.pk, revision_id=third.pk)
 
 
 def test_an_open_join_approved_after_a_material_change_must_reconfirm(
@@ -362,12 +382,12 @@ def test_an_open_join_approved_after_a_material_change_must_reconfirm(
     open_letter.join_requires_approval = True
     open_letter.save()
     signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
-    services.signature_confirm(
+    signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     publish(open_letter, kind=Revision.Kind.MATERIAL)
 
-    services.signature_approve(signature=signature, actor=organiser)
+    signature_approve(signature=signature, actor=organiser)
 
     signature.refresh_from_db()
     assert signature.status == Status.NEEDS_RECONFIRMATION
@@ -383,7 +403,7 @@ def test_signer_corrects_details_at_once_but_a_new_name_waits_for_approval(
     signature = sign(letter)
     before = version(letter)
 
-    waiting = services.signature_update_public_details(
+    waiting = signature_update_public_details(
         signature_id=signature.pk,
         display_name="Friends of Springfield Park",
         city="Shelbyville",
@@ -397,7 +417,7 @@ def test_signer_corrects_details_at_once_but_a_new_name_waits_for_approval(
     assert signature.requested_display_name == "Friends of Springfield Park"
     assert version(letter) == before + 1
 
-    assert services.signature_decide_name_change(
+    assert signature_decide_name_change(
         signature=signature, actor=organiser, approve=True
     )
     signature.refresh_from_db()
@@ -409,23 +429,19 @@ def test_signer_corrects_details_at_once_but_a_new_name_waits_for_approval(
 def test_a_new_name_that_belongs_to_another_signer_is_refused(letter, organiser):
     sign(letter, display_name="Taken Name", email="t@example.org")
     signature = sign(letter)
-    services.signature_update_public_details(
+    signature_update_public_details(
         signature_id=signature.pk, display_name="The Taken Name"
     )
 
     with pytest.raises(ValidationError):
-        services.signature_decide_name_change(
-            signature=signature, actor=organiser, approve=True
-        )
+        signature_decide_name_change(signature=signature, actor=organiser, approve=True)
     signature.refresh_from_db()
     assert signature.display_name == "Friends of the Park"
 
 
 def test_organiser_sets_a_sort_name(letter, organiser):
     signature = sign(letter, display_name="The The")
-    services.signature_set_sort_name(
-        signature=signature, actor=organiser, sort_name="The The"
-    )
+    signature_set_sort_name(signature=signature, actor=organiser, sort_name="The The")
     signature.refresh_from_db()
     assert signature.sort_name == "the the"
 
@@ -443,9 +459,9 @@ def test_erasure_blanks_personal_data_and_keeps_the_count(letter, organiser):
     )
     assert signature_count_public(letter=letter) == 2
 
-    assert services.signature_erase_personal_data(signature=org, actor=organiser)
-    assert services.signature_erase_personal_data(signature=person, actor=organiser)
-    assert not services.signature_erase_personal_data(signature=org, actor=organiser)
+    assert signature_erase_personal_data(signature=org, actor=organiser)
+    assert signature_erase_personal_data(signature=person, actor=organiser)
+    assert not signature_erase_personal_data(signature=org, actor=organiser)
 
     org.refresh_from_db()
     person.refresh_from_db()
@@ -464,7 +480,7 @@ def test_erasure_blanks_personal_data_and_keeps_the_count(letter, organiser):
 def test_referral_becomes_a_prospect_credited_to_the_signer(letter):
     signature = sign(letter)
 
-    prospect = services.referral_create(
+    prospect = referral_create(
         signature=signature,
         organisation=" Parents  for Clean Air ",
         email="Hello@Parents.example.org",
@@ -476,21 +492,19 @@ def test_referral_becomes_a_prospect_credited_to_the_signer(letter):
     assert prospect.organisation == "Parents for Clean Air"
     assert prospect.email == "hello@parents.example.org"
     with pytest.raises(ValidationError):
-        services.referral_create(
+        referral_create(
             signature=signature, organisation="Again", email="hello@parents.example.org"
         )
 
 
 def test_change_request_is_anchored_to_a_point(letter):
     revision = letter.current_revision
-    request = services.change_request_create(
+    request = change_request_create(
         revision=revision, anchor="point-2", text="Say 'this year'."
     )
     assert request.letter == letter
     with pytest.raises(ValidationError):
-        services.change_request_create(
-            revision=revision, anchor="point-9", text="Nowhere"
-        )
+        change_request_create(revision=revision, anchor="point-9", text="Nowhere")
 
 
 def test_opening_an_invitation_marks_the_prospect_opened_but_never_undoes_an_answer(
@@ -499,8 +513,8 @@ def test_opening_an_invitation_marks_the_prospect_opened_but_never_undoes_an_ans
     invited = ProspectFactory(letter=letter, status=Prospect.Status.INVITED)
     declined = ProspectFactory(letter=letter, status=Prospect.Status.DECLINED)
 
-    assert services.prospect_mark_opened(prospect_id=invited.pk)
-    assert not services.prospect_mark_opened(prospect_id=declined.pk)
+    assert prospect_mark_opened(prospect_id=invited.pk)
+    assert not prospect_mark_opened(prospect_id=declined.pk)
 
     invited.refresh_from_db()
     declined.refresh_from_db()
@@ -510,13 +524,13 @@ def test_opening_an_invitation_marks_the_prospect_opened_but_never_undoes_an_ans
 
 
 def test_declining_records_the_reason_and_the_change_that_would_help(prospect):
-    assert services.prospect_decline(
+    assert prospect_decline(
         prospect_id=prospect.pk,
         reason="Too vague.",
         anchor="point-1",
         change="Name the date.",
     )
-    assert not services.prospect_decline(prospect_id=prospect.pk, reason="again")
+    assert not prospect_decline(prospect_id=prospect.pk, reason="again")
 
     prospect.refresh_from_db()
     assert prospect.status == Prospect.Status.DECLINED
@@ -575,13 +589,13 @@ def test_email_whose_task_the_broker_lost_is_queued_again_and_sent_once(
     email = SignatureEmail.objects.get()
     wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
 
-    assert services.signature_emails_requeue(now=later(wait - 5)) == 0
-    assert services.signature_emails_requeue(now=later(wait + 5)) == 1
+    assert signature_emails_requeue(now=later(wait - 5)) == 0
+    assert signature_emails_requeue(now=later(wait + 5)) == 1
     assert requeued == [email.pk]
 
     signature_email_send_task(email.pk)
     signature_email_send_task(email.pk)
-    assert services.signature_emails_requeue(now=later(wait + 5)) == 0
+    assert signature_emails_requeue(now=later(wait + 5)) == 0
     assert len(mailoutbox) == 1
 
 
@@ -593,13 +607,11 @@ def test_lost_email_waits_longer_after_each_attempt_and_stops_after_the_last(
     wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
     SignatureEmail.objects.filter(pk=email.pk).update(attempts=2)
 
-    assert services.signature_emails_requeue(now=later(3 * wait)) == 0
-    assert services.signature_emails_requeue(now=later(4 * wait + 5)) == 1
+    assert signature_emails_requeue(now=later(3 * wait)) == 0
+    assert signature_emails_requeue(now=later(4 * wait + 5)) == 1
 
-    SignatureEmail.objects.filter(pk=email.pk).update(
-        attempts=services.DELIVERY_MAX_ATTEMPTS
-    )
-    assert services.signature_emails_requeue(now=later(100 * wait)) == 0
+    SignatureEmail.objects.filter(pk=email.pk).update(attempts=DELIVERY_MAX_ATTEMPTS)
+    assert signature_emails_requeue(now=later(100 * wait)) == 0
 
 
 def test_email_claimed_by_a_live_sender_is_not_queued_again_until_the_claim_is_stale(
@@ -611,10 +623,10 @@ def test_email_claimed_by_a_live_sender_is_not_queued_again_until_the_claim_is_s
         claimed_at=timezone.now(), attempts=1
     )
     wait = settings.SIGNATURE_EMAIL_RETRY_AFTER
-    stale = services.EMAIL_CLAIM_TIMEOUT.total_seconds() + 5
+    stale = EMAIL_CLAIM_TIMEOUT.total_seconds() + 5
 
-    assert services.signature_emails_requeue(now=later(2 * wait + 5)) == 0
-    assert services.signature_emails_requeue(now=later(max(stale, 2 * wait + 5))) == 1
+    assert signature_emails_requeue(now=later(2 * wait + 5)) == 0
+    assert signature_emails_requeue(now=later(max(stale, 2 * wait + 5))) == 1
 
 
 def test_beat_queues_lost_signer_emails_every_minute(settings):
@@ -625,7 +637,7 @@ def test_beat_queues_lost_signer_emails_every_minute(settings):
 
 def test_erased_signers_get_no_email(letter, organiser, mailoutbox):
     signature = sign(letter)
-    services.signature_erase_personal_data(signature=signature, actor=organiser)
+    signature_erase_personal_data(signature=signature, actor=organiser)
 
     send_queued_emails()
 
@@ -737,7 +749,7 @@ def test_a_confirmation_after_the_expiry_confirms_nothing(open_letter, settings)
     later = start + timedelta(hours=settings.SIGNERS_PENDING_EXPIRY_HOURS, seconds=1)
 
     with time_machine.travel(later, tick=False):
-        done = services.signature_confirm(
+        done = signature_confirm(
             signature_id=pending.pk, revision_id=open_letter.current_revision_id
         )
 
@@ -783,12 +795,8 @@ def test_a_taken_address_is_sent_its_status_on_request_and_only_it(
     send_queued_emails()
     mailoutbox.clear()
 
-    asked = services.signature_status_send(
-        letter=open_letter, email="QUIET@example.org"
-    )
-    stranger = services.signature_status_send(
-        letter=open_letter, email="nobody@example.org"
-    )
+    asked = signature_status_send(letter=open_letter, email="QUIET@example.org")
+    stranger = signature_status_send(letter=open_letter, email="nobody@example.org")
     send_queued_emails()
 
     assert (asked, stranger) == (True, False)
@@ -807,17 +815,13 @@ def test_a_status_email_goes_at_most_once_an_hour(open_letter, mailoutbox):
 
     with time_machine.travel(start, tick=False):
         sent = [
-            services.signature_status_send(
-                letter=open_letter, email="quiet@example.org"
-            )
+            signature_status_send(letter=open_letter, email="quiet@example.org")
             for _ in range(3)
         ]
         send_queued_emails()
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
         sent.append(
-            services.signature_status_send(
-                letter=open_letter, email="quiet@example.org"
-            )
+            signature_status_send(letter=open_letter, email="quiet@example.org")
         )
         send_queued_emails()
 
@@ -832,7 +836,7 @@ def test_a_pending_signatures_status_email_carries_the_confirmation_link(
     send_queued_emails()
     mailoutbox.clear()
 
-    services.signature_status_send(letter=open_letter, email="late@example.org")
+    signature_status_send(letter=open_letter, email="late@example.org")
     send_queued_emails()
 
     (message,) = mailoutbox

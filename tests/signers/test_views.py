@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from coalition.tokens import make_token
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Membership, Revision
-from signers import services
 from signers.models import (
     Call,
     CallInvitation,
@@ -23,7 +23,14 @@ from signers.models import (
     Signature,
     SignatureEmail,
 )
-from signers.tokens import make_token
+from signers.services.responses import change_request_create, referral_create
+from signers.services.signatures import (
+    signature_confirm,
+    signature_reject,
+    signature_update_public_details,
+    signature_withdraw,
+    signatures_on_new_revision,
+)
 from tests.factories import ProspectFactory, RevisionFactory, UserFactory
 from tests.signers.conftest import make_letter
 from tests.signers.helpers import send_queued_emails, sign, sign_form
@@ -539,7 +546,7 @@ def test_reconfirm_page_shows_the_diff_and_the_post_reconfirms(client, letter):
     letter.current_revision = new
     letter.last_material_revision_number = 2
     letter.save()
-    services.signatures_on_new_revision(revision=new)
+    signatures_on_new_revision(revision=new)
     url = link("reconfirm", "reconfirm", signature.pk)
 
     page = client.get(url).content.decode()
@@ -592,10 +599,10 @@ def everything():
 
 def take_off(signature, how):
     if how == "withdrawn":
-        services.signature_withdraw(signature_id=signature.pk)
+        signature_withdraw(signature_id=signature.pk)
     else:
         owner = signature.letter.memberships.get().user
-        services.signature_reject(signature=signature, actor=owner, reason="Spam")
+        signature_reject(signature=signature, actor=owner, reason="Spam")
     signature.refresh_from_db()
 
 
@@ -669,13 +676,11 @@ def test_a_signer_off_the_letter_still_downloads_their_data(client, letter):
 @pytest.mark.parametrize(
     "write",
     [
-        lambda s: services.referral_create(
-            signature=s, organisation="B", email="b@b.org"
-        ),
-        lambda s: services.change_request_create(
+        lambda s: referral_create(signature=s, organisation="B", email="b@b.org"),
+        lambda s: change_request_create(
             revision=s.revision, anchor="general", text="x", signature=s
         ),
-        lambda s: services.signature_update_public_details(
+        lambda s: signature_update_public_details(
             signature_id=s.pk, display_name="New"
         ),
     ],
@@ -778,7 +783,7 @@ def test_organiser_approves_an_open_join_from_the_queue(client, open_letter, org
     open_letter.join_requires_approval = True
     open_letter.save()
     signature = sign(open_letter, source=Signature.Source.OPEN_JOIN)
-    services.signature_confirm(
+    signature_confirm(
         signature_id=signature.pk, revision_id=open_letter.current_revision_id
     )
     client.force_login(organiser)
@@ -960,7 +965,7 @@ def test_signer_downloads_their_own_data_from_the_link_on_their_edit_page(
 
 def test_signer_still_gets_their_data_after_withdrawing(client, letter):
     signature = sign(letter)
-    services.signature_withdraw(signature_id=signature.pk)
+    signature_withdraw(signature_id=signature.pk)
 
     page = client.get(link("my-data", "edit", signature.pk))
     response = client.post(link("my-data", "edit", signature.pk))

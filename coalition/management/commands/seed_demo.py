@@ -8,22 +8,18 @@ from django.utils import timezone
 
 from coalition.models import User
 from letters.models import Letter, Membership
-from letters.services import (
+from letters.services.letters import (
     letter_create,
-    letter_publish,
-    letter_start_circulating,
     letter_update_draft,
     letter_update_settings,
-    revision_publish,
 )
+from letters.services.lifecycle import letter_publish, letter_start_circulating
+from letters.services.revisions import revision_publish
+from signers.demo import seed_signers
 from signers.models import Signature, Update
-from signers.services import (
-    call_create,
-    prospect_create,
-    signature_create,
-    update_create,
-    update_send,
-)
+from signers.services.communications import call_create, update_create, update_send
+from signers.services.outreach import prospect_create
+from signers.services.signatures import signature_create
 
 DEMO_EMAIL = "organiser@example.org"
 DEMO_EDITOR_EMAIL = "editor@example.org"
@@ -206,8 +202,6 @@ class Command(BaseCommand):
             # Circulating, so the demo's prospects can be invited straight away.
             letter_start_circulating(letter=letter, actor=user)
         if options["signers"]:
-            from signers.demo import seed_signers
-
             letter = Letter.objects.get(slug=DEMO_SLUG)
             seed_signers(letter=letter, author=user, count=options["signers"])
         if not Letter.objects.filter(slug=PUBLIC_DEMO_SLUG).exists():

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils.translation import ngettext
 
-from signers.selectors import consent_violations
+from signers.selectors.consent import consent_violations
 
 
 class Command(BaseCommand):

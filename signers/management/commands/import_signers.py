@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from letters.models import Letter
 from signers.csv_import import too_large_message
 from signers.importing import SignatureImportError, read_signer_csv
-from signers.services import signature_import
+from signers.services.signatures import signature_import
 
 
 class Command(BaseCommand):

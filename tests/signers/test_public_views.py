@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coalition import compression
-from letters import public_views
+from coalition.tokens import make_token
 from letters.models import Letter
 from signers.models import Signature
-from signers.services import signature_withdraw
-from signers.tokens import make_token
+from signers.services.signatures import signature_withdraw
+from signers.views import public
 from tests.factories import (
     LetterFactory,
     ProspectFactory,
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 
 def page_url(letter):
-    return reverse("letters:public", kwargs={"slug": letter.slug})
+    return reverse("signers:public", kwargs={"slug": letter.slug})
 
 
 def html_of(client, letter):
@@ -146,7 +146,7 @@ def test_unpublished_letter_is_not_found_by_visitors_or_other_users(client, stat
     assert client.get(page_url(letter)).status_code == 404
     client.force_login(UserFactory())
     assert client.get(page_url(letter)).status_code == 404
-    for name in ("letters:pdf-download", "letters:signers-csv", "letters:embed"):
+    for name in ("signers:pdf-download", "signers:signers-csv", "signers:embed"):
         assert client.get(reverse(name, args=[letter.slug])).status_code == 404
 
 
@@ -288,7 +288,7 @@ def test_while_another_request_renders_a_change_the_previous_page_is_served(clie
     html_of(client, letter)
     sign(letter, "Second Group")
     bump_signers_version(letter)
-    rendering = f"{public_views._state_key(letter, 'page')}:rendering"
+    rendering = f"{public._state_key(letter, 'page')}:rendering"
     cache.add(rendering, True)  # as another worker does while it renders
 
     assert "Second Group" not in html_of(client, letter)
@@ -307,7 +307,7 @@ def test_while_another_request_renders_a_withdrawal_the_old_page_is_not_served(
 
     signature_withdraw(signature_id=leaving.pk)
     letter.refresh_from_db()
-    rendering = f"{public_views._state_key(letter, 'page')}:rendering"
+    rendering = f"{public._state_key(letter, 'page')}:rendering"
     cache.add(rendering, True)  # as another worker does while it renders
 
     html = html_of(client, letter)
@@ -388,7 +388,7 @@ def test_cached_page_sets_no_cookie_and_is_the_same_for_a_signed_in_visitor(clie
 def test_public_page_cannot_be_framed_but_the_embed_can(client):
     letter = published_letter()
     assert client.get(page_url(letter)).headers["X-Frame-Options"] == "DENY"
-    embed = client.get(reverse("letters:embed", kwargs={"slug": letter.slug}))
+    embed = client.get(reverse("signers:embed", kwargs={"slug": letter.slug}))
     assert embed.status_code == 200
     assert "X-Frame-Options" not in embed.headers
 
@@ -399,7 +399,7 @@ def test_embed_shows_the_count_and_links_to_the_letter(client):
     sign(letter, "Bike Bus")
     sign(letter, "Hidden Group", consent_listed=False)
 
-    response = client.get(reverse("letters:embed", kwargs={"slug": letter.slug}))
+    response = client.get(reverse("signers:embed", kwargs={"slug": letter.slug}))
 
     html = response.content.decode()
     assert "<strong>3</strong> signers" in html
@@ -411,7 +411,7 @@ def test_embed_shows_the_count_and_links_to_the_letter(client):
 def test_embed_count_follows_the_signer_list(client):
     letter = published_letter()
     sign(letter, "Air Alliance")
-    url = reverse("letters:embed", kwargs={"slug": letter.slug})
+    url = reverse("signers:embed", kwargs={"slug": letter.slug})
     assert "<strong>1</strong>" in client.get(url).content.decode()
 
     sign(letter, "Bike Bus")

@@ -4,12 +4,12 @@ A letter's schedule gives *steps*: one kind of email, when it becomes due, when
 it goes stale, and the ``basis`` (the deadline values it was computed from).
 The basis is part of every delivery's unique key, so moving a deadline gives
 new keys (re-planning) and leaves the rows planned for the old value stale: a
-sender skips them. Nothing here writes; ``signers.services`` turns what these
-functions find into ``Delivery`` rows and claims them.
+sender skips them. Nothing here writes; ``signers.services.sending`` turns what
+these functions find into ``Delivery`` rows and claims them.
 """
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,12 +19,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
-from django.utils.translation import gettext_noop
 
 from coalition.models import User
+from coalition.tokens import MAX_AGE
 from letters.models import Letter, Revision
 from signers.models import Delivery, Prospect, ReminderSchedule, Signature, Suppression
-from signers.tokens import MAX_AGE
 
 Kind = Delivery.Kind
 
@@ -157,7 +156,7 @@ def _emails(queryset: QuerySet[Any]) -> QuerySet[Any]:
     return queryset.annotate(address=Lower("email")).values("address")
 
 
-def _not_suppressed(queryset: QuerySet[Any], letter: Letter) -> QuerySet[Any]:
+def not_suppressed(queryset: QuerySet[Any], letter: Letter) -> QuerySet[Any]:
     suppressed = _emails(Suppression.objects.filter(letter=letter))
     return queryset.alias(address=Lower("email")).exclude(address__in=suppressed)
 
@@ -176,7 +175,7 @@ def _not_signed(prospects: QuerySet[Prospect], letter: Letter) -> QuerySet[Prosp
 def invitable_prospects(letter: Letter) -> QuerySet[Prospect]:
     """Prospects who may be invited: not answered, not suppressed, not signed."""
     prospects = Prospect.objects.filter(letter=letter, status__in=INVITABLE)
-    return _not_signed(_not_suppressed(prospects, letter), letter)
+    return _not_signed(not_suppressed(prospects, letter), letter)
 
 
 def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
@@ -184,7 +183,7 @@ def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
     prospects = Prospect.objects.filter(
         letter=letter, status__in=AWAITING_ANSWER, invited_at__isnull=False
     )
-    return _not_signed(_not_suppressed(prospects, letter), letter)
+    return _not_signed(not_suppressed(prospects, letter), letter)
 
 
 def pending_signatures(letter: Letter, now: datetime) -> QuerySet[Signature]:
@@ -194,14 +193,14 @@ def pending_signatures(letter: Letter, now: datetime) -> QuerySet[Signature]:
         status=Signature.Status.PENDING,
         created_at__gte=Signature.pending_expiry_cutoff(now),
     )
-    return _not_suppressed(signatures, letter)
+    return not_suppressed(signatures, letter)
 
 
 def reconfirm_signatures(letter: Letter) -> QuerySet[Signature]:
     signatures = Signature.objects.filter(
         letter=letter, status=Signature.Status.NEEDS_RECONFIRMATION
     )
-    return _not_suppressed(signatures, letter)
+    return not_suppressed(signatures, letter)
 
 
 def organisers(letter: Letter) -> QuerySet[User]:
@@ -342,106 +341,6 @@ def active_letters() -> QuerySet[Letter]:
     return Letter.objects.filter(status__in=ACTIVE_LETTER_STATUSES).select_related(
         "reminder_schedule"
     )
-
-
-# --- At send time ---------------------------------------------------------------
-
-
-# Why a delivery was skipped, kept on the row; translated when shown.
-ANSWERED = gettext_noop("The prospect answered, or asked not to be contacted.")
-CLOSED = gettext_noop("The letter no longer accepts signatures.")
-NOT_CIRCULATING = gettext_noop("The letter is not circulating.")
-NOT_PENDING = gettext_noop("The signature is no longer waiting for confirmation.")
-RECONFIRMED = gettext_noop("The signature no longer needs re-confirmation.")
-NOT_ORGANISER = gettext_noop("No longer an organiser of the letter.")
-MOVED = gettext_noop("The schedule or the deadline changed.")
-NOTHING_TO_SAY = gettext_noop("Nothing to report.")
-SUPPRESSED: dict[str, str] = {
-    Suppression.Reason.UNSUBSCRIBED: gettext_noop("The address unsubscribed."),
-    Suppression.Reason.BOUNCED: gettext_noop("The address bounced."),
-}
-
-
-def skip_reasons(deliveries: list[Delivery], *, now: datetime) -> dict[int, str]:
-    """Why each claimed delivery must not go out after all ("" to send it).
-
-    Checked again just before sending: the prospect may have signed, the address
-    unsubscribed, or the deadline moved since the row was planned. A handful of
-    queries per letter for the whole chunk, not per delivery.
-    """
-    reasons: dict[int, str] = {}
-    by_letter: dict[int, list[Delivery]] = {}
-    for delivery in deliveries:
-        by_letter.setdefault(delivery.letter_id, []).append(delivery)
-    for group in by_letter.values():
-        reasons.update(_skip_reasons_for_letter(group[0].letter, group, now=now))
-    return reasons
-
-
-def _ids(queryset: QuerySet[Any], pks: Iterable[int | None]) -> set[int]:
-    wanted = [pk for pk in pks if pk is not None]
-    if not wanted:
-        return set()
-    return set(queryset.filter(pk__in=wanted).values_list("pk", flat=True))
-
-
-def _skip_reasons_for_letter(
-    letter: Letter, deliveries: list[Delivery], *, now: datetime
-) -> dict[int, str]:
-    from signers import communications as comms  # it builds on this module
-
-    suppressed = dict(
-        Suppression.objects.filter(letter=letter)
-        .annotate(address=Lower("email"))
-        .filter(address__in={d.email.lower() for d in deliveries})
-        .values_list("address", "reason")
-    )
-    kinds = {d.kind for d in deliveries}
-    prospect_ids = [d.prospect_id for d in deliveries]
-    signature_ids = [d.signature_id for d in deliveries]
-    invitable = awaiting = pending = reconfirm = organiser_ids = set()
-    if Kind.INVITATION in kinds:
-        invitable = _ids(invitable_prospects(letter), prospect_ids)
-    if kinds & set(PROSPECT_KINDS):
-        awaiting = _ids(awaiting_prospects(letter), prospect_ids)
-    if Kind.CONFIRM_REMINDER in kinds:
-        pending = _ids(pending_signatures(letter, now), signature_ids)
-    if Kind.RECONFIRM_REMINDER in kinds:
-        reconfirm = _ids(reconfirm_signatures(letter), signature_ids)
-    if kinds & set(ORGANISER_KINDS):
-        organiser_ids = _ids(organisers(letter), [d.user_id for d in deliveries])
-    current = {(s.kind, s.basis) for s in steps_for(letter, now=now)}
-    active = letter.status in ACTIVE_LETTER_STATUSES
-    accepts = letter_accepts_invitations(letter, now=now)
-    communications: dict[int, str] = {}
-    if kinds & comms.KINDS:
-        wanted = [d for d in deliveries if d.kind in comms.KINDS]
-        communications = comms.skip_reasons(letter, wanted, now=now)
-
-    def reason(d: Delivery) -> str:
-        if d.email.lower() in suppressed:
-            return SUPPRESSED[suppressed[d.email.lower()]]
-        if d.pk in communications:
-            return communications[d.pk]
-        if d.kind == Kind.INVITATION:
-            if d.prospect_id not in invitable:
-                return ANSWERED
-            return "" if accepts else CLOSED
-        if not active:
-            return NOT_CIRCULATING
-        if d.kind in PROSPECT_KINDS and d.prospect_id not in awaiting:
-            return ANSWERED
-        if d.kind == Kind.CONFIRM_REMINDER:
-            return "" if d.signature_id in pending else NOT_PENDING
-        if d.kind == Kind.RECONFIRM_REMINDER and d.signature_id not in reconfirm:
-            return RECONFIRMED
-        if d.kind in ORGANISER_KINDS and d.user_id not in organiser_ids:
-            return NOT_ORGANISER
-        if (d.kind, d.basis) not in current:
-            return MOVED
-        return ""
-
-    return {d.pk: reason(d) for d in deliveries}
 
 
 def letter_accepts_invitations(letter: Letter, *, now: datetime) -> bool:

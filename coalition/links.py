@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 
-from signers.tokens import make_token
+from coalition.tokens import make_token
 
 
 def absolute(path: str) -> str:

@@ -1,7 +1,7 @@
 """Services behind the public exports: the cached letter PDF and the CSV files.
 
-Kept apart from ``letters/services.py`` (the organiser workspace's writes): these
-are read-mostly and called from the public views and the PDF task.
+Kept apart from the services (``signers/services/``, the writes): these are
+read-mostly and called from the public views and the PDF task.
 """
 
 import csv
@@ -18,9 +18,17 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coalition.queue import enqueue_on_commit
 from letters.markdown import render_revision_body
 from letters.models import Letter, LetterPdf, Revision
-from signers import selectors as signer_selectors
+from signers.selectors.public import (
+    signature_counts_public,
+    signature_list_for_export,
+    signature_list_public,
+    signature_sections_public,
+    signer_list_digest,
+)
+from signers.selectors.signatures import signature_count_public
 
 PUBLIC_STATUSES = (Letter.Status.PUBLISHED, Letter.Status.CLOSED)
 # A queued render is not queued again for this long (so a lost task is retried).
@@ -39,8 +47,8 @@ def letter_pdf_context(*, letter: Letter, revision: Revision) -> dict[str, Any]:
         "letter": letter,
         "revision": revision,
         "body_html": render_revision_body(revision),
-        "sections": signer_selectors.signature_sections_public(letter=letter),
-        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "sections": signature_sections_public(letter=letter),
+        "counts": signature_counts_public(letter=letter),
         "date": letter.published_at or timezone.now(),
     }
 
@@ -81,7 +89,7 @@ def letter_pdf_render(*, letter_id: int) -> LetterPdf | None:
         letter=letter,
         revision=revision,
         signers_version=version,
-        signers_digest=signer_selectors.signer_list_digest(
+        signers_digest=signer_list_digest(
             signatures=rendered, counts=context["counts"]
         ),
         size=len(data),
@@ -124,7 +132,7 @@ def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
     if stored is not None:
         return stored
     version = f"{letter.current_revision_id}:{letter.signers_version}"
-    signers = signer_selectors.signature_count_public(letter=letter)
+    signers = signature_count_public(letter=letter)
     if signers <= settings.PDF_INLINE_MAX_SIGNERS:
         rendering = f"letters:pdf-rendering:{version}"
         if not cache.add(rendering, True, timeout=PDF_INLINE_LOCK_SECONDS):
@@ -137,9 +145,7 @@ def letter_pdf_for_download(*, letter: Letter) -> LetterPdf | None:
         letter.refresh_from_db(fields=["current_revision", "signers_version"])
         return LetterPdf.objects.on_offer(letter).first()
     if cache.add(f"letters:pdf-queued:{version}", True, PDF_QUEUE_DEDUP_SECONDS):
-        from letters.tasks import letter_pdf_render_task
-
-        letter_pdf_render_task.delay_on_commit(letter.pk)  # type: ignore[attr-defined]
+        enqueue_on_commit("signers.tasks.letter_pdf_render_task", letter.pk)
     return None
 
 
@@ -194,7 +200,7 @@ def public_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
         _("Country"),
         _("Website"),
     ]
-    for s in signer_selectors.signature_list_public(letter=letter).iterator(2000):
+    for s in signature_list_public(letter=letter).iterator(2000):
         row: Iterable[object] = (
             s.get_kind_display(),
             s.display_name,
@@ -237,7 +243,7 @@ def organiser_csv_rows(*, letter: Letter) -> Iterator[list[str]]:
         _("Rejection reason"),
     ]
     yes, no = _("yes"), _("no")
-    signatures = signer_selectors.signature_list_for_export(letter=letter)
+    signatures = signature_list_for_export(letter=letter)
     for s in signatures.iterator(2000):
         row: Iterable[object] = (
             s.pk,

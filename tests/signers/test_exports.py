@@ -6,12 +6,12 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from letters import exports
 from letters.models import Letter, LetterPdf
-from letters.services import letter_update_settings
-from letters.tasks import letter_pdf_render_task
+from letters.services.letters import letter_update_settings
+from signers import exports
 from signers.models import Signature
-from signers.services import signature_withdraw
+from signers.services.signatures import signature_withdraw
+from signers.tasks import letter_pdf_render_task
 from tests.conftest import wait_until
 from tests.factories import UserFactory
 from tests.letters.helpers import pdf_text
@@ -94,7 +94,7 @@ def test_public_csv_lists_public_fields_of_listed_signers_in_page_order(client):
     sign(letter, "Hidden Group", consent_listed=False)
     sign(letter, "Pending Group", status=Signature.Status.PENDING)
 
-    response = client.get(reverse("letters:signers-csv", args=[letter.slug]))
+    response = client.get(reverse("signers:signers-csv", args=[letter.slug]))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
@@ -125,7 +125,7 @@ def test_public_csv_neutralises_formula_cells(client):
     letter = published_letter()
     sign(letter, '=HYPERLINK("http://evil.example","Click")', "hyperlink", city="+1")
 
-    rows = csv_rows(client.get(reverse("letters:signers-csv", args=[letter.slug])))
+    rows = csv_rows(client.get(reverse("signers:signers-csv", args=[letter.slug])))
 
     assert rows[1][1] == '\'=HYPERLINK("http://evil.example","Click")'
     assert rows[1][3] == "'+1"
@@ -153,7 +153,7 @@ def test_organiser_export_has_every_signature_with_private_fields_and_revision(
     sign(letter, "Hidden Group", consent_listed=False)
     client.force_login(organiser)
 
-    response = client.get(reverse("letters:export-csv", args=[letter.slug]))
+    response = client.get(reverse("signers:export-csv", args=[letter.slug]))
 
     assert response.status_code == 200
     rows = csv_rows(response)
@@ -178,7 +178,7 @@ def test_organiser_export_has_every_signature_with_private_fields_and_revision(
 
 def test_organiser_export_needs_an_organiser_of_that_letter(client):
     letter = published_letter(owner=UserFactory())
-    url = reverse("letters:export-csv", args=[letter.slug])
+    url = reverse("signers:export-csv", args=[letter.slug])
 
     assert client.get(url).status_code == 302
     client.force_login(UserFactory())
@@ -189,7 +189,7 @@ def test_organiser_export_needs_an_organiser_of_that_letter(client):
 
 
 def pdf_url(letter) -> str:
-    return reverse("letters:pdf-download", args=[letter.slug])
+    return reverse("signers:pdf-download", args=[letter.slug])
 
 
 def downloaded_text(response) -> str:

@@ -46,11 +46,11 @@ from coalition import compression
 from coalition.compression import IDENTITY
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
-from letters import exports
 from letters.markdown import render_body
 from letters.models import Letter
-from signers import selectors as signer_selectors
+from signers import exports
 from signers.models import Signature
+from signers.selectors.public import signature_counts_public, signature_sections_public
 
 # Seconds before the PDF page asks a browser to try again.
 PDF_RETRY_AFTER = 10
@@ -93,7 +93,7 @@ def _group_of(sort_name: str) -> tuple[str, str]:
 
 def _signer_lists(letter: Letter) -> list[SignerList]:
     lists = []
-    for section in signer_selectors.signature_sections_public(letter=letter):
+    for section in signature_sections_public(letter=letter):
         groups: list[SignerGroup] = []
         for signature in section.signatures:
             key, label = _group_of(signature.sort_name)
@@ -141,17 +141,17 @@ def _public_letter_or_404(slug: str) -> Letter:
 
 def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
     text = letter.current_revision or letter
-    path = reverse("letters:public", kwargs={"slug": letter.slug})
+    path = reverse("signers:public", kwargs={"slug": letter.slug})
     return {
         "site_name": settings.SITE_NAME,
         "letter": letter,
         "text": text,
         "body_html": render_body(text),
         "signer_lists": _signer_lists(letter),
-        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "counts": signature_counts_public(letter=letter),
         "page_url": settings.SITE_URL + path,
         "embed_url": settings.SITE_URL
-        + reverse("letters:embed", kwargs={"slug": letter.slug}),
+        + reverse("signers:embed", kwargs={"slug": letter.slug}),
         "preview": preview,
         "open_for_joining": letter.status == Letter.Status.PUBLISHED
         and letter.open_joining,
@@ -163,7 +163,7 @@ def _state_key(letter: Letter, name: str) -> str:
     return ":".join(
         str(part)
         for part in (
-            "letters:public",
+            "signers:public",
             name,
             letter.pk,
             letter.status,
@@ -204,7 +204,7 @@ def _cached(
         if body is not None:
             return _with_validators(HttpResponse(body), meta, coding)
 
-    latest = f"letters:public:{name}:{letter.pk}:{get_language()}:latest"
+    latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
     if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
         previous = cache.get(latest)
         stale_meta, stale = _cached_body(previous, coding) if previous else (None, None)
@@ -289,9 +289,9 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "letter": letter,
         "title": letter.current_revision.title if letter.current_revision else "",
-        "counts": signer_selectors.signature_counts_public(letter=letter),
+        "counts": signature_counts_public(letter=letter),
         "page_url": settings.SITE_URL
-        + reverse("letters:public", kwargs={"slug": letter.slug}),
+        + reverse("signers:public", kwargs={"slug": letter.slug}),
     }
     response = _cached(
         request,

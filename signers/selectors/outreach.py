@@ -1,0 +1,404 @@
+"""Reads for outreach: prospects, the funnel, invitation batches, the reminder plan."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from coalition.models import User
+from letters.models import Letter
+from signers import csv_import
+from signers.models import (
+    Delivery,
+    InvitationBatch,
+    Prospect,
+    Signature,
+)
+from signers.planning.reminders import (
+    invitable_prospects,
+    invited_ids,
+    letter_accepts_invitations,
+    steps_for,
+)
+from signers.selectors.signatures import letter_organisers
+
+# --- Outreach: prospects, funnel, deliveries, reminder plan ----------------------
+
+
+P = Prospect.Status
+FINAL_STATUSES = (P.SIGNED, P.DECLINED, P.DO_NOT_CONTACT)
+
+
+@dataclass
+class FunnelStage:
+    key: str
+    label: str
+    count: int
+    percent: int  # of all prospects
+
+
+def outreach_funnel(*, letter: Letter) -> list[FunnelStage]:
+    """Prospects → invited → opened → signed / declined, as numbers."""
+    invited = Q(invited_at__isnull=False) | ~Q(
+        status__in=[P.IDENTIFIED, P.DO_NOT_CONTACT]
+    )
+    opened = Q(opened_at__isnull=False) | Q(status__in=[P.OPENED, P.SIGNED])
+    counts = Prospect.objects.filter(letter=letter).aggregate(
+        prospects=Count("pk"),
+        invited=Count("pk", filter=invited),
+        opened=Count("pk", filter=opened),
+        signed=Count("pk", filter=Q(status=P.SIGNED)),
+        declined=Count("pk", filter=Q(status=P.DECLINED)),
+    )
+    labels = {
+        "prospects": _("Prospects"),
+        "invited": P.INVITED.label,
+        "opened": P.OPENED.label,
+        "signed": P.SIGNED.label,
+        "declined": P.DECLINED.label,
+    }
+    total = counts["prospects"] or 1
+    return [
+        FunnelStage(key, str(label), counts[key], round(100 * counts[key] / total))
+        for key, label in labels.items()
+    ]
+
+
+def prospect_status_counts(*, letter: Letter) -> dict[str, int]:
+    rows = (
+        Prospect.objects.filter(letter=letter)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def prospect_list(
+    *,
+    letter: Letter,
+    q: str = "",
+    status: str = "",
+    owner: str = "",
+    follow_up_due_on: date | None = None,
+) -> QuerySet[Prospect]:
+    """The letter's prospects, filtered; ``owner`` is a user id or "none"."""
+    invitation = Delivery.objects.filter(
+        prospect=OuterRef("pk"), kind=Delivery.Kind.INVITATION
+    )
+    prospects = (
+        Prospect.objects.filter(letter=letter)
+        .select_related("owner", "referred_by")
+        .annotate(has_invitation=Exists(invitation))
+    )
+    if q:
+        prospects = prospects.filter(
+            Q(organisation__icontains=q)
+            | Q(contact_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(notes__icontains=q)
+        )
+    if status:
+        prospects = prospects.filter(status=status)
+    if owner == "none":
+        prospects = prospects.filter(owner__isnull=True)
+    elif owner.isdigit():
+        prospects = prospects.filter(owner_id=int(owner))
+    if follow_up_due_on:
+        prospects = prospects.filter(next_follow_up__lte=follow_up_due_on).exclude(
+            status__in=FINAL_STATUSES
+        )
+    return prospects.order_by(Lower("organisation"), "id")
+
+
+def invitable_count(*, letter: Letter) -> int:
+    return invitable_prospects(letter).exclude(pk__in=invited_ids(letter)).count()
+
+
+# --- Invitation batches ------------------------------------------------------------
+
+
+@dataclass
+class DeliveryProgress:
+    """How far a set of deliveries (a batch, an update) has got."""
+
+    counts: dict[str, int]
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def done(self) -> int:
+        S = Delivery.Status
+        return sum(self.counts.get(s, 0) for s in (S.SENT, S.FAILED, S.SKIPPED))
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass(kw_only=True)
+class BatchProgress(DeliveryProgress):
+    batch: InvitationBatch
+
+
+def delivery_counts(deliveries: QuerySet[Delivery]) -> dict[str, int]:
+    return dict(deliveries.values_list("status").annotate(n=Count("pk")).order_by())
+
+
+def batch_progress(*, batch: InvitationBatch, with_rows: bool = True) -> BatchProgress:
+    counts = delivery_counts(batch.deliveries.all())
+    rows: list[Delivery] = []
+    if with_rows:
+        rows = list(
+            batch.deliveries.select_related("prospect").order_by(
+                Lower("prospect__organisation"), "id"
+            )
+        )
+    return BatchProgress(batch=batch, counts=counts, deliveries=rows)
+
+
+def running_batches(*, letter: Letter) -> QuerySet[InvitationBatch]:
+    busy = (Delivery.Status.PLANNED, Delivery.Status.CLAIMED)
+    return letter.invitation_batches.filter(deliveries__status__in=busy).distinct()
+
+
+def latest_batch(*, letter: Letter) -> InvitationBatch | None:
+    return letter.invitation_batches.order_by("-created_at", "-id").first()
+
+
+def failed_deliveries(*, letter: Letter, limit: int = 50) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(letter=letter, status=Delivery.Status.FAILED)
+        .select_related("prospect", "signature", "user")
+        .order_by("-updated_at")[:limit]
+    )
+
+
+# --- Reminder plan (what has been sent, what is next) -----------------------------
+
+
+@dataclass
+class PlanRow:
+    kind: str
+    label: str
+    due_at: datetime
+    state: str  # "sent", "due", "next", "later", "past"
+    sent: int = 0
+    pending: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def reminder_plan(*, letter: Letter, now: datetime) -> list[PlanRow]:
+    """The letter's schedule with counts of what each step has sent.
+
+    The digest appears once, at its next time; steps for other deadline values
+    (before a deadline moved) are left out.
+    """
+    steps = steps_for(letter, now=now)
+    digest_done = False
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for kind, basis, status, n in (
+        Delivery.objects.filter(letter=letter)
+        .exclude(kind=Delivery.Kind.INVITATION)
+        .values_list("kind", "basis", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts.setdefault((kind, basis), {})[status] = n
+    rows: list[PlanRow] = []
+    upcoming = sorted(s.due_at for s in steps if s.due_at > now)
+    for step in sorted(steps, key=lambda s: s.due_at):
+        if step.kind == Delivery.Kind.DIGEST:
+            if digest_done or step.due_at <= now:
+                continue
+            digest_done = True
+        by_status = counts.get((step.kind, step.basis), {})
+        S = Delivery.Status
+        if step.due_at > now:
+            state = "next" if upcoming and step.due_at == upcoming[0] else "later"
+        elif by_status:
+            state = "sent"
+        elif step.is_due(now):
+            state = "due"
+        else:
+            state = "past"
+        rows.append(
+            PlanRow(
+                kind=step.kind,
+                label=str(Delivery.Kind(step.kind).label),
+                due_at=step.due_at,
+                state=state,
+                sent=by_status.get(S.SENT, 0),
+                pending=by_status.get(S.PLANNED, 0) + by_status.get(S.CLAIMED, 0),
+                failed=by_status.get(S.FAILED, 0),
+                skipped=by_status.get(S.SKIPPED, 0),
+            )
+        )
+    return rows
+
+
+# --- Digest -----------------------------------------------------------------------
+
+
+def digest_content(
+    *, letter: Letter, due_at: datetime
+) -> tuple[list[Prospect], list[Signature]]:
+    """Follow-ups due on the digest's day and signatures from the 24 hours before."""
+    today = due_at.astimezone(ZoneInfo(letter.time_zone)).date()
+    follow_ups = list(
+        prospect_list(letter=letter, follow_up_due_on=today).select_related("owner")
+    )
+    new_signatures = list(
+        Signature.objects.filter(
+            letter=letter,
+            created_at__gte=due_at - timedelta(days=1),
+            created_at__lt=due_at,
+        ).order_by("sort_name", "id")
+    )
+    return follow_ups, new_signatures
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportPreview:
+    rows: list[csv_import.Row]
+    duplicates: list[tuple[int, str, str]]  # (row, email, why)
+    errors: list[tuple[int, str]]
+    ignored_columns: list[str]
+    owners: dict[str, User]  # the "owner" cell (lower case) -> organiser
+
+    @property
+    def can_import(self) -> bool:
+        return bool(self.rows) and not self.errors
+
+
+def prospect_import_preview(*, letter: Letter, data: bytes) -> ImportPreview:
+    """What importing ``data`` would do: rows to add, duplicates, errors."""
+    parsed = csv_import.parse_prospects(data)
+    existing = set(
+        Prospect.objects.filter(letter=letter).values_list(Lower("email"), flat=True)
+    )
+    organisers = list(letter_organisers(letter=letter))
+    owners: dict[str, User] = {}
+    for user in organisers:
+        owners[user.email.lower()] = user
+        if user.display_name:
+            owners.setdefault(user.display_name.lower(), user)
+    seen: dict[str, int] = {}
+    rows: list[csv_import.Row] = []
+    duplicates: list[tuple[int, str, str]] = []
+    errors = list(parsed.errors)
+    for row in parsed.rows:
+        if row.owner and row.owner.lower() not in owners:
+            errors.append(
+                (
+                    row.number,
+                    _("“%(owner)s” is not an organiser of this letter.")
+                    % {"owner": row.owner},
+                )
+            )
+        elif row.email in existing:
+            duplicates.append((row.number, row.email, _("already on the list")))
+        elif row.email in seen:
+            why = _("same address as row %(row)d") % {"row": seen[row.email]}
+            duplicates.append((row.number, row.email, why))
+        else:
+            seen[row.email] = row.number
+            rows.append(row)
+    errors.sort()
+    return ImportPreview(rows, duplicates, errors, parsed.ignored_columns, owners)
+
+
+EXPORT_HEADER = [
+    "organisation",
+    "contact_name",
+    "email",
+    "status",
+    "large_organisation",
+    "owner",
+    "referred_by",
+    "notes",
+    "decline_reason",
+    "invited_at",
+    "opened_at",
+    "last_contacted_at",
+    "next_follow_up",
+    "last_delivery",
+]
+
+
+def prospect_export_rows(*, letter: Letter) -> Iterator[list[Any]]:
+    prospects = (
+        Prospect.objects.filter(letter=letter)
+        .select_related("owner", "referred_by")
+        .annotate(last_delivery=Max("deliveries__sent_at"))
+        .order_by(Lower("organisation"), "id")
+    )
+    for p in prospects.iterator(chunk_size=500):
+        yield [
+            p.organisation,
+            p.contact_name,
+            p.email,
+            p.status,
+            "yes" if p.is_large else "",
+            p.owner.email if p.owner else "",
+            p.referred_by.display_name if p.referred_by else "",
+            p.notes,
+            p.decline_reason,
+            _isoformat(p.invited_at),
+            _isoformat(p.opened_at),
+            _isoformat(p.last_contacted_at),
+            p.next_follow_up.isoformat() if p.next_follow_up else "",
+            _isoformat(p.last_delivery),
+        ]
+
+
+def _isoformat(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+# --- The outreach page --------------------------------------------------------------
+
+
+@dataclass
+class OutreachOverview:
+    funnel: list[FunnelStage]
+    plan: list[PlanRow]
+    running: list[BatchProgress]
+    latest: BatchProgress | None
+    failed: list[Delivery]
+    invitable: int
+    accepts_invitations: bool
+    signing_closed: bool
+
+
+def outreach_overview(*, letter: Letter, now: datetime) -> OutreachOverview:
+    running = [
+        batch_progress(batch=b, with_rows=False) for b in running_batches(letter=letter)
+    ]
+    latest = latest_batch(letter=letter)
+    return OutreachOverview(
+        funnel=outreach_funnel(letter=letter),
+        plan=reminder_plan(letter=letter, now=now),
+        running=running,
+        latest=batch_progress(batch=latest, with_rows=False) if latest else None,
+        failed=list(failed_deliveries(letter=letter)),
+        invitable=invitable_count(letter=letter),
+        accepts_invitations=letter_accepts_invitations(letter, now=now),
+        signing_closed=bool(letter.hard_deadline and letter.hard_deadline <= now),
+    )

@@ -1,0 +1,132 @@
+"""The public listing: what a visitor may see of the signers, in order."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Collate
+
+from letters.models import Letter
+from signers.models import (
+    Signature,
+)
+
+# --- The public listing -----------------------------------------------------
+
+# What a visitor may see of a signature, and nothing else.
+PUBLIC_FIELDS = (
+    "id",
+    "kind",
+    "display_name",
+    "sort_name",
+    "affiliation",
+    "city",
+    "country",
+    "website",
+)
+
+
+def _allowed_kinds(letter: Letter) -> list[str]:
+    kinds: list[str] = []
+    if letter.allows_organisations:
+        kinds.append(Signature.Kind.ORGANISATION)
+    if letter.allows_individuals:
+        kinds.append(Signature.Kind.INDIVIDUAL)
+    return kinds
+
+
+def _by_code_point(field: str) -> Collate:
+    # Sort names are already folded (case, accents, articles); comparing them by
+    # code point gives the same, stable order on every database and locale.
+    return Collate(F(field), "C" if connection.vendor == "postgresql" else "BINARY")
+
+
+def counted_signatures(letter: Letter) -> QuerySet[Signature]:
+    """The signatures the letter's public page, PDF and widget count: confirmed,
+    of a kind the letter allows. The one definition behind the public list,
+    the counts and ``consent_violations``."""
+    return Signature.objects.filter(
+        letter=letter,
+        status=Signature.Status.CONFIRMED,
+        kind__in=_allowed_kinds(letter),
+    )
+
+
+def listed_signatures(letter: Letter) -> QuerySet[Signature]:
+    """The counted signatures that are named: those consenting to be listed."""
+    return counted_signatures(letter).filter(consent_listed=True)
+
+
+def signature_list_public(*, letter: Letter) -> QuerySet[Signature]:
+    """Publicly listed signatures (confirmed, and consenting to be listed) of the
+    kinds the letter allows: organisations first, then individuals, each A-Z by
+    sort name, with public fields only. The page, the PDF, the CSV and the
+    consent check all read it.
+    """
+    return (
+        listed_signatures(letter)
+        .only(*PUBLIC_FIELDS)
+        .order_by(
+            # "individual" sorts before "organisation": descending puts them last.
+            F("kind").desc(),
+            _by_code_point("sort_name"),
+            "id",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PublicCounts:
+    signers: int
+    unlisted: int
+
+
+def signature_counts_public(*, letter: Letter) -> PublicCounts:
+    """How many signed (confirmed), and how many of those asked not to be named."""
+    totals = counted_signatures(letter).aggregate(
+        signers=Count("id"),
+        unlisted=Count("id", filter=Q(consent_listed=False)),
+    )
+    return PublicCounts(signers=totals["signers"], unlisted=totals["unlisted"])
+
+
+def signature_list_for_export(*, letter: Letter) -> QuerySet[Signature]:
+    """Every signature of the letter, whatever its status, for the organisers'
+    export: all fields and the revision each signer signed."""
+    return (
+        Signature.objects.filter(letter=letter)
+        .select_related("revision")
+        .order_by(F("kind").desc(), _by_code_point("sort_name"), "id")
+    )
+
+
+@dataclass(frozen=True)
+class SignerSection:
+    kind: str
+    signatures: list[Signature]
+
+
+def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
+    """The public list split by kind, organisations first; one query."""
+    by_kind: dict[str, list[Signature]] = {}
+    for signature in signature_list_public(letter=letter):
+        by_kind.setdefault(signature.kind, []).append(signature)
+    return [
+        SignerSection(kind=kind, signatures=by_kind[kind])
+        for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
+        if kind in by_kind
+    ]
+
+
+def signer_list_digest(*, signatures: Iterable[Signature], counts: PublicCounts) -> str:
+    """A fingerprint of a public signer list as shown: the counts, then every
+    listed signature's public fields, in order. A PDF stores the one of the
+    list it was rendered from; ``consent_violations`` compares it with now."""
+    digest = hashlib.sha256(f"{counts.signers} {counts.unlisted}\n".encode())
+    for signature in signatures:
+        row = [getattr(signature, name) for name in PUBLIC_FIELDS]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()

@@ -1,0 +1,543 @@
+"""Writes for signatures: signing, confirming, withdrawing, moderation, details.
+
+Every state change is a conditional UPDATE on the status it starts from, so a
+second click (or a mail scanner, or a race) finds the work done and the service
+returns False instead of acting twice. Emails are rows in ``SignatureEmail``
+queued on commit; nothing here talks to an SMTP server inside a transaction.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coalition.models import User
+from coalition.queue import enqueue_on_commit
+from letters.models import Letter, Revision
+from signers import names
+from signers.importing import ImportRow, SignatureImportError
+from signers.models import (
+    Prospect,
+    Signature,
+    SignatureEmail,
+)
+from signers.partners import matching
+from signers.selectors.signatures import (
+    VIA_IMPORT,
+    VIA_INVITATION,
+    VIA_OPEN_JOIN,
+    signing_closed_reason,
+)
+from signers.services.common import (
+    Source,
+    Status,
+    audit_signature,
+    bump_signers_version,
+    duplicate_error,
+    live_signature,
+    lock_letter,
+    make_way,
+    on_confirmed,
+    text_changed_error,
+)
+from signers.services.sending import queue_signature_email
+
+# An address is sent its signature's status on request at most this often.
+STATUS_EMAIL_INTERVAL: Final = timedelta(hours=1)
+
+
+@transaction.atomic
+def signature_create(
+    *,
+    letter: Letter,
+    revision_id: int,
+    source: str,
+    display_name: str,
+    email: str,
+    kind: str = Signature.Kind.ORGANISATION,
+    affiliation: str = "",
+    city: str = "",
+    country: str = "",
+    website: str = "",
+    contact_name: str = "",
+    contact_title: str = "",
+    phone: str = "",
+    comment: str = "",
+    consent_listed: bool = True,
+    consent_updates: bool = False,
+    consent_logo: bool = False,
+    attested: bool = False,
+    prospect: Prospect | None = None,
+) -> Signature:
+    """Sign revision ``revision_id`` (the letter's current one, which the
+    signer was shown) for an organisation or an individual. Every route in
+    (invitation, open join, referral, import, demo data) uses this.
+
+    Confirmed at once when the email is proven (an invitation read at its own
+    address, or an organisers' import); otherwise pending, with an email asking
+    to confirm. Raises ValidationError, saving nothing, when the letter takes no
+    signatures by this route, the text changed, the kind is not allowed, the
+    attestation is missing, or the organisation or email has already signed.
+    Locks the letter first: a material revision published meanwhile either
+    comes before (and the text has changed) or waits for this to commit (and
+    then moves this signature to re-confirm).
+    """
+    letter = lock_letter(pk=letter.pk)
+    via = {Source.OPEN_JOIN: VIA_OPEN_JOIN, Source.IMPORT: VIA_IMPORT}.get(
+        Source(source), VIA_INVITATION
+    )
+    reason = signing_closed_reason(letter=letter, via=via)
+    if reason:
+        raise ValidationError(reason, code="closed")
+    if revision_id != letter.current_revision_id:
+        raise text_changed_error()
+    if kind == Signature.Kind.ORGANISATION and not letter.allows_organisations:
+        raise ValidationError(_("This letter is signed by individuals only."))
+    if kind == Signature.Kind.INDIVIDUAL and not letter.allows_individuals:
+        raise ValidationError(_("This letter is signed by organisations only."))
+    if kind == Signature.Kind.ORGANISATION and not attested:
+        raise ValidationError(
+            {"attested": _("Please confirm that you may sign for this organisation.")}
+        )
+    email = names.clean_email(email)
+    display_name = names.clean_display_name(display_name)
+    if not display_name:
+        raise ValidationError({"display_name": _("Please give a name.")})
+    if source == Source.INVITATION and prospect and prospect.referred_by_id:
+        source = Source.REFERRAL
+    proven = source == Source.IMPORT or (
+        prospect is not None and prospect.email.lower() == email
+    )
+    now = timezone.now()
+    keys = names.name_keys(display_name)
+    make_way(letter=letter, email=email, keys=keys, proven=proven, now=now)
+    try:
+        with transaction.atomic():
+            signature = Signature.objects.create(
+                letter=letter,
+                revision_id=revision_id,
+                kind=kind,
+                status=Status.CONFIRMED if proven else Status.PENDING,
+                source=source,
+                display_name=display_name,
+                sort_name=names.sort_name(display_name),
+                normalised_name=keys.normalised,
+                skeleton_name=keys.skeleton,
+                affiliation=affiliation,
+                city=city,
+                country=country,
+                website=website,
+                contact_name=contact_name,
+                contact_title=contact_title,
+                email=email,
+                phone=phone,
+                comment=comment,
+                consent_listed=consent_listed,
+                consent_updates=consent_updates,
+                consent_logo=consent_logo and kind == Signature.Kind.ORGANISATION,
+                attested=attested,
+                prospect=prospect,
+                confirmed_at=now if proven else None,
+            )
+    except IntegrityError as exc:
+        raise duplicate_error(
+            letter=letter, email=email, keys=keys, display_name=display_name
+        ) from exc
+    if signature.status == Status.CONFIRMED:
+        on_confirmed(signature)
+        if source != Source.IMPORT:
+            queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+    else:
+        queue_signature_email(signature, SignatureEmail.Kind.CONFIRM_REQUEST)
+    matching.propose_for_signature(signature)
+    return signature
+
+
+@transaction.atomic
+def signature_import(*, letter: Letter, rows: list[ImportRow]) -> int:
+    """Import existing signers, confirmed on the current revision with source
+    import and no email sent. All rows or none: raises SignatureImportError
+    with every line's problems (including organisations that already signed)
+    and saves nothing. Returns the number of signatures created."""
+    letter = lock_letter(pk=letter.pk)
+    revision = letter.current_revision
+    if revision is None:
+        raise SignatureImportError(
+            {1: [_("The letter has no published revision to sign yet.")]}
+        )
+    errors = {row.line: list(row.errors) for row in rows if row.errors}
+    for row in rows:
+        if row.errors:
+            continue
+        try:
+            signature_create(
+                letter=letter,
+                revision_id=revision.pk,
+                source=Source.IMPORT,
+                **row.fields,
+            )
+        except ValidationError as exc:
+            errors.setdefault(row.line, []).extend(exc.messages)
+    if errors:
+        raise SignatureImportError(errors)
+    return len(rows)
+
+
+@transaction.atomic
+def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
+    """The signer clicked the button behind their confirmation link.
+
+    Binds the signature to ``revision_id`` (the text the page showed, which must
+    still be current). Open joins on a letter that needs approval wait for
+    the organisers. Returns False if it was not pending any more. Locks the
+    letter, then the signature.
+    """
+    letter = lock_letter(signatures__pk=signature_id)
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    signature.letter = letter
+    if signature.status != Status.PENDING:
+        return False
+    now = timezone.now()
+    if signature.has_expired(now):
+        Signature.objects.filter(pk=signature_id, status=Status.PENDING).update(
+            status=Status.EXPIRED, updated_at=now
+        )
+        return False
+    via = VIA_OPEN_JOIN if signature.source == Source.OPEN_JOIN else VIA_INVITATION
+    reason = signing_closed_reason(letter=letter, via=via)
+    if reason:
+        raise ValidationError(reason, code="closed")
+    if revision_id != letter.current_revision_id:
+        raise text_changed_error()
+    needs_approval = (
+        signature.source == Source.OPEN_JOIN and letter.join_requires_approval
+    )
+    updated = Signature.objects.filter(pk=signature_id, status=Status.PENDING).update(
+        status=Status.PENDING_APPROVAL if needs_approval else Status.CONFIRMED,
+        revision_id=revision_id,
+        confirmed_at=None if needs_approval else now,
+        updated_at=now,
+    )
+    if not updated:
+        return False
+    signature.refresh_from_db()
+    if not needs_approval:
+        on_confirmed(signature)
+        queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+    return True
+
+
+@transaction.atomic
+def signature_withdraw(*, signature_id: int) -> bool:
+    """Withdraw at once; the row stays, with status withdrawn. The signer gets
+    a confirmation; organisers see it in the audit log. False if already off
+    the letter."""
+    lock_letter(signatures__pk=signature_id)
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    was_listed = signature.status == Status.CONFIRMED
+    now = timezone.now()
+    updated = Signature.objects.filter(
+        pk=signature_id, status__in=Signature.LIVE_STATUSES
+    ).update(status=Status.WITHDRAWN, withdrawn_at=now, updated_at=now)
+    if not updated:
+        return False
+    if was_listed:
+        bump_signers_version(signature.letter_id, removed=True)
+    audit_signature(signature, "signature.withdrawn", previous_status=signature.status)
+    queue_signature_email(signature, SignatureEmail.Kind.WITHDRAWN)
+    return True
+
+
+@transaction.atomic
+def signature_reconfirm(*, signature_id: int, revision_id: int) -> bool:
+    """Re-confirm on ``revision_id`` (the current text) after a material change:
+    listed and counted again, with a receipt for the new text. Locks the
+    letter, then the signature."""
+    letter = lock_letter(signatures__pk=signature_id)
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    signature.letter = letter
+    if revision_id != letter.current_revision_id:
+        raise text_changed_error()
+    now = timezone.now()
+    updated = Signature.objects.filter(
+        pk=signature_id, status=Status.NEEDS_RECONFIRMATION
+    ).update(
+        status=Status.CONFIRMED,
+        revision_id=revision_id,
+        confirmed_at=now,
+        updated_at=now,
+    )
+    if not updated:
+        return False
+    signature.refresh_from_db()
+    on_confirmed(signature)
+    queue_signature_email(signature, SignatureEmail.Kind.RECEIPT)
+    return True
+
+
+def _is_before_material_change(signature: Signature) -> bool:
+    last = signature.letter.last_material_revision_number or 0
+    return signature.revision.number < last
+
+
+@transaction.atomic
+def signature_approve(*, signature: Signature, actor: User) -> bool:
+    """Approve an open join. If a material revision came out meanwhile, the
+    signer is asked to re-confirm on the new text instead. Locks the letter,
+    then the signature."""
+    letter = lock_letter(pk=signature.letter_id)
+    signature.refresh_from_db(from_queryset=Signature.objects.select_for_update())
+    signature.letter = letter
+    stale = _is_before_material_change(signature)
+    now = timezone.now()
+    updated = Signature.objects.filter(
+        pk=signature.pk, status=Status.PENDING_APPROVAL
+    ).update(
+        status=Status.NEEDS_RECONFIRMATION if stale else Status.CONFIRMED,
+        confirmed_at=None if stale else now,
+        updated_at=now,
+    )
+    if not updated:
+        return False
+    signature.refresh_from_db()
+    audit_signature(signature, "signature.approved", actor=actor)
+    if stale:
+        queue_signature_email(
+            signature,
+            SignatureEmail.Kind.RECONFIRM_REQUEST,
+            revision=signature.letter.current_revision,
+        )
+    else:
+        on_confirmed(signature)
+        queue_signature_email(signature, SignatureEmail.Kind.APPROVED)
+    return True
+
+
+@transaction.atomic
+def signature_reject(*, signature: Signature, actor: User, reason: str) -> bool:
+    """Take a signature off the letter with a reason the signer is told
+    (unless their address was never confirmed: no mail to unproven addresses)."""
+    lock_letter(pk=signature.letter_id)
+    locked = Signature.objects.select_for_update().get(pk=signature.pk)
+    now = timezone.now()
+    updated = Signature.objects.filter(
+        pk=signature.pk, status__in=Signature.LIVE_STATUSES
+    ).update(status=Status.REJECTED, rejection_reason=reason, updated_at=now)
+    if not updated:
+        return False
+    if locked.status == Status.CONFIRMED:
+        bump_signers_version(locked.letter_id, removed=True)
+    audit_signature(locked, "signature.rejected", actor=actor, reason=reason)
+    if locked.status != Status.PENDING and not locked.erased_at:
+        queue_signature_email(locked, SignatureEmail.Kind.REJECTED)
+    return True
+
+
+PUBLIC_DETAILS: Final = (
+    "affiliation",
+    "city",
+    "country",
+    "website",
+    "consent_listed",
+    "consent_logo",
+    "consent_updates",
+)
+
+
+@transaction.atomic
+def signature_update_public_details(
+    *,
+    signature_id: int,
+    display_name: str,
+    affiliation: str = "",
+    city: str = "",
+    country: str = "",
+    website: str = "",
+    consent_listed: bool = True,
+    consent_logo: bool = False,
+    consent_updates: bool = False,
+) -> bool:
+    """The signer corrects their public details. Everything but the name
+    applies at once; a new name waits for the organisers' approval.
+
+    Returns True when a name change is waiting for approval.
+    """
+    lock_letter(signatures__pk=signature_id)
+    signature = live_signature(signature_id)
+    values: dict[str, Any] = {
+        "affiliation": affiliation,
+        "city": city,
+        "country": country,
+        "website": website,
+        "consent_listed": consent_listed,
+        "consent_logo": consent_logo and signature.kind == Signature.Kind.ORGANISATION,
+        "consent_updates": consent_updates,
+    }
+    changed = [f for f in PUBLIC_DETAILS if getattr(signature, f) != values[f]]
+    for field in changed:
+        setattr(signature, field, values[field])
+    display_name = names.clean_display_name(display_name) or signature.display_name
+    requested = "" if display_name == signature.display_name else display_name
+    if requested != signature.requested_display_name:
+        signature.requested_display_name = requested
+        changed.append("requested_display_name")
+    if changed:
+        signature.save(update_fields=[*changed, "updated_at"])
+        audit_signature(signature, "signature.details_changed", fields=changed)
+    if signature.status == Status.CONFIRMED and set(changed) & set(PUBLIC_DETAILS):
+        unlisted = "consent_listed" in changed and not consent_listed
+        bump_signers_version(signature.letter_id, removed=unlisted)
+    return bool(signature.requested_display_name)
+
+
+@transaction.atomic
+def signature_decide_name_change(
+    *, signature: Signature, actor: User, approve: bool
+) -> bool:
+    """Apply (or drop) the name a signer asked for. Raises ValidationError if
+    the new name is that of another organisation on the letter."""
+    lock_letter(pk=signature.letter_id)
+    locked = Signature.objects.select_for_update().get(pk=signature.pk)
+    new_name = locked.requested_display_name
+    if not new_name:
+        return False
+    if approve:
+        locked.display_name = new_name
+        locked.sort_name = names.sort_name(new_name)
+        locked.normalised_name, locked.skeleton_name = names.name_keys(new_name)
+    locked.requested_display_name = ""
+    try:
+        with transaction.atomic():
+            locked.save(
+                update_fields=[
+                    "display_name",
+                    "sort_name",
+                    "normalised_name",
+                    "skeleton_name",
+                    "requested_display_name",
+                    "updated_at",
+                ]
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("Another signer of this letter already has the name %(name)s.")
+            % {"name": new_name},
+            code="duplicate",
+        ) from exc
+    audit_signature(
+        locked,
+        "signature.name_approved" if approve else "signature.name_declined",
+        actor=actor,
+        requested=new_name,
+    )
+    if approve and locked.status == Status.CONFIRMED:
+        bump_signers_version(locked.letter_id)
+    return True
+
+
+@transaction.atomic
+def signature_set_sort_name(
+    *, signature: Signature, actor: User, sort_name: str
+) -> None:
+    """An organiser overrides where a signer sorts ("the the" for The The)."""
+    value = names.sort_name(sort_name, strip_article=False) or signature.sort_name
+    Signature.objects.filter(pk=signature.pk).update(
+        sort_name=value, updated_at=timezone.now()
+    )
+    audit_signature(signature, "signature.sort_name_set", actor=actor, sort_name=value)
+    if signature.status == Status.CONFIRMED:
+        bump_signers_version(signature.letter_id)
+
+
+@transaction.atomic
+def signatures_on_new_revision(*, revision: Revision) -> None:
+    """Called through ``letters.hooks`` inside the transaction that publishes
+    ``revision`` (number 2 or later).
+
+    Editorial: earlier confirmed signers stay confirmed and are sent a notice
+    with the diff and a withdraw link. Material: live signatures on earlier
+    revisions move to needs_reconfirmation (no longer listed or counted) and
+    are sent the diff and a re-confirm link. Locks the affected rows.
+    """
+    letter_id = revision.letter_id
+    earlier = Signature.objects.filter(
+        letter_id=letter_id, revision__number__lt=revision.number
+    )
+    if revision.kind == Revision.Kind.MATERIAL:
+        Letter.objects.filter(pk=letter_id).filter(
+            Q(last_material_revision_number__isnull=True)
+            | Q(last_material_revision_number__lt=revision.number)
+        ).update(last_material_revision_number=revision.number)
+        affected = list(
+            earlier.select_for_update().filter(
+                status__in=[Status.CONFIRMED, Status.NEEDS_RECONFIRMATION]
+            )
+        )
+        moved = earlier.filter(
+            pk__in=[s.pk for s in affected], status=Status.CONFIRMED
+        ).update(status=Status.NEEDS_RECONFIRMATION, updated_at=timezone.now())
+        if moved:
+            bump_signers_version(letter_id, removed=True)
+        kind = SignatureEmail.Kind.RECONFIRM_REQUEST
+    elif revision.kind == Revision.Kind.EDITORIAL:
+        affected = list(earlier.filter(status=Status.CONFIRMED))
+        kind = SignatureEmail.Kind.EDITORIAL_NOTICE
+    else:
+        return
+    for signature in affected:
+        if not signature.erased_at:
+            queue_signature_email(signature, kind, revision=revision)
+
+
+def signatures_expire_pending(*, now: datetime) -> int:
+    """Unconfirmed signatures past SIGNERS_PENDING_EXPIRY_HOURS expire; beat
+    runs this every few minutes (signing checks the time itself, so a late run
+    lets nobody through and blocks nobody). Returns how many expired."""
+    return Signature.objects.filter(
+        status=Status.PENDING, created_at__lt=Signature.pending_expiry_cutoff(now)
+    ).update(status=Status.EXPIRED, updated_at=now)
+
+
+@transaction.atomic
+def signature_status_send(*, letter: Letter, email: str) -> bool:
+    """Email ``email`` where its live signature on ``letter`` stands, with the
+    links for what it may do next: the answer to "this address has already
+    signed", which must not show the signature to whoever typed the address.
+
+    Nothing happens (False) when the address has no live signature, or was
+    sent its status less than STATUS_EMAIL_INTERVAL ago; the caller answers
+    the same either way, so the form tells nobody anything.
+    """
+
+    now = timezone.now()
+    signature = (
+        Signature.objects.filter(
+            letter=letter,
+            email=names.clean_email(email),
+            status__in=Signature.LIVE_STATUSES,
+        )
+        .exclude(
+            status=Status.PENDING, created_at__lt=Signature.pending_expiry_cutoff(now)
+        )
+        .select_for_update()
+        .first()
+    )
+    if signature is None:
+        return False
+    row, created = SignatureEmail.objects.get_or_create(
+        signature=signature,
+        kind=SignatureEmail.Kind.STATUS,
+        revision_id=signature.revision_id,
+    )
+    # One row per signature and revision: asking again after the interval
+    # sends it again.
+    if not created and not SignatureEmail.objects.filter(
+        pk=row.pk, sent_at__lt=now - STATUS_EMAIL_INTERVAL
+    ).update(sent_at=None, claimed_at=None, attempts=0, created_at=now):
+        return False
+    enqueue_on_commit("signers.tasks.signature_email_send_task", row.pk)
+    return True

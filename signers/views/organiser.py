@@ -1,0 +1,233 @@
+"""The organiser's Signers tab: the list, one signature, moderation, import."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_POST
+
+from coalition.types import AuthedHttpRequest
+from letters.models import Letter
+from signers import csv_import
+from signers.forms.organiser import (
+    EraseForm,
+    ImportForm,
+    RejectForm,
+    SignatureFilterForm,
+    SortNameForm,
+)
+from signers.importing import SignatureImportError, read_signer_csv
+from signers.models import (
+    Signature,
+)
+from signers.selectors.signatures import (
+    change_request_list,
+    organiser_can_act,
+    signature_approval_queue,
+    signature_count_public,
+    signature_counts_by_revision,
+    signature_for_organisers,
+    signature_list_for_organisers,
+)
+from signers.services import signatures as signatures_services
+from signers.services.personal_data import (
+    signature_erase_personal_data,
+    signature_record_export,
+)
+from signers.services.signatures import (
+    signature_approve,
+    signature_decide_name_change,
+    signature_reject,
+    signature_set_sort_name,
+)
+from signers.views.self_service import personal_data_download
+
+# --- Organisers -------------------------------------------------------------------
+
+
+def _organiser_letter(request: AuthedHttpRequest, slug: str, *, act: bool) -> Letter:
+    """Non-members get a 404; viewers may look but not act."""
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    if act and not organiser_can_act(letter=letter, user=request.user):
+        raise PermissionDenied
+    return letter
+
+
+@login_required
+def letter_signatures(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter = _organiser_letter(request, slug, act=False)
+    filters = SignatureFilterForm(request.GET or None, letter=letter)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    signatures = signature_list_for_organisers(
+        letter=letter,
+        status=chosen.get("status") or "",
+        revision_number=chosen.get("revision"),
+    )
+    page = Paginator(signatures, 100).get_page(request.GET.get("page"))
+    context = {
+        "letter": letter,
+        "filters": filters,
+        "page": page,
+        "by_revision": signature_counts_by_revision(letter=letter),
+        "queue": signature_approval_queue(letter=letter),
+        "change_requests": change_request_list(letter=letter),
+        "count": signature_count_public(letter=letter),
+        "can_act": organiser_can_act(letter=letter, user=request.user),
+    }
+    return render(request, "signers/signature_list.html", context)
+
+
+def _detail_page(
+    request: AuthedHttpRequest, letter: Letter, signature: Signature, **forms_: Form
+) -> HttpResponse:
+    context = {
+        "letter": letter,
+        "signature": signature,
+        "can_act": organiser_can_act(letter=letter, user=request.user),
+        "sort_form": SortNameForm(initial={"sort_name": signature.sort_name}),
+        "reject_form": RejectForm(),
+        "erase_form": EraseForm(),
+        **forms_,
+    }
+    status = 400 if forms_ else 200
+    return render(request, "signers/signature_detail.html", context, status=status)
+
+
+def _organiser_signature(letter: Letter, pk: int) -> Signature:
+    try:
+        return signature_for_organisers(letter=letter, pk=pk)
+    except Signature.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@login_required
+def signature_detail(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter = _organiser_letter(request, slug, act=False)
+    return _detail_page(request, letter, _organiser_signature(letter, pk))
+
+
+# Room in an upload's request for the multipart framing and the other fields.
+UPLOAD_OVERHEAD = 64 * 1024
+
+
+def upload_too_large(request: HttpRequest) -> bool:
+    """Whether a POST is larger than any the import pages take (a file at the
+    limit with its form, or the prospect preview's confirm field, which
+    DATA_UPLOAD_MAX_MEMORY_SIZE is set to take), by its Content-Length alone:
+    nothing of its body has been read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False  # Django reads no body then
+    largest = max(
+        settings.IMPORT_MAX_BYTES + UPLOAD_OVERHEAD,
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
+    )
+    return request.method == "POST" and length > largest
+
+
+def upload_refused(
+    request: HttpRequest, template: str, context: dict[str, Any]
+) -> HttpResponse:
+    messages.error(request, csv_import.too_large_message())
+    return render(request, template, context, status=413)
+
+
+@login_required
+@require_POST
+def signature_act(
+    request: AuthedHttpRequest, slug: str, pk: int, action: str
+) -> HttpResponse:
+    """Approve, reject, erase, set the sort name, or decide a name change."""
+    letter = _organiser_letter(request, slug, act=True)
+    signature = _organiser_signature(letter, pk)
+    form_class = {
+        "reject": RejectForm,
+        "erase": EraseForm,
+        "sort-name": SortNameForm,
+    }.get(action)
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        key = {"reject": "reject_form", "erase": "erase_form"}.get(action, "sort_form")
+        return _detail_page(request, letter, signature, **{key: form})
+    data = form.cleaned_data if form is not None else {}
+    try:
+        message = _act(action, signature, request.user, data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, message)
+    return redirect("signers:signature-detail", slug=letter.slug, pk=signature.pk)
+
+
+@login_required
+@require_POST
+def signature_export(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Everything held about one signer, as a JSON file, for owners and
+    editors (like erasure, the answer to a signer's request about their
+    data). A POST: the download is written in the letter's log."""
+    letter = _organiser_letter(request, slug, act=True)
+    signature = _organiser_signature(letter, pk)
+    signature_record_export(signature=signature, actor=request.user)
+    return personal_data_download(signature)
+
+
+def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> str:
+    if action == "approve":
+        done = signature_approve(signature=signature, actor=user)
+        return _("Approved.") if done else _("Already done.")
+    if action == "reject":
+        done = signature_reject(signature=signature, actor=user, reason=data["reason"])
+        return _("Rejected; the signer is told why.") if done else _("Already done.")
+    if action == "erase":
+        done = signature_erase_personal_data(signature=signature, actor=user)
+        return _("Personal data erased.") if done else _("Already done.")
+    if action == "sort-name":
+        signature_set_sort_name(
+            signature=signature, actor=user, sort_name=data["sort_name"]
+        )
+        return _("Sort name saved.")
+    if action in ("name-approve", "name-decline"):
+        approve = action == "name-approve"
+        done = signature_decide_name_change(
+            signature=signature, actor=user, approve=approve
+        )
+        return _("Name change decided.") if done else _("Already done.")
+    raise Http404
+
+
+@login_required
+@csrf_exempt  # checked by _signature_import, once the body is known to be small
+def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Organisers bring signers from a CSV file: all rows or none. A file over
+    the import limit is refused before its body is read."""
+    letter = _organiser_letter(request, slug, act=request.method == "POST")
+    if upload_too_large(request):
+        context = {"letter": letter, "form": ImportForm(), "report": []}
+        return upload_refused(request, "signers/signature_import.html", context)
+    return _signature_import(request, letter)
+
+
+@csrf_protect
+def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            rows = read_signer_csv(form.cleaned_data["file"])
+            count = signatures_services.signature_import(letter=letter, rows=rows)
+        except SignatureImportError as exc:
+            report = exc.report()
+        else:
+            messages.success(request, _("%(n)d signers imported.") % {"n": count})
+            return redirect("signers:letter-signatures", slug=letter.slug)
+    context = {"letter": letter, "form": form, "report": report}
+    return render(request, "signers/signature_import.html", context)

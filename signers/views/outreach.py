@@ -1,0 +1,253 @@
+"""Outreach: the prospect list, invitations, reminders, unsubscribe."""
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from coalition.tokens import TokenError, read_token
+from coalition.types import AuthedHttpRequest
+from letters.models import Letter, Membership
+from signers import csv_import
+from signers.forms.outreach import (
+    InviteForm,
+    ProspectFilterForm,
+    ProspectForm,
+    ProspectImportConfirmForm,
+    ProspectImportForm,
+    ReminderScheduleForm,
+)
+from signers.models import (
+    Delivery,
+)
+from signers.planning.reminders import schedule_for
+from signers.selectors.outreach import (
+    EXPORT_HEADER,
+    batch_progress,
+    outreach_overview,
+    prospect_export_rows,
+    prospect_import_preview,
+    prospect_list,
+)
+from signers.selectors.signatures import letter_organisers, organiser_role
+from signers.services.outreach import (
+    delivery_unsubscribe,
+    invitations_send,
+    prospect_create,
+    prospect_update,
+    prospects_import,
+    reminder_schedule_update,
+)
+from signers.views.organiser import upload_refused, upload_too_large
+
+# --- Outreach: the prospect list, invitations, reminders, unsubscribe ------------
+
+
+def outreach_letter(
+    request: AuthedHttpRequest, slug: str, *, edit: bool = False
+) -> tuple[Letter, bool]:
+    """The letter if the user organises it (404 otherwise), and whether they may
+    change things; viewers get 403 on anything that writes."""
+    letter = get_object_or_404(Letter.objects.for_user(request.user), slug=slug)
+    role = organiser_role(letter=letter, user=request.user)
+    can_edit = role in (Membership.Role.OWNER, Membership.Role.EDITOR)
+    if edit and not can_edit:
+        raise PermissionDenied
+    return letter, can_edit
+
+
+@login_required
+@require_GET
+def outreach(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, can_edit = outreach_letter(request, slug)
+    organisers = letter_organisers(letter=letter)
+    filters = ProspectFilterForm(request.GET, organisers=organisers)
+    f = filters.cleaned_data if filters.is_valid() else {}
+    today = timezone.localdate(timezone=ZoneInfo(letter.time_zone))
+    prospects = prospect_list(
+        letter=letter,
+        q=f.get("q", ""),
+        status=f.get("status", ""),
+        owner=f.get("owner", ""),
+        follow_up_due_on=today if f.get("follow_up") else None,
+    )
+    context = {
+        "letter": letter,
+        "can_edit": can_edit,
+        "filters": filters,
+        "page": Paginator(prospects, 100).get_page(request.GET.get("page")),
+        "overview": outreach_overview(letter=letter, now=timezone.now()),
+        "query": request.GET.copy().urlencode() if "page" not in request.GET else "",
+    }
+    return render(request, "signers/outreach_list.html", context)
+
+
+@login_required
+def prospect_add(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = outreach_letter(request, slug, edit=True)
+    organisers = letter_organisers(letter=letter)
+    form = ProspectForm(request.POST or None, organisers=organisers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            prospect = prospect_create(letter=letter, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("%(name)s added.") % {"name": prospect})
+            return redirect("signers:outreach", slug=letter.slug)
+    context = {"letter": letter, "form": form}
+    return render(request, "signers/prospect_form.html", context)
+
+
+@login_required
+def prospect_edit(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    letter, _edit = outreach_letter(request, slug, edit=True)
+    prospect = get_object_or_404(letter.prospects, pk=pk)
+    organisers = letter_organisers(letter=letter)
+    form = ProspectForm(request.POST or None, instance=prospect, organisers=organisers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            prospect_update(prospect=prospect, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("%(name)s saved.") % {"name": prospect})
+            return redirect("signers:outreach", slug=letter.slug)
+    context = {"letter": letter, "form": form, "prospect": prospect}
+    return render(request, "signers/prospect_form.html", context)
+
+
+@login_required
+@csrf_exempt  # checked by _prospect_import, once the body is known to be small
+def prospect_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Upload → preview (nothing written) → confirm (all rows or none). A file
+    over the import limit is refused before its body is read (the CSRF check
+    would read it all)."""
+    letter, _edit = outreach_letter(request, slug, edit=True)
+    if upload_too_large(request):
+        context = {"letter": letter, "upload": ProspectImportForm()}
+        return upload_refused(request, "signers/prospect_import.html", context)
+    return _prospect_import(request, letter)
+
+
+@csrf_protect
+def _prospect_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
+    upload = ProspectImportForm()
+    context: dict[str, object] = {"letter": letter, "upload": upload}
+    if request.method == "POST" and "payload" in request.POST:
+        confirm = ProspectImportConfirmForm(request.POST)
+        if confirm.is_valid():
+            data = confirm.cleaned_data["payload"]
+            try:
+                count = prospects_import(letter=letter, data=data, actor=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("%(n)d prospects imported.") % {"n": count})
+                return redirect("signers:outreach", slug=letter.slug)
+        else:
+            messages.error(request, _("The preview expired. Upload the file again."))
+    elif request.method == "POST":
+        upload = ProspectImportForm(request.POST, request.FILES)
+        context["upload"] = upload
+        if upload.is_valid():
+            data = upload.cleaned_data["file"]
+            preview = prospect_import_preview(letter=letter, data=data)
+            context["preview"] = preview
+            if preview.can_import:
+                payload = ProspectImportConfirmForm.payload_for(data)
+                context["confirm"] = ProspectImportConfirmForm(
+                    initial={"payload": payload}
+                )
+    return render(request, "signers/prospect_import.html", context)
+
+
+@login_required
+@require_GET
+def prospect_export(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = outreach_letter(request, slug)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{letter.slug}-prospects.csv"'
+    )
+    response.write("\ufeff")  # spreadsheets read UTF-8 only with the mark
+    csv_import.write_csv(
+        response,
+        EXPORT_HEADER,
+        prospect_export_rows(letter=letter),
+    )
+    return response
+
+
+@login_required
+@require_POST
+def outreach_invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = outreach_letter(request, slug, edit=True)
+    form = InviteForm(request.POST)
+    ids = form.prospect_ids() if form.is_valid() else []
+    if ids == []:
+        messages.error(request, _("Choose who to invite."))
+        return redirect("signers:outreach", slug=letter.slug)
+    try:
+        batch = invitations_send(letter=letter, actor=request.user, prospect_ids=ids)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if batch is None:
+            messages.info(request, _("Already invited: nothing new to send."))
+        else:
+            messages.success(request, _("Sending the invitations."))
+    return redirect("signers:outreach", slug=letter.slug)
+
+
+@login_required
+@require_GET
+def outreach_batch(request: AuthedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A batch's progress and per-recipient results; HTMX polls the partial."""
+    letter, _edit = outreach_letter(request, slug)
+    batch = get_object_or_404(letter.invitation_batches, pk=pk)
+    compact = request.GET.get("compact") == "1"
+    progress = batch_progress(batch=batch, with_rows=not compact)
+    context = {"letter": letter, "progress": progress, "compact": compact}
+    if request.htmx:
+        return render(request, "signers/_outreach_batch.html", context)
+    return render(request, "signers/outreach_batch.html", context)
+
+
+@login_required
+def outreach_schedule(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    letter, _edit = outreach_letter(request, slug, edit=True)
+    schedule = schedule_for(letter)
+    form = ReminderScheduleForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        reminder_schedule_update(letter=letter, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Reminder schedule saved."))
+        return redirect("signers:outreach", slug=letter.slug)
+    context = {"letter": letter, "form": form}
+    return render(request, "signers/outreach_schedule.html", context)
+
+
+# Mail programs' one-click unsubscribe (RFC 8058) posts without a CSRF token; the
+# signed token in the address is what authorises the request.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows one button; only the POST unsubscribes."""
+    try:
+        pk = read_token("unsubscribe", token)
+    except TokenError:
+        return render(request, "signers/outreach_unsubscribe.html", status=404)
+    delivery = get_object_or_404(Delivery.objects.select_related("letter"), pk=pk)
+    context: dict[str, object] = {"delivery": delivery, "letter": delivery.letter}
+    if request.method == "POST":
+        context["done"] = True
+        context["already"] = not delivery_unsubscribe(delivery=delivery)
+    return render(request, "signers/outreach_unsubscribe.html", context)
