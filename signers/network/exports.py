@@ -15,7 +15,7 @@ import networkx as nx
 from django.utils.translation import gettext as _
 
 from coalition.forms import text_one_line
-from letters.exports import csv_safe
+from signers.exports import csv_safe
 from signers.network.graph import Network, co_signing_edges
 
 # Not characters in XML 1.0 (nor are lone surrogates, which UTF-8 cannot hold).
