@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 TEST_ENV := ENV_FILE= SECRET_KEY=test-only-not-secret DEBUG=false SECURE_SSL_REDIRECT=false
 
 .PHONY: help run test lint types install system-deps clean audit screenshots bench-public \
-	bench-reminders bench-load bench-faults bench-signup bench-compare
+	bench-reminders bench-load bench-faults bench-signup bench-compare vendor-js bench-map
 
 help:
 	@echo "make run   - set up everything and start web, worker and beat with demo data"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-load   - page views and signing under gunicorn: none lost or doubled"
 	@echo "make bench-faults - a reminder batch through worker, Redis and SMTP failures"
 	@echo "make bench-compare - the site against bare baselines, into docs/performance.md"
+	@echo "make bench-map     - the network map's data for 2,000 partners and 200 letters"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (apt-get install python3 python3-venv)."; exit 1; }
@@ -93,7 +94,8 @@ audit: $(STAMP)
 # Refresh the README's screenshots from the whole-journey browser test (needs
 # PostgreSQL or SQLite, and REDIS_URL for its real worker).
 screenshots: $(STAMP)
-	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py
+	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py \
+		tests/browser/test_network_map.py
 
 # Public page views and concurrent signing under gunicorn for 60 s, then checks
 # that no signature was lost or doubled (docs/performance.md). Needs DATABASE_URL
@@ -118,6 +120,26 @@ bench-signup: $(STAMP)
 bench-compare: $(STAMP)
 	@$(MAKE) --no-print-directory system-deps SYSTEM_DEPS=run
 	$(TEST_ENV) $(BIN)/python -m bench.compare $(BENCH_ARGS)
+
+# The network map's data for a coalition of 2,000 partners and 200 letters: cold,
+# cached and against networkx alone (a throwaway copy of the configured
+# database). BENCH_ARGS="--partners 500 --rounds 3".
+bench-map: $(STAMP)
+	$(TEST_ENV) $(BIN)/python -m bench.network_map $(BENCH_ARGS)
+
+# The network map's drawing libraries, served from static/vendor/ (committed, so
+# that `make run` needs no npm): refresh them from the versions in package.json.
+# Their source-map comments go, since the maps are not shipped.
+VENDOR_JS := sigma/dist/sigma.min.js graphology/dist/graphology.umd.min.js \
+	graphology-library/dist/graphology-library.min.js
+vendor-js: node_modules/axe-core/axe.min.js
+	@mkdir -p static/vendor
+	@for f in $(VENDOR_JS); do \
+		pkg=$${f%%/*}; \
+		sed -e 's|//# sourceMappingURL=.*$$||' node_modules/$$f > static/vendor/$${f##*/}; \
+		cp node_modules/$$pkg/LICENSE.txt static/vendor/$$pkg.LICENSE.txt; \
+		echo "static/vendor/$${f##*/} from $$pkg $$(node -p "require('./node_modules/$$pkg/package.json').version")"; \
+	done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache node_modules

@@ -75,7 +75,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from coalition.models import User  # noqa: E402
+from coalition.models import Coalition, User  # noqa: E402
 from coalition.tokens import make_token  # noqa: E402
 from letters.models import Letter, Revision, text_hash  # noqa: E402
 from signers import names  # noqa: E402
@@ -187,7 +187,11 @@ def seed(listed: int, prospects: int) -> tuple[Letter, list[Prospect]]:
     author = User.objects.create_user("bench-load@example.org", "x" * 12)
     points = ["Clean air is a right.", "Act before the next school year."]
     body = "We ask the Council to act.\n\n" * 5
+    coalition, _ = Coalition.objects.get_or_create(
+        slug="bench", defaults={"name": "Benchmark coalition"}
+    )
     letter = Letter.objects.create(
+        coalition=coalition,
         title="A letter under load", slug=SLUG, status=Letter.Status.PUBLISHED,
         signer_kinds=Letter.SignerKinds.ORGANISATIONS, open_joining=True,
         published_at=timezone.now(), points=points, body=body,

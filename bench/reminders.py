@@ -28,7 +28,7 @@ django.setup()
 from django.db import connection, connections  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from coalition.models import User  # noqa: E402
+from coalition.models import Coalition, User  # noqa: E402
 from coalition.outbox.dispatcher import outbox_dispatch  # noqa: E402
 from coalition.outbox.models import OutboxMessage  # noqa: E402
 from letters.models import Letter, Membership, Revision, text_hash  # noqa: E402
@@ -65,7 +65,11 @@ def seed(count: int, *, soft: datetime = SOFT, slug: str = "bench") -> Letter:
     ``soft`` minus 3 days (the default schedule), and no digest."""
     owner = User.objects.filter(email="bench@example.org").first()
     owner = owner or User.objects.create_user("bench@example.org", "x" * 12)
+    coalition, _ = Coalition.objects.get_or_create(
+        slug="bench", defaults={"name": "Benchmark coalition"}
+    )
     letter = Letter.objects.create(
+        coalition=coalition,
         title="Bench letter", slug=slug, status=Letter.Status.CIRCULATING,
         soft_deadline=soft, points=["One point."], body="Body.",
     )  # fmt: skip

@@ -96,13 +96,20 @@ def published_letter(slug: str, size: int) -> Any:
     (one in ten an individual, one in fifty unlisted), made once."""
     from django.utils import timezone
 
-    from coalition.models import User
+    from coalition.models import Coalition, User
     from letters.models import Letter, Revision, text_hash
     from signers.models import Signature
 
     author, _ = User.objects.get_or_create(email="bench@example.org")
+    coalition, _ = Coalition.objects.get_or_create(
+        slug="bench", defaults={"name": "Benchmark coalition"}
+    )
     letter, _ = Letter.objects.get_or_create(
-        slug=slug, defaults={"title": f"Benchmark letter with {size} signers"}
+        slug=slug,
+        defaults={
+            "title": f"Benchmark letter with {size} signers",
+            "coalition": coalition,
+        },
     )
     if letter.current_revision is None:
         body = "We ask the Council to act.\n\n" * 5

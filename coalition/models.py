@@ -61,3 +61,79 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.beat_at.isoformat()}"
+
+
+# --- Coalitions: the workspace that letters and the partner directory share ------
+
+
+class CoalitionQuerySet(models.QuerySet["Coalition"]):
+    def for_user(self, user: Any) -> "CoalitionQuerySet":
+        """Coalitions the user belongs to; every coalition URL is scoped by this."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(members__user=user)
+
+
+class Coalition(models.Model):
+    """A group of organisers, their letters and their partner directory.
+
+    Private to its members, except the opt-in public page (``is_public``).
+    """
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("web address"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_public = models.BooleanField(
+        _("show a public page of our published letters"), default=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CoalitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("coalition")
+        verbose_name_plural = _("coalitions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CoalitionMember(models.Model):
+    """A user's place in a coalition: the role grants access to all its letters."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        ORGANISER = "organiser", _("Organiser")
+        VIEWER = "viewer", _("Viewer")
+
+    coalition = models.ForeignKey(
+        Coalition, on_delete=models.CASCADE, related_name="members"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="coalition_memberships"
+    )
+    role = models.CharField(
+        _("role"), max_length=10, choices=Role.choices, default=Role.ORGANISER
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coalition", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coalition", "user"], name="coalition_member_unique_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.coalition}"
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.ORGANISER)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER

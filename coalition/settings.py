@@ -306,6 +306,13 @@ IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
 # (the file, compressed and signed in a form field) always fits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES * 4 // 3 + 65_536)
 
+# --- Partner directory --------------------------------------------------------------
+# The largest agreement file (a signed PDF, a scan) in bytes. Stored through the
+# default storage and served only to the coalition's members, as an attachment.
+PARTNERS_AGREEMENT_MAX_BYTES = env.int(
+    "PARTNERS_AGREEMENT_MAX_BYTES", default=5 * 1024 * 1024
+)
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

@@ -20,8 +20,11 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("coalition.coalitions.urls")),
     path("", include("letters.urls")),
     path("", include("signers.urls")),
+    path("", include("signers.partners.urls")),
+    path("", include("signers.network.urls")),
 ]
 
 handler404 = "coalition.views.page_not_found"

@@ -4,11 +4,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from coalition.forms import TextField
+from coalition.models import Coalition
 from letters.models import (
     MAX_POINT_LENGTH,
     MAX_POINTS,
@@ -145,7 +147,33 @@ class LetterCreateForm(LetterDraftForm):
         ),
     )
 
-    field_order = ["title", "slug", "time_zone", "addressee", *POINT_FIELDS, "body"]
+    coalition = forms.ModelChoiceField(
+        label=_("Coalition"),
+        queryset=Coalition.objects.none(),
+        required=False,
+        empty_label=_("A new coalition named after this letter"),
+        help_text=_(
+            "The coalition's members get the same access to the letter as they "
+            "have in the coalition."
+        ),
+    )
+
+    field_order = [
+        "title",
+        "coalition",
+        "slug",
+        "time_zone",
+        "addressee",
+        *POINT_FIELDS,
+        "body",
+    ]
+
+    def __init__(
+        self, *args: Any, coalitions: "QuerySet[Coalition] | None" = None, **kw: Any
+    ):
+        super().__init__(*args, **kw)
+        if coalitions is not None:
+            self.fields["coalition"].queryset = coalitions  # type: ignore[attr-defined]
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"]

@@ -35,10 +35,13 @@ class Deadline(NamedTuple):
 
 class LetterQuerySet(models.QuerySet["Letter"]):
     def for_user(self, user: "User") -> "LetterQuerySet":
-        """Letters the user organises; every organiser URL is scoped by this."""
+        """Letters the user organises, on their team or through their coalition;
+        every organiser URL is scoped by this."""
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user).distinct()
+        return self.filter(
+            Q(memberships__user=user) | Q(coalition__members__user=user)
+        ).distinct()
 
     def public(self) -> "LetterQuerySet":
         return self.filter(status__in=Letter.PUBLIC_STATUSES)
@@ -90,6 +93,12 @@ class Letter(models.Model):
         INDIVIDUALS = "individuals", _("Individuals only")
         BOTH = "both", _("Organisations and individuals")
 
+    coalition = models.ForeignKey(
+        "coalition.Coalition",
+        on_delete=models.PROTECT,
+        related_name="letters",
+        verbose_name=_("coalition"),
+    )
     title = models.CharField(_("title"), max_length=TEXT_LIMITS["title"])
     slug = models.SlugField(_("web address"), max_length=80, unique=True)
     addressee = models.CharField(
@@ -249,6 +258,12 @@ ROLE_RANK: dict[str, int] = {
     Membership.Role.VIEWER: 0,
     Membership.Role.EDITOR: 1,
     Membership.Role.OWNER: 2,
+}
+# What a role in a letter's coalition grants on the letter.
+COALITION_LETTER_ROLE: dict[str, str] = {
+    "owner": Membership.Role.OWNER,
+    "organiser": Membership.Role.EDITOR,
+    "viewer": Membership.Role.VIEWER,
 }
 
 

@@ -4,7 +4,13 @@ from django.utils import timezone
 from coalition.models import User
 from coalition.tokens import MAX_AGE
 from letters.hooks import signer_side
-from letters.models import AuditEvent, Letter, Membership, Revision, TeamInvitation
+from letters.models import (
+    AuditEvent,
+    Letter,
+    Membership,
+    Revision,
+    TeamInvitation,
+)
 
 
 def letter_list_for_user(*, user: User) -> QuerySet[Letter]:

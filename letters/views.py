@@ -8,7 +8,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from coalition.actions import act, add_form_error
+from coalition.coalitions.selectors import coalitions_to_create_in
 from coalition.models import User
 from coalition.tokens import TokenError, TokenExpired, make_token, read_token
 from coalition.types import AuthedHttpRequest
@@ -65,24 +66,10 @@ def _context(membership: Membership, **extra: Any) -> dict[str, Any]:
     return {"letter": membership.letter, "membership": membership, **extra}
 
 
-def _add_error(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError on the form: on its field when it has one."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+_add_error = add_form_error
 
 
-def _act(request: HttpRequest, call: Callable[[], object], done: str) -> bool:
-    """Run a service for a button: a message either way; True if it worked."""
-    try:
-        call()
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return False
-    messages.success(request, done)
-    return True
+_act = act
 
 
 # --- Letters ------------------------------------------------------------------
@@ -110,11 +97,18 @@ def after_login(request: AuthedHttpRequest) -> HttpResponse:
 
 @login_required
 def create(request: AuthedHttpRequest) -> HttpResponse:
-    form = LetterCreateForm(request.POST or None)
+    coalitions = coalitions_to_create_in(user=request.user)
+    initial = {
+        "coalition": coalitions.filter(slug=request.GET.get("coalition")).first()
+    }
+    form = LetterCreateForm(
+        request.POST or None, coalitions=coalitions, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             letter = letter_create(
                 owner=request.user,
+                coalition=form.cleaned_data["coalition"],
                 slug=form.cleaned_data["slug"],
                 time_zone=form.cleaned_data["time_zone"],
                 **form.draft_fields(),

@@ -1,9 +1,17 @@
 import factory
 from allauth.account.models import EmailAddress
 
-from coalition.models import User
+from coalition.models import Coalition, CoalitionMember, User
 from letters.models import Letter, Membership, Revision, text_hash
-from signers.models import Prospect, Signature
+from signers import names
+from signers.models import (
+    Agreement,
+    Partner,
+    PartnerContact,
+    Prospect,
+    Signature,
+    Tag,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -25,11 +33,29 @@ class UserFactory(factory.django.DjangoModelFactory):
             )
 
 
+class CoalitionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Coalition
+
+    name = factory.Sequence(lambda n: f"Coalition number {n}")
+    slug = factory.Sequence(lambda n: f"coalition-{n}")
+
+
+class CoalitionMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CoalitionMember
+
+    coalition = factory.SubFactory(CoalitionFactory)
+    user = factory.SubFactory(UserFactory)
+    role = CoalitionMember.Role.ORGANISER
+
+
 class LetterFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Letter
         skip_postgeneration_save = True
 
+    coalition = factory.SubFactory(CoalitionFactory)
     title = factory.Sequence(lambda n: f"Open letter number {n}")
     slug = factory.Sequence(lambda n: f"open-letter-{n}")
     addressee = "To the Members of the City Council"
@@ -102,3 +128,44 @@ def circulating_letter(**kwargs):
     letter.current_revision = RevisionFactory(letter=letter, number=1, author=owner)
     letter.save()
     return letter
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    coalition = factory.SubFactory(CoalitionFactory)
+    name = factory.Sequence(lambda n: f"issue {n}")
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    """A directory partner; its name keys computed as the services do."""
+
+    class Meta:
+        model = Partner
+
+    coalition = factory.SubFactory(CoalitionFactory)
+    name = factory.Sequence(lambda n: f"Partner Organisation {n}")
+    sort_name = factory.LazyAttribute(lambda o: names.sort_name(o.name))
+    normalised_name = factory.LazyAttribute(lambda o: names.normalise_name(o.name))
+    skeleton_name = factory.LazyAttribute(lambda o: names.skeleton_name(o.name))
+    kind = Partner.Kind.NGO
+
+
+class PartnerContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PartnerContact
+
+    partner = factory.SubFactory(PartnerFactory)
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"contact{n}@partner.example.org")
+    consent_to_contact = True
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agreement
+
+    partner = factory.SubFactory(PartnerFactory)
+    title = factory.Sequence(lambda n: f"Memorandum {n}")
+    text = "We work together on the campaign."

@@ -12,10 +12,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from coalition.models import User
+from coalition.coalitions.services import coalition_create, require_coalition_role
+from coalition.models import Coalition, CoalitionMember, User
+from coalition.slugs import unique_slug
 from letters.audit import Action, audit_record
 from letters.models import (
     Letter,
@@ -38,15 +39,11 @@ SETTINGS_FIELDS = frozenset(
         "release_at",
     }
 )
+CAN_CREATE_LETTERS = (CoalitionMember.Role.OWNER, CoalitionMember.Role.ORGANISER)
 
 
 def _unique_slug(title: str) -> str:
-    base = slugify(title)[:70].strip("-") or "letter"
-    slug, n = base, 1
-    while Letter.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+    return unique_slug(Letter, title, fallback="letter")
 
 
 def _slug_taken() -> ValidationError:
@@ -66,8 +63,13 @@ def letter_create(
     body: str = "",
     points: Sequence[str] = (),
     time_zone: str = "UTC",
+    coalition: Coalition | None = None,
 ) -> Letter:
     """Create a draft letter with ``owner`` as its first owner.
+
+    The letter belongs to ``coalition`` (where ``owner`` must be an owner or
+    organiser: PermissionDenied otherwise), or, without one, to a new coalition
+    named after it with ``owner`` as its owner.
 
     Without ``slug`` one is made from the title; a ``slug`` already in use raises
     ValidationError on ``slug``. ``points`` may be empty (a draft in progress),
@@ -78,9 +80,14 @@ def letter_create(
     points = clean_points(points) if any(p.strip() for p in points) else []
     if slug and Letter.objects.filter(slug=slug).exists():
         raise _slug_taken()
+    if coalition is None:
+        coalition = coalition_create(owner=owner, name=title)
+    else:
+        require_coalition_role(coalition, owner, *CAN_CREATE_LETTERS)
     try:
         with transaction.atomic():
             letter = Letter.objects.create(
+                coalition=coalition,
                 title=title.strip(),
                 slug=slug or _unique_slug(title),
                 addressee=addressee.strip(),

@@ -21,6 +21,7 @@ from signers.models import (
     Signature,
     Suppression,
 )
+from signers.partners import matching
 from signers.planning.reminders import (
     batch_group,
     invitable_prospects,
@@ -55,8 +56,9 @@ def _check_address_free(letter: Letter, email: str, prospect_pk: int | None) -> 
 @transaction.atomic
 def prospect_create(*, letter: Letter, **fields: Unpack[ProspectFields]) -> Prospect:
     """Add a prospect; raises ValidationError if the address is already listed."""
-    prospect = Prospect(letter=letter)
-    return prospect_update(prospect=prospect, **fields)
+    prospect = prospect_update(prospect=Prospect(letter=letter), **fields)
+    matching.propose_for_prospects([prospect])
+    return prospect
 
 
 @transaction.atomic
@@ -110,6 +112,7 @@ def prospects_import(*, letter: Letter, data: bytes, actor: User | None) -> int:
         raise ValidationError(
             _("Someone added some of these addresses meanwhile. Upload the file again.")
         ) from exc
+    matching.propose_for_prospects(prospects)
     audit_record(letter, actor, Action.PROSPECTS_IMPORTED, count=len(prospects))
     return len(prospects)
 
@@ -165,6 +168,8 @@ def invitations_send(
     prospects = invitable_prospects(letter).exclude(pk__in=invited_ids(letter))
     if prospect_ids is not None:
         prospects = prospects.filter(pk__in=prospect_ids)
+    # Partners added since the prospects were.
+    matching.propose_for_prospects(list(prospects))
     batch = InvitationBatch.objects.create(letter=letter, created_by=actor)
     group = batch_group(batch.pk)
     outbox_enqueue_many(

@@ -29,6 +29,7 @@ from signers.models import (
     Prospect,
     Signature,
 )
+from signers.partners import matching
 from signers.selectors.signatures import (
     VIA_IMPORT,
     VIA_INVITATION,
@@ -156,6 +157,7 @@ def signature_create(
             queue_signature_email(signature, EmailKind.RECEIPT)
     else:
         queue_signature_email(signature, EmailKind.CONFIRM_REQUEST)
+    matching.propose_for_signature(signature)
     return signature
 
 

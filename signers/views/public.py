@@ -12,7 +12,7 @@ renders; nor is a PDF of any list but the current one.
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape as escape_html
 from typing import Any
@@ -455,20 +455,10 @@ def pdf_download(request: HttpRequest, slug: str) -> HttpResponseBase:
     return answer
 
 
-def _csv_response(
-    rows: Iterable[Iterable[object]], filename: str
-) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        spreadsheets.csv_lines(rows), content_type="text/csv; charset=utf-8"
-    )
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @require_safe
 def signers_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     letter = _public_letter_or_404(slug)
-    return _csv_response(
+    return spreadsheets.csv_response(
         exports.public_csv_rows(letter=letter), f"{letter.slug}-signers.csv"
     )
 
@@ -477,7 +467,7 @@ def signers_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
 @login_required
 def export_csv(request: AuthedHttpRequest, slug: str) -> StreamingHttpResponse:
     letter = require_letter_role(request, slug).letter
-    response = _csv_response(
+    response = spreadsheets.csv_response(
         exports.organiser_csv_rows(letter=letter), f"{letter.slug}-all-signatures.csv"
     )
     add_never_cache_headers(response)

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
+from coalition.models import CoalitionMember
 from coalition.outbox.services import outbox_enqueue
 from coalition.tokens import make_token
 from letters.models import Membership, TeamInvitation
@@ -21,11 +22,15 @@ from signers.models import (
     Call,
     CallInvitation,
     EmailKind,
+    PartnerMatch,
     Reissue,
     ReissueOptIn,
 )
 from tests.factories import (
+    AgreementFactory,
     LetterFactory,
+    PartnerContactFactory,
+    PartnerFactory,
     ProspectFactory,
     RevisionFactory,
     SignatureFactory,
@@ -64,11 +69,12 @@ ROUTES = [
     for r in walk(get_resolver().url_patterns)
     if not r.route.startswith(SKIP_PREFIXES)
 ]
-# Organiser pages of one letter (the dashboard is everyone's own).
+# Organiser pages of one letter or one coalition (the dashboards are everyone's).
 ORGANISER_ROUTES = [
     r
     for r in ROUTES
-    if r.route.startswith("workspace/") and ("slug", "SlugConverter") in r.params
+    if r.route.startswith("workspace/")
+    and {("slug", "SlugConverter"), ("coalition", "SlugConverter")} & set(r.params)
 ]
 SECRET_ROUTES = [r for r in ROUTES if {"token", "key"} & {n for n, _ in r.params}]
 
@@ -80,6 +86,13 @@ def world():
     letter.current_revision = RevisionFactory(letter=letter, number=1)
     letter.save()
     Membership.objects.create(letter=letter, user=viewer, role=Membership.Role.VIEWER)
+    # Member URLs name the owner's row: a viewer may leave, but not remove them.
+    coalition_owner = CoalitionMember.objects.create(
+        coalition=letter.coalition, user=owner, role=CoalitionMember.Role.OWNER
+    )
+    CoalitionMember.objects.create(
+        coalition=letter.coalition, user=viewer, role=CoalitionMember.Role.VIEWER
+    )
     signature = SignatureFactory(letter=letter, revision=letter.current_revision)
     prospect = ProspectFactory(letter=letter)
     team_invitation = TeamInvitation.objects.create(
@@ -103,7 +116,15 @@ def world():
     )
     reissue = Reissue.objects.create(source=letter, letter=LetterFactory(owner=owner))
     reissue_opt_in = ReissueOptIn.objects.create(reissue=reissue, earlier=signature)
+    partner = PartnerFactory(coalition=letter.coalition)
     return {
+        "partner": partner,
+        "partner_contact": PartnerContactFactory(partner=partner),
+        "agreement": AgreementFactory(partner=partner),
+        "partner_match": PartnerMatch.objects.create(
+            partner=partner, prospect=prospect, reason=PartnerMatch.Reason.NAME
+        ),
+        "coalition_member": coalition_owner,
         "call_invitation": call_invitation,
         "reissue_opt_in": reissue_opt_in,
         "delivery": delivery,
@@ -140,11 +161,25 @@ TOKEN_FOR = {
 CSRF_EXEMPT = {"signers:unsubscribe"}
 
 
+# The row a coalition URL's <int:...> names.
+COALITION_ROWS = {
+    "member": "coalition_member",
+    "partner": "partner",
+    "contact": "partner_contact",
+    "agreement": "agreement",
+    "match": "partner_match",
+}
+
+
 def build(route: Route, world) -> str:
     kwargs = {}
     for name, conv in route.params:
         if name == "slug":
             kwargs[name] = world["letter"].slug
+        elif name == "coalition":
+            kwargs[name] = world["letter"].coalition.slug
+        elif name in COALITION_ROWS:
+            kwargs[name] = world[COALITION_ROWS[name]].pk
         elif name == "token":
             purpose, row = TOKEN_FOR.get(route.name, ("withdraw", "signature"))
             kwargs[name] = make_token(purpose, world[row].pk)
@@ -154,6 +189,8 @@ def build(route: Route, world) -> str:
             kwargs[name] = world["signature"].pk
         elif name == "action":
             kwargs[name] = "approve"
+        elif name == "answer":
+            kwargs[name] = "confirm"
         elif name == "uidb36":
             kwargs[name] = "1"
         else:

@@ -1,0 +1,241 @@
+"""Proposals that a prospect or a signature is a directory partner, and the
+organisers' answers to them. Never silent: only confirming links a row.
+
+A row is proposed for every partner of its letter's coalition that shares:
+its name's duplicate key (``signers.names``), or its look-alike skeleton, or
+one of the partner's other names, or its email domain (or, for a signature,
+its website's) with the partner's website or email domains, leaving out
+addresses anyone can have (``domains.FREE_MAIL``). One proposal per (partner,
+row), with the strongest reason, so a rejected proposal is not made again.
+
+Linking writes ``partner`` with a queryset update: neither ``updated_at`` nor
+the letter's ``signers_version`` moves, and nothing public changes.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from coalition.models import Coalition, User
+from signers import names
+from signers.models import (
+    Partner,
+    PartnerDomain,
+    PartnerMatch,
+    PartnerName,
+    Prospect,
+    Signature,
+)
+from signers.partners.domains import email_domain, website_domain
+from signers.partners.services import partner_names_add, require_editor
+
+Reason = PartnerMatch.Reason
+
+
+@dataclass(frozen=True)
+class _Keys:
+    normalised: str
+    skeleton: str
+    domains: frozenset[str]
+
+
+def _keys_of_prospect(prospect: Prospect) -> _Keys:
+    normalised, skeleton = names.name_keys(prospect.organisation)
+    domain = email_domain(prospect.email)
+    return _Keys(normalised, skeleton, frozenset({domain} - {""}))
+
+
+def _keys_of_signature(signature: Signature) -> _Keys:
+    domains = {email_domain(signature.email), website_domain(signature.website)}
+    return _Keys(
+        signature.normalised_name or names.normalise_name(signature.display_name),
+        signature.skeleton_name or names.skeleton_name(signature.display_name),
+        frozenset(domains - {""}),
+    )
+
+
+def _found(coalition_id: int, keys: Sequence[_Keys]) -> dict[_Keys, dict[int, str]]:
+    """For each row's keys, the partners found and why (the strongest reason:
+    name, other name, look-alike, domain): three queries in all."""
+    normalised = {k.normalised for k in keys if k.normalised}
+    skeletons = {k.skeleton for k in keys if k.skeleton}
+    domains = set().union(*(k.domains for k in keys)) if keys else set()
+    partners = Partner.objects.filter(coalition_id=coalition_id)
+    by_name: dict[str, set[int]] = defaultdict(set)
+    by_skeleton: dict[str, set[int]] = defaultdict(set)
+    by_other: dict[str, set[int]] = defaultdict(set)
+    by_domain: dict[str, set[int]] = defaultdict(set)
+    for pk, key, skeleton, site in partners.filter(
+        Q(normalised_name__in=normalised)
+        | Q(skeleton_name__in=skeletons)
+        | Q(website_domain__in=domains)
+    ).values_list("pk", "normalised_name", "skeleton_name", "website_domain"):
+        by_name[key].add(pk)
+        by_skeleton[skeleton].add(pk)
+        by_domain[site].add(pk)
+    for pk, key, skeleton in PartnerName.objects.filter(
+        Q(normalised_name__in=normalised) | Q(skeleton_name__in=skeletons),
+        partner__coalition_id=coalition_id,
+    ).values_list("partner_id", "normalised_name", "skeleton_name"):
+        by_other[key].add(pk)
+        by_other[skeleton].add(pk)
+    for pk, domain in PartnerDomain.objects.filter(
+        domain__in=domains, partner__coalition_id=coalition_id
+    ).values_list("partner_id", "domain"):
+        by_domain[domain].add(pk)
+
+    result: dict[_Keys, dict[int, str]] = {}
+    for k in keys:
+        found: list[tuple[Iterable[int], str]] = [
+            (by_name.get(k.normalised, ()), Reason.NAME),
+            (by_other.get(k.normalised, ()), Reason.OTHER_NAME),
+            (by_other.get(k.skeleton, ()) if k.skeleton else (), Reason.OTHER_NAME),
+            (by_skeleton.get(k.skeleton, ()) if k.skeleton else (), Reason.LOOK_ALIKE),
+            *((by_domain.get(d, ()), Reason.DOMAIN) for d in sorted(k.domains)),
+        ]
+        reasons: dict[int, str] = {}
+        for pks, reason in found:
+            for pk in pks:
+                reasons.setdefault(pk, reason)
+        result[k] = reasons
+    return result
+
+
+def _propose(
+    coalition_id: int,
+    rows: Sequence[tuple[Prospect | Signature, _Keys]],
+) -> list[PartnerMatch]:
+    """The new proposals for these rows; a pair proposed before (answered or
+    not) stays as it is."""
+    found = _found(coalition_id, [keys for _row, keys in rows])
+    prospect_ids = [r.pk for r, _k in rows if isinstance(r, Prospect)]
+    signature_ids = [r.pk for r, _k in rows if isinstance(r, Signature)]
+    existing = PartnerMatch.objects.filter(
+        Q(prospect_id__in=prospect_ids) | Q(signature_id__in=signature_ids)
+    )
+    known: set[tuple[int, int | None, int | None]] = set(
+        existing.values_list("partner_id", "prospect_id", "signature_id")
+    )
+    proposals = []
+    for row, keys in rows:
+        is_prospect = isinstance(row, Prospect)
+        for partner_id, reason in found[keys].items():
+            pair = (
+                (partner_id, row.pk, None)
+                if is_prospect
+                else (partner_id, None, row.pk)
+            )
+            if pair in known:
+                continue
+            known.add(pair)
+            proposals.append(
+                PartnerMatch(
+                    partner_id=partner_id,
+                    reason=reason,
+                    prospect_id=pair[1],
+                    signature_id=pair[2],
+                )
+            )
+    # Conflicts: the same proposal made a moment ago by another request.
+    PartnerMatch.objects.bulk_create(proposals, ignore_conflicts=True)
+    wanted = {(m.partner_id, m.prospect_id, m.signature_id) for m in proposals}
+    return [
+        m
+        for m in existing.select_related("partner")  # read again: now with these
+        if (m.partner_id, m.prospect_id, m.signature_id) in wanted
+    ]
+
+
+def propose_for_prospects(prospects: Sequence[Prospect]) -> list[PartnerMatch]:
+    """Proposals for these prospects of one letter (not yet linked)."""
+    rows = [(p, _keys_of_prospect(p)) for p in prospects if p.partner_id is None]
+    if not rows:
+        return []
+    return _propose(rows[0][0].letter.coalition_id, rows)
+
+
+def propose_for_signature(signature: Signature) -> list[PartnerMatch]:
+    """Proposals for an organisation's signature (not yet linked)."""
+    if signature.partner_id or signature.kind != Signature.Kind.ORGANISATION:
+        return []
+    rows = [(signature, _keys_of_signature(signature))]
+    return _propose(signature.letter.coalition_id, rows)
+
+
+@transaction.atomic
+def partner_matches_scan(*, coalition: Coalition, actor: User) -> int:
+    """Look for partners for every unlinked prospect and organisation signature
+    of the coalition's letters; the number of new proposals."""
+    require_editor(coalition, actor)
+    before = PartnerMatch.objects.filter(partner__coalition=coalition).count()
+    prospects = Prospect.objects.filter(
+        letter__coalition=coalition, partner__isnull=True
+    ).select_related("letter")
+    signatures = Signature.objects.filter(
+        letter__coalition=coalition,
+        partner__isnull=True,
+        kind=Signature.Kind.ORGANISATION,
+    )
+    rows: list[tuple[Prospect | Signature, _Keys]] = [
+        (p, _keys_of_prospect(p)) for p in prospects
+    ]
+    rows += [(s, _keys_of_signature(s)) for s in signatures]
+    if rows:
+        _propose(coalition.pk, rows)
+    return PartnerMatch.objects.filter(partner__coalition=coalition).count() - before
+
+
+@transaction.atomic
+def partner_match_confirm(*, match: PartnerMatch, actor: User) -> PartnerMatch:
+    """Link the row to the partner and add the name it came under to the
+    partner's other names; the row's other proposals are rejected."""
+    partner = match.partner
+    require_editor(partner.coalition, actor)
+    match = PartnerMatch.objects.select_for_update().get(pk=match.pk)
+    if match.status != PartnerMatch.Status.PROPOSED:
+        raise ValidationError(_("This proposal has been answered already."))
+    now = timezone.now()
+    if match.prospect_id:
+        prospects = Prospect.objects.filter(pk=match.prospect_id)
+        name = prospects.values_list("organisation", flat=True).get()
+        linked = prospects.filter(partner__isnull=False).exclude(partner=partner)
+        siblings = PartnerMatch.objects.filter(prospect_id=match.prospect_id)
+        if linked.exists():
+            raise ValidationError(_("This row is linked to another partner already."))
+        prospects.update(partner=partner)
+    else:
+        signatures = Signature.objects.filter(pk=match.signature_id or 0)
+        name = signatures.values_list("display_name", flat=True).get()
+        linked_s = signatures.filter(partner__isnull=False).exclude(partner=partner)
+        siblings = PartnerMatch.objects.filter(signature_id=match.signature_id or 0)
+        if linked_s.exists():
+            raise ValidationError(_("This row is linked to another partner already."))
+        signatures.update(partner=partner)
+    partner_names_add(partner=partner, other_names=[name])
+    siblings.filter(status=PartnerMatch.Status.PROPOSED).exclude(pk=match.pk).update(
+        status=PartnerMatch.Status.REJECTED, decided_at=now, decided_by=actor
+    )
+    match.status = PartnerMatch.Status.CONFIRMED
+    match.decided_at, match.decided_by = now, actor
+    match.save(update_fields=["status", "decided_at", "decided_by"])
+    return match
+
+
+@transaction.atomic
+def partner_match_reject(*, match: PartnerMatch, actor: User) -> PartnerMatch:
+    require_editor(match.partner.coalition, actor)
+    updated = PartnerMatch.objects.filter(
+        pk=match.pk, status=PartnerMatch.Status.PROPOSED
+    ).update(
+        status=PartnerMatch.Status.REJECTED, decided_at=timezone.now(), decided_by=actor
+    )
+    if not updated:
+        raise ValidationError(_("This proposal has been answered already."))
+    match.refresh_from_db()
+    return match
