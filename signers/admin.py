@@ -26,7 +26,7 @@ class SignatureAdmin(admin.ModelAdmin):
     list_display = ("display_name", "letter", "kind", "status", "source", "created_at")
     list_filter = ("status", "kind", "source")
     search_fields = ("display_name", "email", "contact_name", "letter__slug")
-    raw_id_fields = ("letter", "revision", "prospect")
+    raw_id_fields = ("letter", "revision", "prospect", "partner")
     readonly_fields = (
         "status", "revision", "normalised_name", "skeleton_name", "confirmed_at",
         "withdrawn_at", "erased_at", "created_at", "updated_at", "kind", "attested",
@@ -64,7 +64,7 @@ class ProspectAdmin(admin.ModelAdmin):
     list_display = ("organisation", "email", "letter", "status", "referred_by")
     list_filter = ("status",)
     search_fields = ("organisation", "email", "contact_name")
-    raw_id_fields = ("letter", "owner", "referred_by")
+    raw_id_fields = ("letter", "owner", "referred_by", "partner")
 
 
 @admin.register(ChangeRequest)
