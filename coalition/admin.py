@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from coalition.models import Heartbeat, User
+from coalition.models import Coalition, CoalitionMember, Heartbeat, User
 
 
 @admin.register(User)
@@ -26,3 +26,18 @@ class UserAdmin(BaseUserAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(admin.ModelAdmin):
     list_display = ("name", "beat_at")
+
+
+class CoalitionMemberInline(admin.TabularInline):
+    model = CoalitionMember
+    raw_id_fields = ("user",)
+    extra = 0
+
+
+@admin.register(Coalition)
+class CoalitionAdmin(admin.ModelAdmin):
+    """Support: who is in a coalition. Its directory stays with its members."""
+
+    list_display = ("name", "slug", "is_public", "created_at")
+    search_fields = ("name", "slug")
+    inlines = (CoalitionMemberInline,)

@@ -84,7 +84,7 @@ class ProspectAdmin(admin.ModelAdmin):
     list_display = ("organisation", "email", "letter", "status", "referred_by")
     list_filter = ("status",)
     search_fields = ("organisation", "email", "contact_name")
-    raw_id_fields = ("letter", "owner", "referred_by")
+    raw_id_fields = ("letter", "owner", "referred_by", "partner")
 
 
 @admin.register(ChangeRequest)

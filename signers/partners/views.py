@@ -53,7 +53,12 @@ def partner_list(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
             data["tag"] = data["tag"].pk
         filters = selectors.PartnerFilters(**data)
     partners = selectors.partner_list(coalition=access.coalition, filters=filters)
-    context = access.context(form=form, partners=partners, filtered=bool(request.GET))
+    page = Paginator(partners, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = access.context(
+        form=form, page=page, query=query.urlencode(), filtered=bool(query)
+    )
     return render(request, "signers/partner_list.html", context)
 
 

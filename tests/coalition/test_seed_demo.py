@@ -81,3 +81,31 @@ def test_seed_demo_letter_has_one_sent_update_and_one_scheduled_call():
     assert update_messages(update).exists()
     (call,) = letter.calls.all()
     assert call.invitations.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_makes_a_coalition_directory_across_five_letters():
+    from coalition.models import Coalition
+    from signers.models import Partner, Signature
+
+    call_command("seed_demo", "--quiet")
+    counts = (Partner.objects.count(), Signature.objects.count())
+    call_command("seed_demo", "--quiet")
+
+    assert (Partner.objects.count(), Signature.objects.count()) == counts
+    coalition = Coalition.objects.get(slug="clean-air-coalition")
+    assert coalition.letters.count() == 5
+    assert sorted(coalition.members.values_list("role", flat=True)) == [
+        "organiser",
+        "owner",
+    ]
+    partners = coalition.partners.all()
+    assert 55 <= partners.count() <= 65
+    assert len({p.kind for p in partners}) >= 6
+    assert len({p.influence for p in partners}) == 4
+    assert partners.filter(holder__isnull=True).exists()
+    assert partners.filter(holder__isnull=False).exists()
+    assert partners.filter(contacts__consent_to_contact=True).distinct().count() > 40
+    linked = Signature.objects.filter(partner__coalition=coalition)
+    assert linked.values("letter").distinct().count() >= 4
+    assert linked.count() > 60

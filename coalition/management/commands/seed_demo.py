@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from coalition.models import User
+from coalition.models import Coalition, User
 from letters.models import Letter, Membership
 from letters.services.letters import (
     letter_create,
@@ -17,6 +17,7 @@ from letters.services.lifecycle import letter_publish, letter_start_circulating
 from letters.services.revisions import revision_publish
 from signers.demo import seed_signers
 from signers.models import Signature, Update
+from signers.partners.demo import demo_coalition, seed_directory
 from signers.services.communications import call_create, update_create, update_send
 from signers.services.outreach import prospect_create
 from signers.services.signatures import signature_create
@@ -183,17 +184,23 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         user = self._user(DEMO_EMAIL, "Demo Organiser")
+        editor = self._user(DEMO_EDITOR_EMAIL, "Demo Editor")
+        coalition = demo_coalition(owner=user, editor=editor)
+        # Letters of a site seeded before coalitions join the demo coalition.
+        Letter.objects.filter(slug__in=[DEMO_SLUG, PUBLIC_DEMO_SLUG]).exclude(
+            coalition=coalition
+        ).update(coalition=coalition)
         letter = Letter.objects.filter(slug=DEMO_SLUG).first()
         if letter is None:
             letter = letter_create(
                 owner=user,
+                coalition=coalition,
                 title="Clean air for every school",
                 slug=DEMO_SLUG,
                 addressee="To the Members of the City Council",
                 body=DEMO_BODY,
                 points=DEMO_POINTS,
             )
-        editor = self._user(DEMO_EDITOR_EMAIL, "Demo Editor")
         Membership.objects.get_or_create(
             letter=letter, user=editor, defaults={"role": Membership.Role.EDITOR}
         )
@@ -205,9 +212,10 @@ class Command(BaseCommand):
             letter = Letter.objects.get(slug=DEMO_SLUG)
             seed_signers(letter=letter, author=user, count=options["signers"])
         if not Letter.objects.filter(slug=PUBLIC_DEMO_SLUG).exists():
-            _create_public_demo_letter(user)
+            _create_public_demo_letter(user, coalition)
         seed_prospects(letter=letter, owner=user)
         seed_communications(letter=letter, owner=user)
+        seed_directory(coalition=coalition, owner=user, editor=editor)
         if not options["quiet"]:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -216,6 +224,9 @@ class Command(BaseCommand):
                 )
             )
             self.stdout.write(f"Published demo letter: /letters/{PUBLIC_DEMO_SLUG}/")
+            self.stdout.write(
+                f"Demo coalition: /workspace/coalitions/{coalition.slug}/partners/"
+            )
 
     def _user(self, email: str, name: str) -> User:
         user, created = User.objects.get_or_create(
@@ -255,11 +266,12 @@ class Command(BaseCommand):
             )
 
 
-def _create_public_demo_letter(owner: User) -> None:
+def _create_public_demo_letter(owner: User, coalition: Coalition) -> None:
     """A published, open letter with a few dozen signers, made the way an
     organiser would: draft, first revision, publish, then import the signers."""
     letter = letter_create(
         owner=owner,
+        coalition=coalition,
         title="Safe routes to every school",
         slug=PUBLIC_DEMO_SLUG,
         addressee="To the Members of the Transport Committee",
