@@ -34,7 +34,7 @@ OWNER_WRITES = {
     "close",
     "reopen",
 }
-NOT_LETTER_SCOPED = {"dashboard", "create", "team-accept"}
+NOT_LETTER_SCOPED = {"dashboard", "after-login", "create", "team-accept"}
 
 
 def organiser_patterns():
