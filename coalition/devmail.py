@@ -26,7 +26,7 @@ from django.utils import timezone
 
 # A message's id is its file name: the time it was sent, then a random tail, so
 # that names sort by time and two processes never pick the same one.
-EMAIL_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{6}")
+EMAIL_ID = re.compile(r"\d{8}-\d{6}-\d{6}-[0-9a-f]{16}")
 LIST_LIMIT = 200
 
 
@@ -66,7 +66,7 @@ class DevMailBackend(BaseEmailBackend):
 
 def _new_id() -> str:
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
-    return f"{stamp}-{secrets.token_hex(3)}"
+    return f"{stamp}-{secrets.token_hex(8)}"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

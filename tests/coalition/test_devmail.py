@@ -112,7 +112,7 @@ def organiser_client(client, db):
 DEV_URLS = ["dev-email-list", "dev-email-detail", "dev-email-html"]
 
 
-def dev_url(name, email_id="20261130-010203-000000-abcdef"):
+def dev_url(name, email_id="20261130-010203-000000-0123456789abcdef"):
     return reverse(name) if name == "dev-email-list" else reverse(name, args=[email_id])
 
 

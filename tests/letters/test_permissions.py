@@ -39,7 +39,7 @@ OWNER_WRITES = {
     "reopen",
 }
 Role = Membership.Role
-NOT_LETTER_SCOPED = {"dashboard", "create", "team-accept"}
+NOT_LETTER_SCOPED = {"dashboard", "after-login", "create", "team-accept"}
 
 
 def organiser_patterns():
