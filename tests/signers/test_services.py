@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from coalition.tokens import read_token
+from letters import public_pages
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Revision
 from signers.models import ChangeRequest, Prospect, Signature, SignatureEmail
@@ -99,7 +100,9 @@ def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
     assert signature_count_public(letter=letter) == 1
     receipt = SignatureEmail.objects.get(signature=signature)
     assert receipt.kind == SignatureEmail.Kind.RECEIPT
-    assert len(callbacks) == 1  # the email task, queued only after commit
+    # The email task and the public pages' new generation, only after commit.
+    assert len(callbacks) == 2
+    assert public_pages._new_generation in callbacks
 
 
 def test_invitation_signed_with_another_address_must_confirm_that_address(
