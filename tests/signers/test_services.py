@@ -10,6 +10,7 @@ from coalition.outbox.dispatcher import outbox_dispatch
 from coalition.outbox.models import OutboxMessage
 from coalition.outbox.tasks import outbox_dispatch_task
 from coalition.tokens import read_token
+from letters import public_pages
 from letters.audit import describe
 from letters.models import AuditEvent, Letter, Revision
 from signers.models import ChangeRequest, EmailKind, Prospect, Signature
@@ -93,7 +94,9 @@ def test_signing_from_an_invitation_confirms_at_once_on_the_shown_revision(
     assert signature_count_public(letter=letter) == 1
     receipt = signature_emails().get(signature=signature)
     assert receipt.kind == EmailKind.RECEIPT
-    assert len(callbacks) == 1  # the email task, queued only after commit
+    # The email's dispatch and the public pages' new generation, only after commit.
+    assert len(callbacks) == 2
+    assert public_pages._new_generation in callbacks
 
 
 def test_invitation_signed_with_another_address_must_confirm_that_address(
