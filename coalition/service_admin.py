@@ -81,10 +81,10 @@ class ServiceOwnedAdmin(admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[Any],
         act: Callable[[Any], object],
-        done: str,
+        done: Callable[[int], str],
     ) -> None:
-        """``act`` on each selected row; ``done`` says how many it changed
-        (``%(n)d``); a row it refuses is named with the reason."""
+        """``act`` on each selected row; ``done(n)`` says how many it changed
+        (in a plural form); a row it refuses is named with the reason."""
         count = 0
         for obj in queryset:
             try:
@@ -95,7 +95,7 @@ class ServiceOwnedAdmin(admin.ModelAdmin):
                 )
             else:
                 count += changed is not False
-        self.message_user(request, done % {"n": count}, messages.SUCCESS)
+        self.message_user(request, done(count), messages.SUCCESS)
 
     def service_form_view(self, request: AuthedHttpRequest, pk: int) -> HttpResponse:
         """The form; what the service refuses (ValidationError) is shown on it."""

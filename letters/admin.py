@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from coalition.service_admin import ServiceOwnedAdmin
@@ -92,7 +92,10 @@ class LetterAdmin(ServiceOwnedAdmin):
             request,
             queryset,
             lambda letter: service(letter=letter, actor=request.user, as_staff=True),
-            gettext("%(n)d letters changed."),
+            lambda n: (
+                ngettext("%(n)d letter changed.", "%(n)d letters changed.", n)
+                % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Start circulating"))

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from coalition.service_admin import ServiceOwnedAdmin
@@ -64,7 +64,10 @@ class SignatureAdmin(ServiceOwnedAdmin):
             lambda s: signature_reject(
                 signature=s, actor=request.user, reason=gettext("Spam or abuse.")
             ),
-            gettext("%(n)d rejected."),
+            lambda n: (
+                ngettext("%(n)d signature rejected.", "%(n)d signatures rejected.", n)
+                % {"n": n}
+            ),
         )
 
     @admin.action(description=_("Erase personal data (keeps the row and counts)"))
@@ -75,7 +78,14 @@ class SignatureAdmin(ServiceOwnedAdmin):
             request,
             queryset,
             lambda s: signature_erase_personal_data(signature=s, actor=request.user),
-            gettext("%(n)d erased."),
+            lambda n: (
+                ngettext(
+                    "Personal data erased from %(n)d signature.",
+                    "Personal data erased from %(n)d signatures.",
+                    n,
+                )
+                % {"n": n}
+            ),
         )
 
 

@@ -133,6 +133,7 @@ def test_two_factor_secrets_are_long_though_their_codes_are_short():
 NOT_SECRETS = {
     "signers/demo.py": "demo letters and signers for `make run`",
     "bench/network_map.py": "a benchmark's seeded coalition on a throwaway database",
+    "signers/partners/demo.py": "demo partners for `make run`",
 }
 RANDOM_STRING_DEFAULT = (12, 62)  # django.utils.crypto.get_random_string
 # Django's defaults: sha256 for signing, sha1 for salted_hmac.

@@ -146,5 +146,5 @@ def test_review_page_shows_the_figures_and_escapes_names(client):
 
     assert "&lt;b&gt;Bold&lt;/b&gt; Allies" in html
     assert "<b>Bold" not in html
-    assert "1.5 days" in html
+    assert "Median time to sign (days)" in html and "<td>1.5</td>" in html
     assert "Partners no one holds" in html
