@@ -1,7 +1,6 @@
 """Helpers shared by the letter services: the row lock, audit values."""
 
 from datetime import datetime
-from typing import Any
 
 from letters.models import (
     Letter,
@@ -13,5 +12,5 @@ def lock_letter(letter: Letter) -> None:
     letter.refresh_from_db(from_queryset=Letter.objects.filter(pk=letter.pk).locked())
 
 
-def audit_json(value: Any) -> Any:
+def audit_json(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value

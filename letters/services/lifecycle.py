@@ -1,7 +1,6 @@
 """A letter's life: draft, circulating, published, closed, and scheduled publishing."""
 
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,7 +33,7 @@ def _set_status(
     actor: User,
     status: str,
     action: Action | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> None:
     before = letter.status
     letter.status = status

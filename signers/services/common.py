@@ -40,7 +40,7 @@ def bump_signers_version(letter_id: int, *, removed: bool = False) -> None:
     public_pages_changed()
 
 
-def lock_letter(**lookup: Any) -> Letter:
+def lock_letter(**lookup: object) -> Letter:
     """The letter found by ``lookup``, locked until commit and read fresh.
 
     Taken first by every write that makes a signature count or takes it off
