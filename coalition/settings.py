@@ -263,6 +263,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "signers.tasks.signatures_expire_pending_task",
         "schedule": 300.0,
     },
+    # Agreement files whose change rolled back after the file was stored.
+    "signers-sweep-agreement-files": {
+        "task": "signers.tasks.agreement_files_sweep_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- The outbox (every email) ------------------------------------------------------

@@ -2,6 +2,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from signers import exports
+from signers.partners.services import agreement_files_sweep
 from signers.services.sending import outreach_plan_due
 from signers.services.signatures import signatures_expire_pending
 
@@ -34,3 +35,9 @@ def letter_pdf_render_task(letter_id: int) -> None:
     """Render the letter's PDF for its current revision and signer list, unless
     one exists already (see ``signers.exports.letter_pdf_render``)."""
     exports.letter_pdf_render(letter_id=letter_id)
+
+
+@shared_task
+def agreement_files_sweep_task() -> int:
+    """Beat, hourly: delete agreement files left by a rolled-back change."""
+    return agreement_files_sweep()

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 
-from coalition.models import Coalition, CoalitionMember, User
+from coalition.models import Coalition, CoalitionEvent, CoalitionMember, User
 
 
 def coalition_member_for(*, coalition: Coalition, user: User) -> CoalitionMember | None:
@@ -53,3 +53,8 @@ def coalition_letters(*, coalition: Coalition) -> QuerySet[Model]:
             "signatures", filter=Q(signatures__status="confirmed"), distinct=True
         )
     ).order_by("-updated_at")
+
+
+def coalition_events(*, coalition: Coalition) -> QuerySet[CoalitionEvent]:
+    """The coalition's log, newest first, with each event's actor."""
+    return CoalitionEvent.objects.filter(coalition=coalition).select_related("actor")

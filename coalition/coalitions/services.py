@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from coalition.coalitions.audit import CoalitionAction, coalition_audit_record
 from coalition.coalitions.selectors import coalition_member_for
 from coalition.models import Coalition, CoalitionMember, User
 from coalition.slugs import unique_slug
@@ -51,6 +52,7 @@ def coalition_create(
         is_public=is_public,
     )
     CoalitionMember.objects.create(coalition=coalition, user=owner, role=Role.OWNER)
+    coalition_audit_record(coalition, owner, CoalitionAction.CREATED)
     return coalition
 
 
@@ -61,10 +63,19 @@ def coalition_update(
     require_coalition_role(coalition, actor, Role.OWNER)
     if not name.strip():
         raise ValidationError({"name": _("Give the coalition a name.")})
-    coalition.name = name.strip()[:200]
-    coalition.description = description.strip()
-    coalition.is_public = is_public
-    coalition.save(update_fields=["name", "description", "is_public", "updated_at"])
+    values = {
+        "name": name.strip()[:200],
+        "description": description.strip(),
+        "is_public": is_public,
+    }
+    changed = [f for f, v in values.items() if getattr(coalition, f) != v]
+    for field, value in values.items():
+        setattr(coalition, field, value)
+    coalition.save(update_fields=[*values, "updated_at"])
+    if changed:
+        coalition_audit_record(
+            coalition, actor, CoalitionAction.SETTINGS_CHANGED, fields=changed
+        )
     return coalition
 
 
@@ -84,6 +95,9 @@ def coalition_member_add(
     )
     if not created:
         raise ValidationError({"email": _("They are already a member.")})
+    coalition_audit_record(
+        coalition, actor, CoalitionAction.MEMBER_ADDED, email=user.email, role=role
+    )
     return member
 
 
@@ -97,8 +111,18 @@ def coalition_member_change_role(
     member.refresh_from_db()
     if member.role == Role.OWNER and role != Role.OWNER and _owners(coalition) <= 1:
         raise _last_owner()
+    previous = member.role
     member.role = role
     member.save(update_fields=["role"])
+    if previous != role:
+        coalition_audit_record(
+            coalition,
+            actor,
+            CoalitionAction.MEMBER_ROLE_CHANGED,
+            email=member.user.email,
+            previous=previous,
+            role=role,
+        )
     return member
 
 
@@ -112,6 +136,12 @@ def coalition_member_remove(*, member: CoalitionMember, actor: User) -> None:
     member.refresh_from_db()
     if member.role == Role.OWNER and _owners(coalition) <= 1:
         raise _last_owner()
+    if member.user_id == actor.pk:
+        coalition_audit_record(coalition, actor, CoalitionAction.MEMBER_LEFT)
+    else:
+        coalition_audit_record(
+            coalition, actor, CoalitionAction.MEMBER_REMOVED, email=member.user.email
+        )
     member.delete()
 
 

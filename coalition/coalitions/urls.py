@@ -11,6 +11,7 @@ urlpatterns = [
     path(_coalition, views.coalition_detail, name="detail"),
     path(f"{_coalition}settings/", views.coalition_settings, name="settings"),
     path(f"{_coalition}members/", views.coalition_members, name="members"),
+    path(f"{_coalition}activity/", views.coalition_activity, name="activity"),
     path(
         f"{_coalition}members/<int:member>/role/",
         views.coalition_member_role,

@@ -6,6 +6,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 from coalition.actions import act
 from coalition.coalitions import selectors, services
 from coalition.coalitions.access import coalition_access
+from coalition.coalitions.audit import coalition_event_sentence
 from coalition.coalitions.forms import (
     CoalitionCreateForm,
     CoalitionForm,
@@ -126,3 +128,18 @@ def coalition_member_remove(
     if act(request, call, done) and leaving:
         return redirect("coalitions:list")
     return redirect("coalitions:members", coalition)
+
+
+@login_required
+@require_safe
+def coalition_activity(request: AuthedHttpRequest, coalition: str) -> HttpResponse:
+    """Every change to the members, settings and partner directory."""
+    access = coalition_access(request, coalition)
+    events = Paginator(selectors.coalition_events(coalition=access.coalition), 50)
+    page = events.get_page(request.GET.get("page"))
+    rows = [(event, coalition_event_sentence(event)) for event in page]
+    return render(
+        request,
+        "coalition/coalition_activity.html",
+        access.context(page=page, rows=rows),
+    )

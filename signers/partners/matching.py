@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coalition.coalitions.audit import CoalitionAction, coalition_audit_record
 from coalition.models import Coalition, User
 from signers import names
 from signers.models import (
@@ -188,7 +189,13 @@ def partner_matches_scan(*, coalition: Coalition, actor: User) -> int:
     rows += [(s, _keys_of_signature(s)) for s in signatures]
     if rows:
         _propose(coalition.pk, rows)
-    return PartnerMatch.objects.filter(partner__coalition=coalition).count() - before
+    proposed = (
+        PartnerMatch.objects.filter(partner__coalition=coalition).count() - before
+    )
+    coalition_audit_record(
+        coalition, actor, CoalitionAction.MATCHES_SCANNED, proposed=proposed
+    )
+    return proposed
 
 
 @transaction.atomic
@@ -224,6 +231,13 @@ def partner_match_confirm(*, match: PartnerMatch, actor: User) -> PartnerMatch:
     match.status = PartnerMatch.Status.CONFIRMED
     match.decided_at, match.decided_by = now, actor
     match.save(update_fields=["status", "decided_at", "decided_by"])
+    coalition_audit_record(
+        partner.coalition,
+        actor,
+        CoalitionAction.MATCH_CONFIRMED,
+        partner=partner.name,
+        name=name,
+    )
     return match
 
 
@@ -238,4 +252,27 @@ def partner_match_reject(*, match: PartnerMatch, actor: User) -> PartnerMatch:
     if not updated:
         raise ValidationError(_("This proposal has been answered already."))
     match.refresh_from_db()
+    coalition_audit_record(
+        match.partner.coalition,
+        actor,
+        CoalitionAction.MATCH_REJECTED,
+        partner=match.partner.name,
+        name=_matched_name(match),
+    )
     return match
+
+
+def _matched_name(match: PartnerMatch) -> str:
+    if match.prospect_id:
+        return str(
+            Prospect.objects.filter(pk=match.prospect_id)
+            .values_list("organisation", flat=True)
+            .first()
+            or ""
+        )
+    return str(
+        Signature.objects.filter(pk=match.signature_id or 0)
+        .values_list("display_name", flat=True)
+        .first()
+        or ""
+    )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from coalition.coalitions.audit import CoalitionAction, coalition_audit_record
 from coalition.models import User
 from signers.models import (
     Agreement,
@@ -123,6 +124,13 @@ def partner_merge(*, keep: Partner, absorb: Partner, actor: User) -> Partner:
         ):
             setattr(keep, field, getattr(absorb, field))
     keep.save()
+    coalition_audit_record(
+        keep.coalition,
+        actor,
+        CoalitionAction.PARTNERS_MERGED,
+        partner=keep.name,
+        absorbed=absorb.name,
+    )
     absorb.delete()
     partner_names_add(partner=keep, other_names=other)
     return keep

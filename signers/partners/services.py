@@ -6,7 +6,7 @@ functions only, so matching can trust them.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coalition.coalitions.audit import CoalitionAction, coalition_audit_record
 from coalition.coalitions.services import require_coalition_role
 from coalition.models import Coalition, CoalitionMember, User
 from signers import names
@@ -159,13 +160,31 @@ def partner_create(
 ) -> Partner:
     """A new partner in the directory. ``fields``: PARTNER_FIELDS."""
     require_editor(coalition, actor)
-    return _save(
+    partner = _save(
         Partner(coalition=coalition),
         fields=fields,
         other_names=other_names,
         email_domains=email_domains,
         tags=tags,
     )
+    coalition_audit_record(
+        coalition, actor, CoalitionAction.PARTNER_CREATED, partner=partner.name
+    )
+    return partner
+
+
+def _snapshot(partner: Partner) -> dict[str, object]:
+    """What an edit can change, to name the changed fields in the log."""
+    values: dict[str, object] = {
+        f: getattr(partner, "holder_id" if f == "holder" else f) for f in PARTNER_FIELDS
+    }
+    if partner.pk:
+        values["other_names"] = set(partner.other_names.values_list("name", flat=True))
+        values["email_domains"] = set(
+            partner.email_domains.values_list("domain", flat=True)
+        )
+        values["tags"] = set(partner.tags.values_list("name", flat=True))
+    return values
 
 
 @transaction.atomic
@@ -179,13 +198,25 @@ def partner_update(
     **fields: Any,
 ) -> Partner:
     require_editor(partner.coalition, actor)
-    return _save(
+    before = _snapshot(partner)
+    _save(
         partner,
         fields=fields,
         other_names=other_names,
         email_domains=email_domains,
         tags=tags,
     )
+    after = _snapshot(partner)
+    changed = sorted(f for f in after if before.get(f) != after[f])
+    if changed:
+        coalition_audit_record(
+            partner.coalition,
+            actor,
+            CoalitionAction.PARTNER_CHANGED,
+            partner=partner.name,
+            fields=changed,
+        )
+    return partner
 
 
 @transaction.atomic
@@ -193,6 +224,9 @@ def partner_delete(*, partner: Partner, actor: User) -> None:
     """Delete a partner; its prospects and signatures stay, unlinked."""
     require_editor(partner.coalition, actor)
     _delete_on_commit([a.file.name for a in partner.agreements.exclude(file="")])
+    coalition_audit_record(
+        partner.coalition, actor, CoalitionAction.PARTNER_DELETED, partner=partner.name
+    )
     partner.delete()
 
 
@@ -226,6 +260,9 @@ def partner_contact_save(
     """Add a contact, or change ``contact``. The consent date is when consent
     was last given; withdrawing it clears the date."""
     require_editor(partner.coalition, actor)
+    action = (
+        CoalitionAction.CONTACT_CHANGED if contact else CoalitionAction.CONTACT_ADDED
+    )
     contact = contact or PartnerContact(partner=partner)
     if contact.partner_id != partner.pk:
         raise ValidationError(_("This contact belongs to another partner."))
@@ -239,19 +276,23 @@ def partner_contact_save(
     contact.phone = phone.strip()
     contact.consent_to_contact = consent_to_contact
     contact.save()
+    coalition_audit_record(partner.coalition, actor, action, partner=partner.name)
     return contact
 
 
 @transaction.atomic
 def partner_contact_delete(*, contact: PartnerContact, actor: User) -> None:
-    require_editor(contact.partner.coalition, actor)
+    partner = contact.partner
+    require_editor(partner.coalition, actor)
+    coalition_audit_record(
+        partner.coalition, actor, CoalitionAction.CONTACT_REMOVED, partner=partner.name
+    )
     contact.delete()
 
 
 # --- Agreements --------------------------------------------------------------------
 
 
-@transaction.atomic
 def agreement_save(
     *,
     partner: Partner,
@@ -265,28 +306,90 @@ def agreement_save(
     remove_file: bool = False,
 ) -> Agreement:
     """Add an agreement, or change ``agreement``; a new file replaces the old,
-    which is deleted from storage once the change is committed."""
+    which is deleted from storage once the change is committed.
+
+    The new file is written before its row; if the row is never committed it
+    is deleted again here, or, when a caller's transaction rolls back later,
+    by :func:`agreement_files_sweep`.
+    """
     require_editor(partner.coalition, actor)
+    action = (
+        CoalitionAction.AGREEMENT_CHANGED
+        if agreement
+        else CoalitionAction.AGREEMENT_ADDED
+    )
     agreement = agreement or Agreement(partner=partner)
     if agreement.partner_id != partner.pk:
         raise ValidationError(_("This agreement belongs to another partner."))
     old = agreement.file.name if agreement.file else None
-    agreement.title = title.strip()
-    agreement.text = text
-    agreement.status = status
-    agreement.date = date
-    if file is not None:
-        agreement.file.save(file.name or "agreement", file, save=False)
-    elif remove_file:
-        agreement.file = None
-    agreement.save()
-    if old != (agreement.file.name if agreement.file else None):
-        _delete_on_commit([old])
+    written: str | None = None
+    try:
+        with transaction.atomic():
+            agreement.title = title.strip()
+            agreement.text = text
+            agreement.status = status
+            agreement.date = date
+            if file is not None:
+                agreement.file.save(file.name or "agreement", file, save=False)
+                written = agreement.file.name
+            elif remove_file:
+                agreement.file = None
+            agreement.save()
+            if old != (agreement.file.name if agreement.file else None):
+                _delete_on_commit([old])
+            coalition_audit_record(
+                partner.coalition,
+                actor,
+                action,
+                partner=partner.name,
+                title=agreement.title,
+            )
+    except BaseException:
+        if written:
+            default_storage.delete(written)
+        raise
     return agreement
 
 
 @transaction.atomic
 def agreement_delete(*, agreement: Agreement, actor: User) -> None:
-    require_editor(agreement.partner.coalition, actor)
+    partner = agreement.partner
+    require_editor(partner.coalition, actor)
     _delete_on_commit([agreement.file.name if agreement.file else None])
+    coalition_audit_record(
+        partner.coalition,
+        actor,
+        CoalitionAction.AGREEMENT_REMOVED,
+        partner=partner.name,
+        title=agreement.title,
+    )
     agreement.delete()
+
+
+AGREEMENTS_DIR = "partners/agreements"
+
+
+def agreement_files_sweep(*, older_than: timedelta = timedelta(hours=6)) -> int:
+    """Delete stored agreement files that no agreement names, once they are
+    older than ``older_than`` (younger ones may belong to a request still
+    running). They are left by a transaction that rolled back after the file
+    was written. Returns the number deleted."""
+    known = set(Agreement.objects.exclude(file="").values_list("file", flat=True))
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    for name in _stored_files(AGREEMENTS_DIR):
+        if name in known or default_storage.get_modified_time(name) > cutoff:
+            continue
+        default_storage.delete(name)
+        deleted += 1
+    return deleted
+
+
+def _stored_files(folder: str) -> Iterable[str]:
+    if not default_storage.exists(folder):
+        return
+    folders, files = default_storage.listdir(folder)
+    for file in files:
+        yield f"{folder}/{file}"
+    for sub in folders:
+        yield from _stored_files(f"{folder}/{sub}")

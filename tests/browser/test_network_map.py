@@ -5,6 +5,7 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.sync_api import expect
 
+from signers.partners.services import partner_create
 from tests.browser.conftest import serious_accessibility_violations
 from tests.browser.test_journey import screenshot
 from tests.browser.test_letters import log_in
@@ -88,3 +89,36 @@ def test_the_map_table_is_accessible_and_fits_a_phone(page, live_server, browser
         browser, page.url, storage_state=page.context.storage_state()
     )
     assert serious == [], json.dumps(serious, indent=2)
+
+
+def test_the_directory_a_partners_history_and_the_coalition_log_are_accessible(
+    page, live_server, browser
+):
+    coalition, member = seeded_coalition()
+    partner = coalition.partners.get(name="Partner 03")  # signed on both sides
+    partner_create(
+        coalition=coalition, actor=member, name="Allotment Society", kind="ngo"
+    )
+    log_in(page, member)
+    state = page.context.storage_state()
+
+    page.goto(f"/workspace/coalitions/{coalition.slug}/partners/")
+    expect(page.get_by_role("link", name="Partner 03")).to_be_visible()
+    assert (
+        serious_accessibility_violations(browser, page.url, storage_state=state) == []
+    )
+    screenshot(page, "partner-directory")
+
+    page.goto(f"/workspace/coalitions/{coalition.slug}/partners/{partner.pk}/")
+    expect(page.get_by_text("Letter 1").first).to_be_visible()
+    expect(page.get_by_text("Letter 2").first).to_be_visible()
+    assert (
+        serious_accessibility_violations(browser, page.url, storage_state=state) == []
+    )
+    screenshot(page, "partner-history")
+
+    page.get_by_role("link", name="Activity").click()
+    expect(
+        page.get_by_role("cell", name="Added the partner Allotment Society")
+    ).to_be_visible()
+    screenshot(page, "coalition-activity")
