@@ -25,6 +25,7 @@ IMPORT_SALT = "signers.prospect-import"
 # (a larger batch's notes are edited on each prospect's page).
 NOTE_MAX_LENGTH = 1000
 NOTES_INLINE_LIMIT = 50
+PREVIEW_CHOICES_LIMIT = 500
 
 
 class ProspectForm(forms.ModelForm):
@@ -205,12 +206,16 @@ class InvitationComposeForm(forms.Form):
         self.fields["opening"].initial = default_opening
         preview = self.fields["preview"]
         assert isinstance(preview, forms.ChoiceField)
-        preview.choices = [(p.pk, f"{p.organisation} <{p.email}>") for p in prospects]
+        preview.choices = [
+            (p.pk, f"{p.organisation} <{p.email}>")
+            for p in prospects[:PREVIEW_CHOICES_LIMIT]
+        ]
         self.note_names: dict[int, str] = {}
         for prospect in prospects[:NOTES_INLINE_LIMIT]:
             name = f"note-{prospect.pk}"
             self.fields[name] = TextField(
-                label=prospect.organisation,
+                label=_("Note to %(organisation)s")
+                % {"organisation": prospect.organisation},
                 multiline=True,
                 max_length=NOTE_MAX_LENGTH,
                 required=False,
