@@ -6,14 +6,17 @@ outbox registers (``signers.services.sending``). The dispatcher sets the
 Message-ID and sends.
 """
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from coalition.emails import render_email
 from coalition.links import absolute, token_url
+from coalition.models import User
 from coalition.outbox.builders import Email
 from coalition.outbox.models import OutboxMessage
 from letters.diff import diff_as_text, diff_revisions
@@ -25,12 +28,14 @@ from signers.models import (
     Call,
     CallInvitation,
     EmailKind,
+    InvitationBatch,
     Prospect,
     ReissueOptIn,
     Signature,
     Update,
 )
-from signers.planning.reminders import basis_of
+from signers.models.outreach import ORGANISATION_PLACEHOLDER, reply_to_for
+from signers.planning.reminders import BATCH_PREFIX, basis_of
 from signers.selectors.outreach import digest_content
 from signers.selectors.public import signature_sections_public
 from signers.selectors.signatures import signature_count_public, signature_counts
@@ -55,13 +60,18 @@ def letter_context(letter: Letter) -> Context:
 
 
 def invitation_message(
-    *, prospect: Prospect, headers: dict[str, str] | None = None
+    *,
+    prospect: Prospect,
+    batch: InvitationBatch | None = None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    """The personalised invitation to sign, from the letter's reply-to address."""
+    """The personalised invitation to sign, in its batch's words and from its
+    sender; the site's own wording without one (the preview builds it from an
+    unsaved batch)."""
     letter = prospect.letter
     context = {
         **letter_context(letter),
-        "prospect": prospect,
+        **_sender_context(prospect, batch),
         "sign_url": token_url("invitation", "invite", prospect.pk),
         "decline_url": token_url("decline", "decline", prospect.pk),
     }
@@ -69,10 +79,86 @@ def invitation_message(
         "signers/invitation",
         context,
         to=[prospect.email],
-        reply_to=[letter.reply_to] if letter.reply_to else None,
+        from_email=batch.from_email if batch else None,
+        reply_to=_reply_to(prospect, batch),
         headers=headers,
         time_zone=letter.time_zone,
     )
+
+
+def invitation_default_wording(letter: Letter) -> tuple[str, str]:
+    """The site's subject and opening of an invitation, with the placeholder
+    for each prospect's organisation: what the send step starts from."""
+    values = {"organisation": ORGANISATION_PLACEHOLDER, "title": letter.title}
+    subject = _('Will %(organisation)s sign "%(title)s"?') % values
+    opening = _(
+        'We are inviting %(organisation)s to sign "%(title)s", a coalition letter.'
+    )
+    return subject, opening % values
+
+
+def invitation_preview(
+    *, prospect: Prospect, sender: User, subject: str, opening: str, note: str
+) -> Email:
+    """The invitation ``prospect`` would get from ``sender`` in these words,
+    built as the outbox builds it (nothing is saved)."""
+    batch = InvitationBatch(
+        letter=prospect.letter,
+        sender_name=sender.display_name,
+        sender_email=sender.email,
+        subject=subject,
+        opening=opening,
+    )
+    prospect.personal_note = note
+    return Email.from_message(invitation_message(prospect=prospect, batch=batch))
+
+
+def _sender_context(prospect: Prospect, batch: InvitationBatch | None) -> Context:
+    """The batch's subject and opening paragraphs for this prospect, and the
+    prospect's personal note: strangers' and organisers' plain text, escaped
+    in the HTML part like any other."""
+    subject = batch.worded(batch.subject, prospect) if batch else ""
+    opening = batch.worded(batch.opening, prospect) if batch else ""
+    return {
+        "prospect": prospect,
+        "subject": subject.strip(),
+        "opening": _paragraphs(opening),
+        "note": _paragraphs(prospect.personal_note),
+    }
+
+
+def _paragraphs(text: str) -> list[str]:
+    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip())
+    return [block.strip() for block in blocks if block.strip()]
+
+
+def _reply_to(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
+    if batch is not None:
+        return batch.reply_to(prospect)
+    return reply_to_for(prospect)
+
+
+def invitation_batch_of(row: OutboxMessage) -> InvitationBatch | None:
+    """The batch that invited the row's prospect: the row's own for an
+    invitation, the prospect's latest invitation's for a reminder; None for a
+    prospect invited by hand."""
+    group = row.group if row.kind == EmailKind.INVITATION else ""
+    if not group.startswith(BATCH_PREFIX) and row.prospect_id is not None:
+        group = (
+            OutboxMessage.objects.filter(
+                prospect_id=row.prospect_id,
+                kind=EmailKind.INVITATION,
+                group__startswith=BATCH_PREFIX,
+            )
+            .order_by("-pk")
+            .values_list("group", flat=True)
+            .first()
+            or ""
+        )
+    batch_id = group.removeprefix(BATCH_PREFIX)
+    if not batch_id.isdigit():
+        return None
+    return InvitationBatch.objects.filter(pk=int(batch_id)).first()
 
 
 def _signature_context(signature: Signature, revision: Revision) -> Context:
@@ -243,7 +329,9 @@ def build_invitation(row: OutboxMessage) -> Email | None:
         return None
     row.prospect.letter = _letter(row)  # loaded with the batch: no query
     message = invitation_message(
-        prospect=row.prospect, headers=unsubscribe_headers(row)
+        prospect=row.prospect,
+        batch=invitation_batch_of(row),
+        headers=unsubscribe_headers(row),
     )
     return Email.from_message(message)
 
@@ -268,16 +356,21 @@ def _signer_message(
 
 
 def build_deadline_reminder(row: OutboxMessage) -> Email | None:
-    """Soft-deadline reminder, hard-deadline announcement or last call."""
+    """Soft-deadline reminder, hard-deadline announcement or last call: shorter
+    than the invitation, from the same sender."""
     prospect = row.prospect
     if prospect is None:
         return None
+    prospect.letter = _letter(row)  # loaded with the batch: no query
+    batch = invitation_batch_of(row)
     context: Context = {
         "prospect": prospect,
         "sign_url": token_url("invitation", "invite", prospect.pk),
         "decline_url": token_url("decline", "decline", prospect.pk),
     }
     message = _signer_message("signers/reminder_deadline", row, context)
+    message.from_email = batch.from_email if batch else message.from_email
+    message.reply_to = _reply_to(prospect, batch)
     return Email.from_message(message)
 
 

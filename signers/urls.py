@@ -88,6 +88,11 @@ urlpatterns = [
         name="prospect-export",
     ),
     path(
+        "workspace/letters/<slug:slug>/outreach/invite/compose/",
+        outreach.outreach_compose,
+        name="outreach-compose",
+    ),
+    path(
         "workspace/letters/<slug:slug>/outreach/invite/",
         outreach.outreach_invite,
         name="outreach-invite",

@@ -21,6 +21,11 @@ from signers.models import Prospect, ReminderSchedule
 
 
 IMPORT_SALT = "signers.prospect-import"
+# A prospect's personal note, and how many the send step lets one edit inline
+# (a larger batch's notes are edited on each prospect's page).
+NOTE_MAX_LENGTH = 1000
+NOTES_INLINE_LIMIT = 50
+PREVIEW_CHOICES_LIMIT = 500
 
 
 class ProspectForm(forms.ModelForm):
@@ -35,15 +40,18 @@ class ProspectForm(forms.ModelForm):
             "status",
             "next_follow_up",
             "notes",
+            "personal_note",
         ]
         field_classes = {
             "organisation": TextField,
             "contact_name": TextField,
             "notes": TextField,
+            "personal_note": TextField,
         }
         widgets = {
             "next_follow_up": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 4}),
+            "personal_note": forms.Textarea(attrs={"rows": 3}),
         }
         labels = {"next_follow_up": _("next follow-up")}
 
@@ -52,6 +60,9 @@ class ProspectForm(forms.ModelForm):
         notes = self.fields["notes"]
         notes.validators.append(MaxLengthValidator(MAX_NOTES_LENGTH))
         notes.widget.attrs["maxlength"] = str(MAX_NOTES_LENGTH)
+        note = self.fields["personal_note"]
+        note.validators.append(MaxLengthValidator(NOTE_MAX_LENGTH))
+        note.widget.attrs["maxlength"] = str(NOTE_MAX_LENGTH)
         owner = self.fields["owner"]
         assert isinstance(owner, forms.ModelChoiceField)
         owner.queryset = organisers
@@ -158,6 +169,83 @@ class InviteForm(forms.Form):
         return list(data.get("selected") or [])
 
 
+class InvitationComposeForm(forms.Form):
+    """The send step: the batch's subject and opening, the personal notes of
+    the prospects invited, and whose invitation to preview.
+
+    Left as the site's wording (the initial text), the subject and opening
+    clean to "" and the site's wording (translated, with its emphasis) is
+    sent."""
+
+    subject = TextField(label=_("Subject"), max_length=200, required=False)
+    opening = TextField(
+        label=_("Opening paragraph"),
+        multiline=True,
+        max_length=2000,
+        required=False,
+        help_text=_(
+            "Plain text. {organisation} is replaced by each prospect's "
+            "organisation. The greeting, the points of unity and the links follow."
+        ),
+    )
+    preview = forms.TypedChoiceField(
+        label=_("Preview the email to"), coerce=int, required=False
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        default_subject: str,
+        default_opening: str,
+        prospects: list[Prospect],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.defaults = {"subject": default_subject, "opening": default_opening}
+        self.fields["subject"].initial = default_subject
+        self.fields["opening"].initial = default_opening
+        preview = self.fields["preview"]
+        assert isinstance(preview, forms.ChoiceField)
+        preview.choices = [
+            (p.pk, f"{p.organisation} <{p.email}>")
+            for p in prospects[:PREVIEW_CHOICES_LIMIT]
+        ]
+        self.note_names: dict[int, str] = {}
+        for prospect in prospects[:NOTES_INLINE_LIMIT]:
+            name = f"note-{prospect.pk}"
+            self.fields[name] = TextField(
+                label=_("Note to %(organisation)s")
+                % {"organisation": prospect.organisation},
+                multiline=True,
+                max_length=NOTE_MAX_LENGTH,
+                required=False,
+                initial=prospect.personal_note,
+            )
+            self.fields[name].widget.attrs.update(
+                {"rows": "2", "maxlength": str(NOTE_MAX_LENGTH)}
+            )
+            self.note_names[prospect.pk] = name
+
+    def _own(self, name: str) -> str:
+        value = str(self.cleaned_data.get(name) or "").strip()
+        return "" if value == self.defaults[name].strip() else value
+
+    def clean_subject(self) -> str:
+        return self._own("subject")
+
+    def clean_opening(self) -> str:
+        return self._own("opening")
+
+    def notes(self) -> dict[int, str]:
+        """The notes written inline, by prospect id."""
+        return {
+            pk: self.cleaned_data.get(name, "") for pk, name in self.note_names.items()
+        }
+
+    def note_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.note_names.values()]
+
+
 class DaysField(TextField):
     """ "3, 1" -> [3, 1]."""
 
@@ -196,10 +284,15 @@ class ReminderScheduleForm(forms.ModelForm):
             "last_call_days_before",
             "confirm_after_days",
             "reconfirm_after_days",
+            "min_days_after_invitation",
             "digest_enabled",
             "digest_hour",
         ]
         help_texts = {
+            "min_days_after_invitation": _(
+                "Someone invited when a reminder is already due gets it only "
+                "after this many days, never seconds after the invitation."
+            ),
             "last_call_days_before": _("Leave empty for no last call."),
             "confirm_after_days": _(
                 "To people who joined from the public page and have not clicked "
@@ -210,6 +303,12 @@ class ReminderScheduleForm(forms.ModelForm):
                 "Leave empty for none."
             ),
         }
+
+    def clean_min_days_after_invitation(self) -> int:
+        days = int(self.cleaned_data["min_days_after_invitation"])
+        if days > 30:
+            raise forms.ValidationError(_("From 0 to 30 days."))
+        return days
 
     def clean_digest_hour(self) -> int:
         hour = int(self.cleaned_data["digest_hour"])

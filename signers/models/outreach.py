@@ -1,9 +1,13 @@
 """Prospects, the emails the signers app sends, reminder schedules and
 invitation batches."""
 
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter
@@ -47,6 +51,15 @@ class Prospect(models.Model):
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     email = models.EmailField(_("email"))
     notes = models.TextField(_("notes"), blank=True)
+    # Shown to the prospect in their invitation, as a paragraph of its own.
+    personal_note = models.TextField(
+        _("personal note in the invitation"),
+        blank=True,
+        help_text=_(
+            "Plain text, shown to this prospect as a paragraph of its own "
+            "in the invitation, for example: we spoke at the assembly."
+        ),
+    )
     is_large = models.BooleanField(
         _("large organisation: approach early"), default=False
     )
@@ -176,6 +189,9 @@ class ReminderSchedule(models.Model):
         blank=True,
         default=3,
     )
+    min_days_after_invitation = models.PositiveSmallIntegerField(
+        _("no reminder sooner after the invitation than (days)"), default=2
+    )
     digest_enabled = models.BooleanField(_("daily digest to organisers"), default=True)
     digest_hour = models.PositiveSmallIntegerField(
         _("digest hour (letter's time zone)"), default=8
@@ -201,7 +217,13 @@ class ReminderSchedule(models.Model):
 
 class InvitationBatch(models.Model):
     """One press of "Invite": its outbox messages (group ``batch:<id>``) are
-    the per-recipient results."""
+    the per-recipient results.
+
+    Its sender is the organiser who sent it, as they were then: their name is
+    the invitations' (and the reminders') display name, their address the
+    Reply-To unless a prospect's relationship holder takes it. An empty
+    subject or opening is the site's own wording.
+    """
 
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="invitation_batches"
@@ -213,6 +235,10 @@ class InvitationBatch(models.Model):
         blank=True,
         related_name="+",
     )
+    sender_name = models.CharField(max_length=150, blank=True)
+    sender_email = models.EmailField(blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    opening = models.TextField(_("opening paragraph"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -220,6 +246,55 @@ class InvitationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation batch {self.pk} of {self.letter_id}"
+
+    @property
+    def from_email(self) -> str:
+        """``"Maria Lopez via Coalition" <site address>``: the site's own
+        address stays the sender (SPF, DKIM); the name is one line, quoted."""
+        return sender_address(self.sender_name)
+
+    def reply_to(self, prospect: Prospect) -> list[str]:
+        """The prospect's relationship holder, else the organiser who sent the
+        batch, else the letter's reply-to address."""
+        return reply_to_for(prospect, sender_email=self.sender_email)
+
+    def worded(self, text: str, prospect: Prospect) -> str:
+        """An organiser's subject or opening for one prospect: ``{organisation}``
+        becomes the prospect's organisation; nothing else is read."""
+        return text.replace(ORGANISATION_PLACEHOLDER, prospect.organisation)
+
+
+# What an organiser's own subject or opening may say, to be filled per prospect.
+ORGANISATION_PLACEHOLDER = "{organisation}"
+
+
+def sender_address(name: str) -> str:
+    """The site's address with ``name`` and the site's name as its display
+    name, or the site's address alone for an empty name. Control characters
+    and line breaks cannot reach a header: whitespace runs become one space."""
+    clean = "".join(ch for ch in " ".join(name.split()) if ch.isprintable())[:100]
+    if not clean:
+        return str(settings.DEFAULT_FROM_EMAIL)
+    _site_name, address = parseaddr(str(settings.DEFAULT_FROM_EMAIL))
+    with translation.override(settings.LANGUAGE_CODE):
+        display = gettext("%(name)s via %(site)s") % {
+            "name": clean,
+            "site": settings.SITE_NAME,
+        }
+    quoted = display.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>'
+
+
+def reply_to_for(prospect: Prospect, *, sender_email: str = "") -> list[str]:
+    """Where a prospect's answer goes: their relationship holder, else the
+    organiser who invited them, else the letter's reply-to address."""
+    owner = prospect.owner
+    if owner is not None and owner.email:
+        return [owner.email]
+    if sender_email:
+        return [sender_email]
+    reply_to = prospect.letter.reply_to
+    return [reply_to] if reply_to else []
 
 
 class Suppression(models.Model):

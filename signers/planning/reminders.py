@@ -178,6 +178,22 @@ def awaiting_prospects(letter: Letter) -> QuerySet[Prospect]:
     return _not_signed(not_suppressed(prospects, letter), letter)
 
 
+def remindable_prospects(
+    letter: Letter, schedule: ReminderSchedule, *, now: datetime
+) -> QuerySet[Prospect]:
+    """Invited prospects who have not answered, invited long enough ago for a
+    reminder: one whose step is already due when they are invited gets it
+    once the schedule's interval has passed, not seconds after the invitation."""
+    return awaiting_prospects(letter).filter(
+        invited_at__lte=now - reminder_interval(schedule)
+    )
+
+
+def reminder_interval(schedule: ReminderSchedule) -> timedelta:
+    """The least time between an invitation and a reminder."""
+    return timedelta(days=schedule.min_days_after_invitation)
+
+
 def pending_signatures(letter: Letter, now: datetime) -> QuerySet[Signature]:
     """Unconfirmed sign-ups that have not expired."""
     signatures = Signature.objects.filter(
@@ -207,9 +223,12 @@ def delivery_key(letter_id: int, kind: str, recipient: str, basis: str) -> str:
     return f"{letter_id}:{kind}:{recipient}:{basis}"
 
 
+BATCH_PREFIX = "batch:"
+
+
 def batch_group(batch_id: int) -> str:
     """The outbox group of an invitation batch (its progress counts them)."""
-    return f"batch:{batch_id}"
+    return f"{BATCH_PREFIX}{batch_id}"
 
 
 def basis_of(row: OutboxMessage) -> str:
@@ -284,7 +303,7 @@ def due_deliveries(letter: Letter, *, now: datetime) -> Iterator[OutboxMessage]:
             continue
         kind, basis, due = step.kind, step.basis, step.due_at
         if kind in PROSPECT_KINDS:
-            prospects = awaiting_prospects(letter).exclude(
+            prospects = remindable_prospects(letter, schedule, now=now).exclude(
                 pk__in=_planned(letter, kind, basis, "prospect")
             )
             for prospect in prospects:

@@ -36,6 +36,8 @@ from signers.planning.reminders import (
     organisers,
     pending_signatures,
     reconfirm_signatures,
+    remindable_prospects,
+    schedule_for,
     steps_for,
 )
 from signers.planning.updates import consenting_signers
@@ -60,6 +62,7 @@ CALL_MOVED = gettext_noop("The call was moved.")
 CALL_STARTED = gettext_noop("The call has started.")
 NOT_COMING = gettext_noop("Said they are not coming.")
 LATE = gettext_noop("Too late: the next one was due.")
+TOO_SOON = gettext_noop("Invited too recently for a reminder.")
 SCHEDULE_OFF = gettext_noop("The organisers turned the signer list off.")
 OPTED_IN = gettext_noop("Already answered.")
 EARLIER_UNSUBSCRIBED = gettext_noop("The address unsubscribed from the first letter.")
@@ -109,11 +112,14 @@ def _skip_reasons_for_letter(
     kinds = {d.kind for d in deliveries}
     prospect_ids = [d.prospect_id for d in deliveries]
     signature_ids = [d.signature_id for d in deliveries]
-    invitable = awaiting = pending = reconfirm = organiser_ids = set()
+    invitable = awaiting = remindable = pending = reconfirm = organiser_ids = set()
     if Kind.INVITATION in kinds:
         invitable = _ids(invitable_prospects(letter), prospect_ids)
     if kinds & set(PROSPECT_KINDS):
         awaiting = _ids(awaiting_prospects(letter), prospect_ids)
+        remindable = _ids(
+            remindable_prospects(letter, schedule_for(letter), now=now), awaiting
+        )
     if Kind.CONFIRM_REMINDER in kinds:
         pending = _ids(pending_signatures(letter, now), signature_ids)
     if Kind.RECONFIRM_REMINDER in kinds:
@@ -141,6 +147,8 @@ def _skip_reasons_for_letter(
             return NOT_CIRCULATING
         if d.kind in PROSPECT_KINDS and d.prospect_id not in awaiting:
             return ANSWERED
+        if d.kind in PROSPECT_KINDS and d.prospect_id not in remindable:
+            return TOO_SOON
         if d.kind == Kind.CONFIRM_REMINDER:
             return "" if d.signature_id in pending else NOT_PENDING
         if d.kind == Kind.RECONFIRM_REMINDER and d.signature_id not in reconfirm:

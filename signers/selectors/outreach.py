@@ -439,3 +439,16 @@ def outreach_overview(*, letter: Letter, now: datetime) -> OutreachOverview:
         accepts_invitations=letter_accepts_invitations(letter, now=now),
         signing_closed=bool(letter.hard_deadline and letter.hard_deadline <= now),
     )
+
+
+def invitation_candidates(
+    *, letter: Letter, prospect_ids: list[int] | None
+) -> list[Prospect]:
+    """Who an invitation batch would go to now: the prospects chosen (every
+    one if None) who may be invited and have no invitation yet."""
+    prospects = invitable_prospects(letter).exclude(pk__in=invited_ids(letter))
+    if prospect_ids is not None:
+        prospects = prospects.filter(pk__in=prospect_ids)
+    return list(
+        prospects.select_related("owner", "letter").order_by("organisation", "pk")
+    )

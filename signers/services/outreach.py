@@ -39,6 +39,7 @@ class ProspectFields(TypedDict, total=False):
     email: Required[str]
     contact_name: str
     notes: str
+    personal_note: str
     is_large: bool
     owner: User | None
     status: str
@@ -129,6 +130,7 @@ def reminder_schedule_update(
     reconfirm_after_days: int | None,
     digest_enabled: bool,
     digest_hour: int,
+    min_days_after_invitation: int = 2,
 ) -> ReminderSchedule:
     """Save the letter's schedule; the dispatcher plans from it on its next run."""
     schedule, _created = ReminderSchedule.objects.update_or_create(
@@ -139,6 +141,7 @@ def reminder_schedule_update(
             "last_call_days_before": last_call_days_before,
             "confirm_after_days": confirm_after_days,
             "reconfirm_after_days": reconfirm_after_days,
+            "min_days_after_invitation": min_days_after_invitation,
             "digest_enabled": digest_enabled,
             "digest_hour": digest_hour,
         },
@@ -147,12 +150,46 @@ def reminder_schedule_update(
     return schedule
 
 
+class InvitationWording(TypedDict, total=False):
+    """An organiser's own subject and opening for a batch ("" or absent: the
+    site's wording)."""
+
+    subject: str
+    opening: str
+
+
+@transaction.atomic
+def invitations_compose_send(
+    *,
+    letter: Letter,
+    actor: User | None,
+    prospect_ids: list[int] | None,
+    notes: dict[int, str],
+    **wording: Unpack[InvitationWording],
+) -> InvitationBatch | None:
+    """The send step: save the personal notes written in it (to the letter's
+    prospects only), then send the batch in the organiser's words."""
+    for prospect in Prospect.objects.filter(letter=letter, pk__in=list(notes)):
+        note = notes[prospect.pk].strip()
+        if prospect.personal_note != note:
+            prospect.personal_note = note
+            prospect.save(update_fields=["personal_note", "updated_at"])
+    return invitations_send(
+        letter=letter, actor=actor, prospect_ids=prospect_ids, **wording
+    )
+
+
 @transaction.atomic
 def invitations_send(
-    *, letter: Letter, actor: User | None, prospect_ids: list[int] | None = None
+    *,
+    letter: Letter,
+    actor: User | None,
+    prospect_ids: list[int] | None = None,
+    **wording: Unpack[InvitationWording],
 ) -> InvitationBatch | None:
     """Put one invitation per prospect in the outbox (all invitable ones if
-    ``prospect_ids`` is None), as one batch the dispatcher sends.
+    ``prospect_ids`` is None), as one batch the dispatcher sends, from
+    ``actor`` (their name and address) in ``wording``.
 
     The key of an invitation is per prospect, so a second press (a double click,
     or two organisers at once) plans nothing new and returns None.
@@ -170,7 +207,14 @@ def invitations_send(
         prospects = prospects.filter(pk__in=prospect_ids)
     # Partners added since the prospects were.
     matching.propose_for_prospects(list(prospects))
-    batch = InvitationBatch.objects.create(letter=letter, created_by=actor)
+    batch = InvitationBatch.objects.create(
+        letter=letter,
+        created_by=actor,
+        sender_name=actor.display_name if actor else "",
+        sender_email=actor.email if actor else "",
+        subject=wording.get("subject", "").strip(),
+        opening=wording.get("opening", "").strip(),
+    )
     group = batch_group(batch.pk)
     outbox_enqueue_many(
         new_delivery(

@@ -116,7 +116,7 @@ _RELATED = (
     "letter__reminder_schedule",
     "signature__letter__current_revision",
     "signature__revision",
-    "prospect",
+    "prospect__owner",
 )
 
 

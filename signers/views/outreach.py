@@ -21,7 +21,9 @@ from coalition.tokens import TokenError, read_token
 from coalition.types import AuthedHttpRequest
 from letters.models import Letter, Membership
 from letters.permissions import require_letter_role
+from signers.emails import invitation_default_wording, invitation_preview
 from signers.forms.outreach import (
+    InvitationComposeForm,
     InviteForm,
     ProspectFilterForm,
     ProspectForm,
@@ -29,10 +31,12 @@ from signers.forms.outreach import (
     ProspectImportForm,
     ReminderScheduleForm,
 )
+from signers.models import Prospect
 from signers.planning.reminders import schedule_for
 from signers.selectors.outreach import (
     EXPORT_HEADER,
     batch_progress,
+    invitation_candidates,
     outreach_overview,
     prospect_export_rows,
     prospect_import_preview,
@@ -41,7 +45,7 @@ from signers.selectors.outreach import (
 from signers.selectors.signatures import letter_organisers
 from signers.services.outreach import (
     delivery_unsubscribe,
-    invitations_send,
+    invitations_compose_send,
     outreach_emails_retry,
     prospect_create,
     prospect_update,
@@ -181,17 +185,90 @@ def prospect_export(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+def _compose_form(
+    request: AuthedHttpRequest, letter: Letter, prospects: list[Prospect]
+) -> InvitationComposeForm:
+    """The send step's form, bound once it has been shown (it has a subject)."""
+    data = request.POST if request.method == "POST" else request.GET
+    subject, opening = invitation_default_wording(letter)
+    return InvitationComposeForm(
+        data if "subject" in data else None,
+        default_subject=subject,
+        default_opening=opening,
+        prospects=prospects,
+    )
+
+
+def _compose_page(
+    request: AuthedHttpRequest,
+    letter: Letter,
+    who: InviteForm,
+    prospects: list[Prospect],
+    form: InvitationComposeForm,
+) -> HttpResponse:
+    """The send step: who is invited, the words, and the exact email the
+    chosen (or first) prospect would get. Nothing is saved."""
+    context: dict[str, object] = {
+        "letter": letter,
+        "who": who.cleaned_data if who.is_valid() else {},
+        "prospects": prospects,
+        "form": form,
+    }
+    if prospects:
+        valid = form.is_bound and form.is_valid()
+        data = form.cleaned_data if valid else {}
+        chosen = {p.pk: p for p in prospects}.get(data.get("preview") or 0)
+        prospect = chosen or prospects[0]
+        note_name = form.note_names.get(prospect.pk)
+        context["preview_of"] = prospect
+        context["preview"] = invitation_preview(
+            prospect=prospect,
+            sender=request.user,
+            subject=data.get("subject", ""),
+            opening=data.get("opening", ""),
+            note=data.get(note_name or "", prospect.personal_note),
+        )
+    if request.htmx:
+        return render(request, "signers/_invitation_preview.html", context)
+    return render(request, "signers/outreach_compose.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def outreach_compose(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """Before sending: the subject, the opening and personal notes, with a
+    preview; "Preview" posts here again, "Send" posts to ``outreach_invite``."""
+    letter = require_letter_role(request, slug, Membership.Role.EDITOR).letter
+    who = InviteForm(request.POST if request.method == "POST" else request.GET)
+    ids = who.prospect_ids() if who.is_valid() else []
+    prospects = invitation_candidates(letter=letter, prospect_ids=ids)
+    form = _compose_form(request, letter, prospects)
+    return _compose_page(request, letter, who, prospects, form)
+
+
 @login_required
 @require_POST
 def outreach_invite(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     letter = require_letter_role(request, slug, Membership.Role.EDITOR).letter
-    form = InviteForm(request.POST)
-    ids = form.prospect_ids() if form.is_valid() else []
+    who = InviteForm(request.POST)
+    ids = who.prospect_ids() if who.is_valid() else []
     if ids == []:
         messages.error(request, _("Choose who to invite."))
         return redirect("signers:outreach", slug=letter.slug)
+    prospects = invitation_candidates(letter=letter, prospect_ids=ids)
+    form = _compose_form(request, letter, prospects)
+    if form.is_bound and not form.is_valid():
+        return _compose_page(request, letter, who, prospects, form)
+    words = form.cleaned_data if form.is_bound else {}
     try:
-        batch = invitations_send(letter=letter, actor=request.user, prospect_ids=ids)
+        batch = invitations_compose_send(
+            letter=letter,
+            actor=request.user,
+            prospect_ids=ids,
+            notes=form.notes() if form.is_bound else {},
+            subject=words.get("subject", ""),
+            opening=words.get("opening", ""),
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -255,6 +255,11 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
 
     # The invitations go out through the worker.
     page.get_by_role("button", name="Invite the 3 prospects not invited yet").click()
+    # The send step shows the exact email first, from the organiser.
+    expect(
+        page.get_by_role("heading", name=f"The email to {HILLCREST.organisation}")
+    ).to_be_visible()
+    page.get_by_role("button", name="Send 3 invitations").click()
     expect(page.get_by_text("Sending the invitations.")).to_be_visible()
     invitations = {
         who: wait_for_mail(worker, who.email, f"Will {who.organisation} sign")

@@ -647,6 +647,7 @@ def test_schedule_form_changes_the_reminders(organiser, letter):
             "last_call_days_before": "",
             "confirm_after_days": "1",
             "reconfirm_after_days": "4",
+            "min_days_after_invitation": "3",
             "digest_hour": "9",
         },
     )
@@ -654,6 +655,7 @@ def test_schedule_form_changes_the_reminders(organiser, letter):
     assert response.status_code == 302
     schedule = letter.reminder_schedule
     assert schedule.soft_days_before == [7, 2]
+    assert schedule.min_days_after_invitation == 3
     assert schedule.announce_hard_deadline
     assert schedule.last_call_days_before is None
     assert not schedule.digest_enabled
