@@ -52,6 +52,9 @@ class Action(StrEnum):
     CALL_SCHEDULED = "call.scheduled"
     CALL_CHANGED = "call.changed"
     CALL_NOTES_SENT = "call.notes_sent"
+    CHANGE_REQUEST_ACCEPTED = "change_request.accepted"
+    CHANGE_REQUEST_DECLINED = "change_request.declined"
+    CHANGE_REQUEST_ANSWERED = "change_request.answered"
 
 
 # The status a letter moves to -> what the log calls it (reopening is its own).
@@ -289,6 +292,16 @@ _SENTENCES: Mapping[Action, Callable[[Mapping[str, Any]], str]] = {
     ),
     Action.CALL_CHANGED: _call_changed,
     Action.CALL_NOTES_SENT: lambda d: _("Sent the notes of a coalition call"),
+    Action.CHANGE_REQUEST_ACCEPTED: lambda d: (
+        _("Accepted the change %(name)s asked for, in revision %(number)s")
+        % {"name": _name(d), "number": d.get("number")}
+    ),
+    Action.CHANGE_REQUEST_DECLINED: lambda d: (
+        _("Declined the change %(name)s asked for") % {"name": _name(d)}
+    ),
+    Action.CHANGE_REQUEST_ANSWERED: lambda d: (
+        _("Replied to the change %(name)s asked for") % {"name": _name(d)}
+    ),
 }
 
 

@@ -7,12 +7,24 @@ workspace shows, goes through the one ``SignerSide`` that ``signers/apps.py``
 registers when Django starts (``signers/hooks.py``).
 """
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Expression
 
 from letters.models import Letter, Revision
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One line of a letter's latest activity: when, what (plain text, shown
+    escaped: it holds signers' names), and the organisers' page about it."""
+
+    when: datetime
+    text: str
+    url: str = ""
 
 
 class SignerSide(Protocol):
@@ -33,6 +45,9 @@ class SignerSide(Protocol):
 
     def revision_signature_annotation(self) -> Expression:
         """Live signatures bound to each revision, on a ``Revision`` queryset."""
+
+    def latest_activity(self, *, letter: Letter, limit: int) -> list[Activity]:
+        """The newest signatures, withdrawals, declines and change requests."""
 
 
 _side: SignerSide | None = None

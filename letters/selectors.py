@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from coalition.models import User
 from coalition.tokens import MAX_AGE
-from letters.hooks import signer_side
+from letters.hooks import Activity, signer_side
 from letters.models import (
     AuditEvent,
     Letter,
@@ -25,6 +25,10 @@ def letter_list_for_user(*, user: User) -> QuerySet[Letter]:
 
 def letter_signer_count(*, letter: Letter) -> int:
     return signer_side().signer_count(letter=letter)
+
+
+def letter_latest_activity(*, letter: Letter, limit: int = 8) -> list[Activity]:
+    return signer_side().latest_activity(letter=letter, limit=limit)
 
 
 def revision_list(*, letter: Letter) -> QuerySet[Revision]:

@@ -132,6 +132,7 @@ def detail(request: AuthedHttpRequest, slug: str) -> HttpResponse:
         shown=shown,
         body_html=render_body(shown),
         signer_count=selectors.letter_signer_count(letter=letter),
+        latest_activity=selectors.letter_latest_activity(letter=letter),
     )
     return render(request, "letters/letter_detail.html", context)
 

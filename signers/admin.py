@@ -99,8 +99,17 @@ class ProspectAdmin(admin.ModelAdmin):
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(admin.ModelAdmin):
-    list_display = ("letter", "anchor", "revision", "created_at", "resolved_at")
-    raw_id_fields = ("letter", "revision", "signature", "prospect")
+    list_display = ("letter", "anchor", "revision", "status", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = (
+        "letter",
+        "revision",
+        "signature",
+        "prospect",
+        "accepted_revision",
+        "resolved_by",
+        "replied_by",
+    )
 
 
 # --- Outreach ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ from signers.models import (
     Update,
 )
 from signers.models.outreach import ORGANISATION_PLACEHOLDER, reply_to_for
+from signers.notice_emails import build_change_request_reply, build_signing_notice
 from signers.planning.reminders import BATCH_PREFIX, basis_of
 from signers.selectors.outreach import digest_content
 from signers.selectors.public import signature_sections_public
@@ -572,4 +573,6 @@ BUILDERS: dict[str, Callable[[OutboxMessage], Email | None]] = {
     EmailKind.CALL_REMINDER: build_call_email,
     EmailKind.CALL_NOTES: build_call_email,
     EmailKind.REISSUE_OPT_IN: build_reissue_opt_in,
+    EmailKind.CHANGE_REQUEST_REPLY: build_change_request_reply,
+    EmailKind.SIGNING_NOTICE: build_signing_notice,
 }

@@ -9,8 +9,10 @@ from django.db.models import Count, Expression, IntegerField, OuterRef, Q, Subqu
 from django.db.models.functions import Coalesce
 
 from coalition.queue import enqueue_on_commit
+from letters.hooks import Activity
 from letters.models import Letter, Revision
 from signers.models import Signature
+from signers.selectors import triage
 from signers.services import signatures
 
 
@@ -49,3 +51,6 @@ class SignerSide:
         return Count(
             "signatures", filter=Q(signatures__status__in=Signature.SIGNED_STATUSES)
         )
+
+    def latest_activity(self, *, letter: Letter, limit: int) -> list[Activity]:
+        return triage.latest_activity(letter=letter, limit=limit)

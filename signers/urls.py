@@ -8,6 +8,7 @@ from signers.views import (
     reissue,
     self_service,
     signing,
+    triage,
 )
 
 app_name = "signers"
@@ -158,5 +159,31 @@ urlpatterns += [
         "workspace/letters/<slug:slug>/export.csv",
         public.export_csv,
         name="export-csv",
+    ),
+]
+
+# Change requests and their answers; who is emailed when someone signs.
+urlpatterns += [
+    path(f"{_letter}changes/", triage.change_requests, name="change-requests"),
+    path(f"{_letter}changes/<int:pk>/", triage.change_request, name="change-request"),
+    path(
+        f"{_letter}changes/<int:pk>/accept/",
+        triage.change_request_accept,
+        name="change-request-accept",
+    ),
+    path(
+        f"{_letter}changes/<int:pk>/decline/",
+        triage.change_request_decline,
+        name="change-request-decline",
+    ),
+    path(
+        f"{_letter}changes/<int:pk>/reply/",
+        triage.change_request_reply,
+        name="change-request-reply",
+    ),
+    path(
+        "workspace/notifications/",
+        triage.notice_settings,
+        name="notice-settings",
     ),
 ]

@@ -12,6 +12,7 @@ from signers.models.communications import (
     ReissueOptIn,
     Update,
 )
+from signers.models.notices import SigningNoticeOptOut
 from signers.models.outreach import (
     SIGNATURE_EMAIL_KINDS,
     EmailKind,
@@ -56,6 +57,7 @@ __all__ = [
     "ReissueOptIn",
     "ReminderSchedule",
     "Signature",
+    "SigningNoticeOptOut",
     "Suppression",
     "Tag",
     "Update",

@@ -141,6 +141,9 @@ class EmailKind(models.TextChoices):
     CALL_REMINDER = "call_reminder", _("Call reminder")
     CALL_NOTES = "call_notes", _("Call notes")
     REISSUE_OPT_IN = "reissue_opt_in", _("Re-issue opt-in request")
+    # Answers and notices: once per reply, once per recipient per 15 minutes.
+    CHANGE_REQUEST_REPLY = "change_request_reply", _("Reply to a change request")
+    SIGNING_NOTICE = "signing_notice", _("Notice of new signatures")
 
 
 SIGNATURE_EMAIL_KINDS = frozenset(

@@ -148,7 +148,11 @@ class Signature(models.Model):
                 name="signature_one_live_per_email",
             ),
         ]
-        indexes = [models.Index(fields=["letter", "status", "kind", "sort_name"])]
+        indexes = [
+            models.Index(fields=["letter", "status", "kind", "sort_name"]),
+            # The signing notices' planner reads the last hours' confirmations.
+            models.Index(fields=["confirmed_at"], name="signature_confirmed_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} on {self.letter_id} ({self.status})"
@@ -185,14 +189,64 @@ class ChangeRequest(models.Model):
         blank=True,
         related_name="+",
     )
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        ANSWERED = "answered", _("Answered")
+
+    # Still waiting for the organisers' decision (a reply alone decides nothing).
+    UNDECIDED_STATUSES = (Status.OPEN, Status.ANSWERED)
+
     # "point-1".."point-3", "paragraph-N" or "general".
     anchor = models.CharField(max_length=30, default="general")
     text = models.TextField(_("requested change"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.OPEN,
+        db_index=True,
+    )
+    # The published revision that took the change (status accepted).
+    accepted_revision = models.ForeignKey(
+        Revision,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accepted_change_requests",
+    )
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    # Accepted or declined: when, and by whom.
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The organisers' answer, emailed to whoever asked.
+    reply = models.TextField(_("reply"), blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(accepted_revision__isnull=False),
+                name="change_request_accepted_has_revision",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Change request on {self.letter_id} at {self.anchor}"

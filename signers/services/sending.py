@@ -27,7 +27,7 @@ from signers.models import (
     Signature,
     Suppression,
 )
-from signers.planning import communications, reminders
+from signers.planning import communications, reminders, signing_notices
 from signers.planning.reminders import PROSPECT_KINDS, active_letters
 from signers.planning.skips import skip_reasons
 
@@ -64,6 +64,8 @@ def outreach_plan_due(*, now: datetime) -> int:
         planned += outbox_enqueue_many(reminders.due_deliveries(letter, now=now))
     # Call reminders and weekly signer lists (signers.planning.communications).
     planned += outbox_enqueue_many(communications.due_deliveries(now=now))
+    # Who signed in the last quarter of an hour, to their organisers.
+    planned += outbox_enqueue_many(signing_notices.due_deliveries(now=now))
     return planned
 
 
@@ -120,11 +122,24 @@ _RELATED = (
 )
 
 
+# Kinds that are neither about a signature nor outreach: their own check before
+# sending (none for a reply, which answers the person's own request).
+_OWN_SCREENS: dict[str, builders.Screen | None] = {
+    EmailKind.CHANGE_REQUEST_REPLY: None,
+    EmailKind.SIGNING_NOTICE: signing_notices.screen,
+}
+
+
 def register_outbox_kinds() -> None:
     """The signers app's rows in the outbox's table (``SignersConfig.ready``)."""
     kinds = []
     for name, build in BUILDERS.items():
-        if name in SIGNATURE_EMAIL_KINDS:
+        if name in _OWN_SCREENS:
+            screen = _OWN_SCREENS[name]
+            kinds.append(
+                builders.Kind(name, build, screen=screen, select_related=("letter",))
+            )
+        elif name in SIGNATURE_EMAIL_KINDS:
             kinds.append(builders.Kind(name, build, select_related=_RELATED))
         else:
             kinds.append(

@@ -35,6 +35,7 @@ from signers.models import (
     SIGNATURE_EMAIL_KINDS,
     Call,
     CallInvitation,
+    ChangeRequest,
     EmailKind,
     Prospect,
     Reissue,
@@ -181,7 +182,20 @@ def build_world(*, hostile):
     team_invitation = TeamInvitation.objects.create(
         letter=letter, email="new@example.org", role="editor", invited_by=organiser
     )
+    change_request = ChangeRequest.objects.create(
+        letter=letter,
+        revision=first,
+        signature=signature,
+        anchor="point-1",
+        text=t("requested change"),
+        status=ChangeRequest.Status.ACCEPTED,
+        accepted_revision=second,
+        reply=t("reply"),
+        replied_at=now,
+        replied_by=organiser,
+    )
     return SimpleNamespace(
+        change_request=change_request,
         organiser=organiser,
         letter=letter,
         first=first,
@@ -323,6 +337,11 @@ def delivery_fields(world, kind):
         },
         K.CALL_NOTES: {**signer, "params": {"call": world.call.pk}},
         K.REISSUE_OPT_IN: {**signer, "letter_id": world.reissued.pk},
+        K.CHANGE_REQUEST_REPLY: {
+            **signer,
+            "params": {"change_request": world.change_request.pk},
+        },
+        K.SIGNING_NOTICE: {**organiser, "params": {"signatures": [world.signature.pk]}},
     }
     if kind not in cases:
         pytest.fail(f"no hostile-input case for delivery kind {kind!r}: add one")
