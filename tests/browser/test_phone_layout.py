@@ -2,7 +2,8 @@
 
 One browser session walks every organiser page of a demo-like coalition (the
 demo seed, plus long names and addresses, a failed email and an invitation
-batch). `ORGANISER_PAGES` lists the pages; a test checks the list against the
+batch), and at 768 px checks that a wide table scrolls inside itself, not the
+page. `ORGANISER_PAGES` lists the pages; a test checks the list against the
 URL conf, so a new organiser view must say here whether it is a page.
 """
 
@@ -41,6 +42,7 @@ from tests.factories import (
 )
 
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
 # A folder to keep a phone-width screenshot of each page in, when set.
 SHOTS = os.environ.get("PHONE_SCREENSHOTS", "")
 LONG_NAME = (
@@ -317,6 +319,12 @@ def test_every_organiser_page_fits_a_phone(page):
             page.screenshot(path=shot, full_page=True)
         for problem in page.evaluate(OVERFLOW_JS, SCROLLS_INSIDE):
             failures.append(f"{name} {url}: {problem}")
+        # Wider than a phone, tables are tables again: a wide one scrolls
+        # inside its .table-wrap, never the page.
+        page.set_viewport_size(TABLET)
+        if (wide := page.evaluate("document.documentElement.scrollWidth")) > 768:
+            failures.append(f"{name} {url}: {wide}px wide on a tablet")
+        page.set_viewport_size(PHONE)
     # The menu and the tabs, by keyboard, on the widest organiser page.
     page.goto(_url("signers:outreach", world))
     failures += _keyboard_misses(page)
