@@ -49,6 +49,18 @@ class SignerSide(Protocol):
     def latest_activity(self, *, letter: Letter, limit: int) -> list[Activity]:
         """The newest signatures, withdrawals, declines and change requests."""
 
+    def letter_figures_annotations(self) -> dict[str, Expression]:
+        """The dashboard's figures of each letter, as annotations on a
+        ``Letter`` queryset, one subquery each: ``invited_count`` (prospects
+        ever invited), ``signer_count`` (confirmed), ``declined_count``,
+        ``waiting_count`` (invited, no answer yet), and what needs an organiser:
+        ``review_count`` (signatures awaiting approval),
+        ``change_request_count`` (open), ``failed_email_count``."""
+
+    def figure_url(self, *, letter: Letter, figure: str) -> str:
+        """The signers' page where an organiser acts on ``figure`` (one of the
+        names above) of ``letter``."""
+
 
 _side: SignerSide | None = None
 

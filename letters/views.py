@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -78,8 +79,8 @@ _act = act
 @login_required
 @require_safe
 def dashboard(request: AuthedHttpRequest) -> HttpResponse:
-    letters = selectors.letter_list_for_user(user=request.user)
-    return render(request, "letters/letter_dashboard.html", {"letters": letters})
+    rows = selectors.letter_dashboard(user=request.user, now=timezone.now())
+    return render(request, "letters/letter_dashboard.html", {"rows": rows})
 
 
 @login_required

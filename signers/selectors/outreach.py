@@ -33,6 +33,11 @@ from signers.selectors.signatures import letter_organisers
 
 
 P = Prospect.Status
+# Prospects that were invited, by the site or by hand: every status past
+# "identified" but "do not contact", or an invitation sent.
+EVER_INVITED = Q(invited_at__isnull=False) | ~Q(
+    status__in=[P.IDENTIFIED, P.DO_NOT_CONTACT]
+)
 
 
 @dataclass
@@ -45,9 +50,7 @@ class FunnelStage:
 
 def outreach_funnel(*, letter: Letter) -> list[FunnelStage]:
     """Prospects → invited → opened → signed / declined, as numbers."""
-    invited = Q(invited_at__isnull=False) | ~Q(
-        status__in=[P.IDENTIFIED, P.DO_NOT_CONTACT]
-    )
+    invited = EVER_INVITED
     opened = Q(opened_at__isnull=False) | Q(status__in=[P.OPENED, P.SIGNED])
     counts = Prospect.objects.filter(letter=letter).aggregate(
         prospects=Count("pk"),

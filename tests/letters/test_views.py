@@ -90,7 +90,7 @@ def test_dashboard_shows_status_signers_and_next_deadline_in_the_letters_zone(
     html = page(owner_client.get(reverse("letters:dashboard")))
 
     assert "Circulating" in html
-    assert "2 signers" in html
+    assert "<strong>2</strong> signed" in html
     assert "Signing closes" in html
     assert "1 June 2024, 12:00" in html and "EDT" in html
 
