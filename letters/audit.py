@@ -43,6 +43,7 @@ class Action(StrEnum):
     SIGNATURE_SORT_NAME_SET = "signature.sort_name_set"
     SIGNATURE_ERASED = "signature.erased"
     SIGNATURE_EXPORTED = "signature.exported"
+    SIGNATURE_LOGO_CHANGED = "signature.logo_changed"
     PROSPECTS_IMPORTED = "prospects.imported"
     INVITATIONS_QUEUED = "invitations.queued"
     EMAILS_RETRIED = "emails.retried"
@@ -254,6 +255,14 @@ _SENTENCES: Mapping[Action, Callable[[Mapping[str, Any]], str]] = {
         _("Erased the personal data of %(name)s") % {"name": _name(d)}
     ),
     Action.SIGNATURE_EXPORTED: _exported,
+    Action.SIGNATURE_LOGO_CHANGED: lambda d: (
+        (
+            _("Removed the logo of %(name)s")
+            if d.get("removed")
+            else _("Gave %(name)s a new logo")
+        )
+        % {"name": _name(d)}
+    ),
     Action.PROSPECTS_IMPORTED: lambda d: (
         ngettext("Imported %(n)d prospect", "Imported %(n)d prospects", _n(d, "count"))
         % {"n": _n(d, "count")}

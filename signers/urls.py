@@ -2,6 +2,7 @@ from django.urls import path
 
 from signers.views import (
     communications,
+    logos,
     organiser,
     outreach,
     public,
@@ -59,6 +60,16 @@ urlpatterns = [
         "workspace/letters/<slug:slug>/signers/<int:pk>/personal-data.json",
         organiser.signature_export,
         name="signature-export",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/signers/<int:pk>/logo/",
+        logos.signature_logo,
+        name="signature-logo",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/signers/<int:pk>/logo-file/",
+        logos.signature_logo_file,
+        name="signature-logo-file",
     ),
     path(
         "workspace/letters/<slug:slug>/signers/<int:pk>/<str:action>/",
@@ -149,6 +160,7 @@ urlpatterns += [
     path("letters/<slug:slug>/letter.pdf", public.pdf_download, name="pdf-download"),
     path("letters/<slug:slug>/signers.csv", public.signers_csv, name="signers-csv"),
     path("letters/<slug:slug>/embed/", public.embed, name="embed"),
+    path("logos/<str:name>", logos.logo, name="logo"),
     path(
         "workspace/letters/<slug:slug>/export.csv",
         public.export_csv,
