@@ -5,6 +5,7 @@ from signers.views import (
     logos,
     organiser,
     outreach,
+    prospects,
     public,
     reissue,
     self_service,
@@ -82,6 +83,11 @@ urlpatterns = [
         "workspace/letters/<slug:slug>/outreach/prospects/new/",
         outreach.prospect_add,
         name="prospect-add",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/bulk/",
+        prospects.prospects_bulk,
+        name="prospects-bulk",
     ),
     path(
         "workspace/letters/<slug:slug>/outreach/prospects/<int:pk>/",
