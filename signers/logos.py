@@ -78,6 +78,10 @@ def logo_process(upload: IO[bytes], *, size: int | None) -> Logo:
         # Past Image.MAX_IMAGE_PIXELS Pillow only warns; make it refuse.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
+            # verify() reads the whole file (a PNG to its last chunk, every
+            # checksum right): a cut file is refused even where WeasyPrint,
+            # once imported, has told Pillow to load truncated images.
+            Image.open(io.BytesIO(data), formats=list(FORMATS)).verify()
             image = Image.open(io.BytesIO(data), formats=list(FORMATS))
             _check_side(image)
             image.load()

@@ -9,12 +9,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from PIL import Image
+from PIL import Image, ImageFile
 
 from coalition.tokens import make_token
 from letters.models import AuditEvent, Membership
+from letters.services.letters import letter_update_settings
+from signers import exports
 from signers.logos import logo_process
 from signers.models import Signature
+from signers.selectors.consent import consent_violations
 from signers.services.logos import signature_logo_set
 from signers.services.personal_data import signature_erase_personal_data
 from tests.factories import SignatureFactory, UserFactory
@@ -98,10 +101,13 @@ def test_what_follows_the_image_in_the_file_is_not_kept():
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
         b"GIF89a" + image_bytes("GIF")[6:],
         image_bytes("PNG")[:60],  # cut short
+        image_bytes("PNG")[:-12],  # its last chunk missing
     ],
-    ids=["html-named-png", "svg", "gif", "truncated"],
+    ids=["html-named-png", "svg", "gif", "truncated", "no-end"],
 )
-def test_anything_but_a_whole_png_or_jpeg_is_refused(data):
+def test_anything_but_a_whole_png_or_jpeg_is_refused(data, monkeypatch):
+    # As in a process that has rendered a PDF (WeasyPrint sets this).
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     assert refused_code(data) == "wrong_type"
 
 
@@ -293,3 +299,54 @@ def test_organisers_give_a_logo_and_viewers_cannot(client):
     assert client.get(preview)["Content-Type"] == "image/png"
     client.force_login(viewer)
     assert client.get(preview).status_code == 200
+
+
+# --- The PDF ------------------------------------------------------------------------
+
+
+def pdf_images(letter):
+    from pypdf import PdfReader
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+    reader = PdfReader(io.BytesIO(stored.file.read()))
+    return sum(len(page.images) for page in reader.pages)
+
+
+def test_logos_are_in_the_pdf_only_when_the_letter_says_so_and_with_consent():
+    letter = published_letter()
+    logo_for(sign(letter, "Alpha", consent_logo=True))
+    logo_for(sign(letter, "Bravo", consent_logo=False))
+    assert pdf_images(letter) == 0
+
+    letter_update_settings(letter=letter, actor=UserFactory(), pdf_logos=True)
+    letter.refresh_from_db()
+
+    assert pdf_images(letter) == 1
+    assert consent_violations(letter=letter) == []
+
+
+def test_turning_pdf_logos_on_or_off_makes_a_new_pdf():
+    letter = published_letter()
+    before = letter.signers_version
+
+    letter_update_settings(letter=letter, actor=UserFactory(), pdf_logos=True)
+
+    letter.refresh_from_db()
+    assert letter.signers_version == before + 1
+
+
+def test_the_pdf_reads_only_the_logos_it_was_given(settings):
+    from letters import pdf
+
+    letter = published_letter()
+    shown = logo_for(sign(letter, "Alpha", consent_logo=True)).logo.name
+    other = logo_for(sign(letter, "Bravo", consent_logo=True)).logo.name
+    prefix = settings.SITE_URL.rstrip("/") + settings.MEDIA_URL
+    fetcher = pdf.StaticOnlyFetcher(frozenset({shown}))
+
+    assert fetcher.fetch(prefix + shown).read() == default_storage.open(shown).read()
+    for name in (other, "signers/logos/../../coalition/settings.py"):
+        with pytest.raises(pdf.FetchRefused):
+            fetcher.fetch(prefix + name)
+    with pytest.raises(pdf.FetchRefused):
+        pdf.StaticOnlyFetcher().fetch(prefix + shown)
