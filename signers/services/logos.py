@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from coalition.models import User
 from letters.audit import Action, audit_record
-from signers.logos import Logo
+from signers.logos import Logo, logo_process
 from signers.models import Signature
 from signers.services.common import (
     Status,
@@ -25,6 +25,18 @@ def delete_logo_on_commit(name: str | None) -> None:
     """Delete a stored logo once the row that named it no longer does."""
     if name:
         transaction.on_commit(lambda: default_storage.delete(name), robust=True)
+
+
+def stored_logo(signature: Signature) -> Logo | None:
+    """A signature's logo, to give another signature its own copy (a file of
+    its own: erasing one signer's data never takes another's logo)."""
+    if not signature.logo.name:
+        return None
+    try:
+        with default_storage.open(signature.logo.name, "rb") as stored:
+            return logo_process(stored, size=stored.size)
+    except (OSError, ValidationError):  # gone, or from before the limits
+        return None
 
 
 def _store(signature: Signature, logo: Logo) -> None:

@@ -14,13 +14,15 @@ from PIL import Image, ImageFile
 from coalition.tokens import make_token
 from letters.models import AuditEvent, Membership
 from letters.services.letters import letter_update_settings
+from letters.services.lifecycle import letter_close
 from signers import exports
 from signers.logos import logo_process
-from signers.models import Signature
+from signers.models import ReissueOptIn, Signature
 from signers.selectors.consent import consent_violations
 from signers.services.logos import signature_logo_set
 from signers.services.personal_data import signature_erase_personal_data
-from tests.factories import SignatureFactory, UserFactory
+from signers.services.reissue import letter_reissue, reissue_opt_in_accept
+from tests.factories import SignatureFactory, UserFactory, circulating_letter
 from tests.letters.public_fixtures import published_letter, sign, sign_many
 from tests.signers.helpers import sign_form
 
@@ -350,3 +352,21 @@ def test_the_pdf_reads_only_the_logos_it_was_given(settings):
             fetcher.fetch(prefix + name)
     with pytest.raises(pdf.FetchRefused):
         pdf.StaticOnlyFetcher().fetch(prefix + shown)
+
+
+def test_a_reissued_letter_gives_the_opted_in_signer_their_own_copy():
+    owner = UserFactory()
+    letter = circulating_letter(owner=owner)
+    earlier = logo_for(SignatureFactory(letter=letter, consent_logo=True))
+    letter_close(letter=letter, actor=owner)
+    new = letter_reissue(letter=letter, actor=owner, title="Again", addressee="To")
+
+    signature = reissue_opt_in_accept(opt_in_id=ReissueOptIn.objects.get().pk)
+
+    assert signature.letter == new
+    assert signature.consent_logo
+    assert signature.logo.name not in ("", earlier.logo.name)
+    assert (
+        default_storage.open(signature.logo.name).read()
+        == default_storage.open(earlier.logo.name).read()
+    )
