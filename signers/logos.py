@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Decoded format -> (stored format, file extension, content type).
@@ -104,7 +105,12 @@ def _check_side(image: Image.Image) -> None:
     side = settings.SIGNERS_LOGO_MAX_SIDE
     if image.width > side or image.height > side:
         raise _refuse(
-            _("The logo is larger than %(side)d by %(side)d pixels.") % {"side": side},
+            ngettext(
+                "The logo is larger than %(side)d by %(side)d pixel.",
+                "The logo is larger than %(side)d by %(side)d pixels.",
+                side,
+            )
+            % {"side": side},
             "too_many_pixels",
         )
 
