@@ -318,6 +318,14 @@ PARTNERS_AGREEMENT_MAX_BYTES = env.int(
     "PARTNERS_AGREEMENT_MAX_BYTES", default=5 * 1024 * 1024
 )
 
+# --- Signers' logos -------------------------------------------------------------------
+# An organisation's logo: PNG or JPEG, decoded and re-encoded (signers.logos).
+# Larger files, or images wider or taller than the side in pixels, are refused
+# before they are decoded; what is kept is at most the width in pixels.
+SIGNERS_LOGO_MAX_BYTES = env.int("SIGNERS_LOGO_MAX_BYTES", default=2 * 1024 * 1024)
+SIGNERS_LOGO_MAX_SIDE = 4000
+SIGNERS_LOGO_WIDTH = 600
+
 # --- Internationalisation -------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English"))]

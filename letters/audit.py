@@ -43,7 +43,10 @@ class Action(StrEnum):
     SIGNATURE_SORT_NAME_SET = "signature.sort_name_set"
     SIGNATURE_ERASED = "signature.erased"
     SIGNATURE_EXPORTED = "signature.exported"
+    SIGNATURE_LOGO_CHANGED = "signature.logo_changed"
     PROSPECTS_IMPORTED = "prospects.imported"
+    PROSPECTS_OWNER_SET = "prospects.owner_set"
+    PROSPECTS_STATUS_SET = "prospects.status_set"
     INVITATIONS_QUEUED = "invitations.queued"
     EMAILS_RETRIED = "emails.retried"
     REMINDERS_SCHEDULE_CHANGED = "reminders.schedule_changed"
@@ -162,6 +165,32 @@ def _signer_list_schedule(d: Mapping[str, Any]) -> str:
     return _("Set signers to be sent the list of who has signed every week")
 
 
+def _prospects_owner_set(d: Mapping[str, Any]) -> str:
+    n = _n(d, "count")
+    if d.get("owner"):
+        return ngettext(
+            "Gave %(n)d prospect to %(owner)s to hold",
+            "Gave %(n)d prospects to %(owner)s to hold",
+            n,
+        ) % {"n": n, "owner": d["owner"]}
+    return ngettext(
+        "Left %(n)d prospect held by nobody",
+        "Left %(n)d prospects held by nobody",
+        n,
+    ) % {"n": n}
+
+
+def _prospects_status_set(d: Mapping[str, Any]) -> str:
+    n = _n(d, "count")
+    # The label was stored in English (the source language); shown translated.
+    label = _(str(d.get("label") or d.get("status") or ""))
+    return ngettext(
+        "Set %(n)d prospect to “%(status)s”",
+        "Set %(n)d prospects to “%(status)s”",
+        n,
+    ) % {"n": n, "status": label}
+
+
 def _call_changed(d: Mapping[str, Any]) -> str:
     if d.get("moved"):
         return _("Moved a coalition call to a new time; invitees were told")
@@ -257,10 +286,20 @@ _SENTENCES: Mapping[Action, Callable[[Mapping[str, Any]], str]] = {
         _("Erased the personal data of %(name)s") % {"name": _name(d)}
     ),
     Action.SIGNATURE_EXPORTED: _exported,
+    Action.SIGNATURE_LOGO_CHANGED: lambda d: (
+        (
+            _("Removed the logo of %(name)s")
+            if d.get("removed")
+            else _("Gave %(name)s a new logo")
+        )
+        % {"name": _name(d)}
+    ),
     Action.PROSPECTS_IMPORTED: lambda d: (
         ngettext("Imported %(n)d prospect", "Imported %(n)d prospects", _n(d, "count"))
         % {"n": _n(d, "count")}
     ),
+    Action.PROSPECTS_OWNER_SET: _prospects_owner_set,
+    Action.PROSPECTS_STATUS_SET: _prospects_status_set,
     Action.INVITATIONS_QUEUED: lambda d: (
         ngettext(
             "Started sending %(n)d invitation",

@@ -212,6 +212,14 @@ class LetterSettingsForm(forms.Form):
         label=_("Organisers approve each open join before it is listed"),
         required=False,
     )
+    pdf_logos = forms.BooleanField(
+        label=_("Show signers' logos in the PDF"),
+        required=False,
+        help_text=_(
+            "Only the logos of organisations that agreed to show theirs. The "
+            "public page shows them either way."
+        ),
+    )
     soft_deadline = LocalDateTimeField(
         label=_("Deadline given to invitees"), required=False
     )
@@ -236,6 +244,7 @@ class LetterSettingsForm(forms.Form):
             "signer_kinds": letter.signer_kinds,
             "open_joining": letter.open_joining,
             "join_requires_approval": letter.join_requires_approval,
+            "pdf_logos": letter.pdf_logos,
         }
         for name in DEADLINE_FIELDS:
             value = getattr(letter, name)

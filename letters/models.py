@@ -120,6 +120,8 @@ class Letter(models.Model):
     join_requires_approval = models.BooleanField(
         _("organisers approve open joins"), default=False
     )
+    # Off by default: a PDF of logos is heavier, and not every letter wants them.
+    pdf_logos = models.BooleanField(_("logos in the PDF"), default=False)
     soft_deadline = models.DateTimeField(
         _("deadline given to invitees"), null=True, blank=True
     )

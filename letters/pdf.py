@@ -3,8 +3,10 @@
 A letter's body is written by its organisers, and an organiser's account can be
 taken over; so the renderer must never become a way to make the server fetch a
 URL. :class:`StaticOnlyFetcher` answers only for the site's own static files,
-read from disk, and refuses everything else (other hosts, loopback, metadata
-addresses, ``file://``, ``data:``) without opening a connection.
+read from disk, and for the stored files the caller names (the signers' logos,
+re-encoded when they were given), read from the default storage; it refuses
+everything else (other hosts, loopback, metadata addresses, ``file://``,
+``data:``) without opening a connection.
 """
 
 import io
@@ -12,14 +14,16 @@ import math
 import mimetypes
 import posixpath
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from pypdf import PdfReader, PdfWriter
@@ -39,6 +43,14 @@ def _static_prefix() -> str:
     return settings.SITE_URL.rstrip("/") + "/" + static_url.lstrip("/")
 
 
+def _media_prefix() -> str:
+    """The absolute URL under which stored files are named in the PDF."""
+    media_url = settings.MEDIA_URL or "/media/"
+    if urlsplit(media_url).scheme:
+        return media_url
+    return settings.SITE_URL.rstrip("/") + "/" + media_url.lstrip("/")
+
+
 def _static_file(relative: str) -> Path | None:
     if staticfiles_storage.exists(relative):
         try:
@@ -56,10 +68,24 @@ class StaticOnlyFetcher(URLFetcher):
     calls the parent class.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, media: frozenset[str] = frozenset()) -> None:
         super().__init__(allowed_protocols=("http", "https"), allow_redirects=False)
+        # Stored files this rendering may read, by their storage names.
+        self.media = media
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        media = _media_prefix()
+        if self.media and url.startswith(media):
+            name = unquote(urlsplit(url[len(media) :]).path)
+            if name not in self.media:
+                raise FetchRefused(f"Not a file of this rendering: {url}")
+            try:
+                with default_storage.open(name, "rb") as stored:
+                    body = stored.read()
+            except OSError as exc:  # deleted meanwhile: left out
+                raise FetchRefused(f"No such stored file: {url}") from exc
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": kind})
         prefix = _static_prefix()
         if not url.startswith(prefix):
             raise FetchRefused(f"Only the site's static files are fetched: {url}")
@@ -76,11 +102,11 @@ class StaticOnlyFetcher(URLFetcher):
         )
 
 
-def _document(html: str) -> Any:
+def _document(html: str, media: frozenset[str] = frozenset()) -> Any:
     return HTML(
         string=html,
         base_url=settings.SITE_URL.rstrip("/") + "/",
-        url_fetcher=StaticOnlyFetcher(),
+        url_fetcher=StaticOnlyFetcher(media),
     ).render()
 
 
@@ -109,6 +135,9 @@ LINE = FONT_SIZE * 1.3
 SIGNER_GAP = 4.0  # space above each signer
 HEADING = 34.0  # "Signed by N signers", or a section's heading
 NOTE = 3 * LINE + 8.0  # "...and N more who asked not to be named"
+# A logo above a name: letter_pdf.html's .logo (6 pt above, 20 pt high), less
+# the 2 pt the name's own margin gives up after it.
+LOGO = 6.0 + 20.0 - 2.0
 # Average advance of a character, in ems, of DejaVu Serif bold and regular;
 # East Asian wide characters take a whole em. Lines are filled to about 85 %
 # on average, words being kept whole.
@@ -138,13 +167,14 @@ class SignerEntry:
     name: str
     affiliation: str
     place: str
+    logo: str = ""  # the address of the logo shown above the name, if any
 
     @property
     def height(self) -> float:
         count = lines(self.name, em=BOLD_EM)
         count += lines(self.affiliation, em=REGULAR_EM)
         count += lines(self.place, em=REGULAR_EM)
-        return count * LINE + SIGNER_GAP
+        return count * LINE + SIGNER_GAP + (LOGO if self.logo else 0.0)
 
 
 @dataclass
@@ -155,12 +185,17 @@ class SignerPage:
     unlisted: int = 0  # the note on those not named, on the last page
 
 
-def signer_entries(signatures: Any) -> list[SignerEntry]:
+def signer_entries(
+    signatures: Any, logos: Mapping[int, str] | None = None
+) -> list[SignerEntry]:
+    """``logos``: signature id -> stored name of the logo to show."""
+    prefix, logos = _media_prefix(), logos or {}
     return [
         SignerEntry(
             name=s.display_name,
             affiliation=s.affiliation,
             place=", ".join(p for p in (s.city, s.country) if p),
+            logo=prefix + quote(logos[s.pk]) if s.pk in logos else "",
         )
         for s in signatures
     ]
@@ -235,7 +270,8 @@ def signer_pages(
 
 def _render(context: dict[str, Any]) -> tuple[bytes, int]:
     """PDF bytes and page count of one part of the letter."""
-    document = _document(render_to_string("letters/letter_pdf.html", context))
+    html = render_to_string("letters/letter_pdf.html", context)
+    document = _document(html, frozenset(context.get("logos", {}).values()))
     data: bytes = document.write_pdf()
     return data, len(document.pages)
 
@@ -290,11 +326,14 @@ def render_letter_pdf(context: dict[str, Any]) -> bytes:
 
     Static files are named by their plain path under ``static_prefix``, not
     through ``{% static %}``: a worker may run without the web's manifest.
+    ``logos`` (signature id -> stored name), if given, are shown above the
+    names, and are the only stored files the renderer reads.
     """
     shared = {**context, "static_prefix": _static_prefix()}
+    logos = context.get("logos") or {}
     sections = [
         (_section_heading(section.kind, len(context["sections"])),
-         signer_entries(section.signatures))
+         signer_entries(section.signatures, logos))
         for section in context["sections"]
     ]  # fmt: skip
     unlisted = context["counts"].unlisted

@@ -23,6 +23,7 @@ from signers.selectors.public import (
     signature_counts_public,
     signature_list_for_export,
     signature_list_public,
+    signature_logos_public,
     signature_sections_public,
     signer_list_digest,
 )
@@ -46,6 +47,7 @@ def letter_pdf_context(*, letter: Letter, revision: Revision) -> dict[str, Any]:
         "body_html": render_revision_body(revision),
         "sections": signature_sections_public(letter=letter),
         "counts": signature_counts_public(letter=letter),
+        "logos": signature_logos_public(letter=letter) if letter.pdf_logos else {},
         "date": letter.published_at or timezone.now(),
     }
 

@@ -2,8 +2,10 @@ from django.urls import path
 
 from signers.views import (
     communications,
+    logos,
     organiser,
     outreach,
+    prospects,
     public,
     reissue,
     self_service,
@@ -62,6 +64,16 @@ urlpatterns = [
         name="signature-export",
     ),
     path(
+        "workspace/letters/<slug:slug>/signers/<int:pk>/logo/",
+        logos.signature_logo,
+        name="signature-logo",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/signers/<int:pk>/logo-file/",
+        logos.signature_logo_file,
+        name="signature-logo-file",
+    ),
+    path(
         "workspace/letters/<slug:slug>/signers/<int:pk>/<str:action>/",
         organiser.signature_act,
         name="signature-act",
@@ -72,6 +84,11 @@ urlpatterns = [
         "workspace/letters/<slug:slug>/outreach/prospects/new/",
         outreach.prospect_add,
         name="prospect-add",
+    ),
+    path(
+        "workspace/letters/<slug:slug>/outreach/prospects/bulk/",
+        prospects.prospects_bulk,
+        name="prospects-bulk",
     ),
     path(
         "workspace/letters/<slug:slug>/outreach/prospects/<int:pk>/",
@@ -155,6 +172,7 @@ urlpatterns += [
     path("letters/<slug:slug>/letter.pdf", public.pdf_download, name="pdf-download"),
     path("letters/<slug:slug>/signers.csv", public.signers_csv, name="signers-csv"),
     path("letters/<slug:slug>/embed/", public.embed, name="embed"),
+    path("logos/<str:name>", logos.logo, name="logo"),
     path(
         "workspace/letters/<slug:slug>/export.csv",
         public.export_csv,

@@ -34,6 +34,7 @@ SETTINGS_FIELDS = frozenset(
         "signer_kinds",
         "open_joining",
         "join_requires_approval",
+        "pdf_logos",
         "soft_deadline",
         "hard_deadline",
         "release_at",
@@ -189,9 +190,11 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     for field in changed:
         setattr(letter, field, new[field])
     fields = [*changed, "updated_at"]
-    if "signer_kinds" in changed:
-        # Who is listed changed (a kind may have left the list): a new version
-        # for the page and PDF caches. The row is locked, so the count is fresh.
+    if "signer_kinds" in changed or "pdf_logos" in changed:
+        # Who is listed changed (a kind may have left the list), or how the
+        # PDF shows them: a new version for the page and PDF caches (no PDF
+        # with logos is served once they are turned off). The row is locked,
+        # so the count is fresh.
         letter.signers_version += 1
         letter.signers_removed_version = letter.signers_version
         fields += ["signers_version", "signers_removed_version"]

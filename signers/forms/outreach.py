@@ -151,13 +151,17 @@ class InviteForm(forms.Form):
     only = forms.IntegerField(required=False)
     selected = forms.TypedMultipleChoiceField(coerce=int, required=False)
     everyone = forms.BooleanField(required=False)
+    # The list's "all on this page" box: then every id the page showed.
+    all_shown = forms.BooleanField(required=False)
+    shown = forms.TypedMultipleChoiceField(coerce=int, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        values = self.data.getlist("selected") if hasattr(self.data, "getlist") else []
-        field = self.fields["selected"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(v, v) for v in values]
+        for name in ("selected", "shown"):
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [(v, v) for v in values]
 
     def prospect_ids(self) -> list[int] | None:
         """None means every invitable prospect."""
@@ -166,7 +170,8 @@ class InviteForm(forms.Form):
             return [data["only"]]
         if data.get("everyone"):
             return None
-        return list(data.get("selected") or [])
+        chosen = data.get("shown") if data.get("all_shown") else data.get("selected")
+        return list(chosen or [])
 
 
 class InvitationComposeForm(forms.Form):

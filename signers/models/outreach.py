@@ -43,6 +43,17 @@ class Prospect(models.Model):
     UNOPENED_STATUSES = (Status.IDENTIFIED, Status.INVITED, Status.NO_RESPONSE)
     # Answered for good: nothing more is sent, and nothing changes it back.
     FINAL_STATUSES = (Status.SIGNED, Status.DECLINED, Status.DO_NOT_CONTACT)
+    # What organisers set on many at once: all but "signed", which only a
+    # signature gives (and its withdrawal takes back).
+    BULK_STATUSES = (
+        Status.IDENTIFIED,
+        Status.INVITED,
+        Status.OPENED,
+        Status.DECLINED,
+        Status.NEEDS_TIME,
+        Status.NO_RESPONSE,
+        Status.DO_NOT_CONTACT,
+    )
 
     letter = models.ForeignKey(
         Letter, on_delete=models.CASCADE, related_name="prospects"

@@ -1,5 +1,6 @@
 """Signatures and the change requests signers send."""
 
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,6 +15,15 @@ from letters.models import Letter, Revision
 LIVE_CONDITION = Q(
     status__in=["pending", "pending_approval", "confirmed", "needs_reconfirmation"]
 )
+
+
+def logo_path(instance: "Signature", filename: str) -> str:
+    """An unguessable name: the name of one logo tells nothing about another's,
+    and a new logo is a new address (caches of the old one never show it).
+    The extension is the one the logo was re-encoded to (signers.logos), never
+    the uploader's."""
+    extension = filename.rsplit(".", 1)[-1]
+    return f"signers/logos/{secrets.token_urlsafe(24)}.{extension}"
 
 
 class Signature(models.Model):
@@ -99,6 +109,8 @@ class Signature(models.Model):
     consent_listed = models.BooleanField(_("list us publicly"), default=True)
     consent_updates = models.BooleanField(_("send us coalition updates"), default=False)
     consent_logo = models.BooleanField(_("our logo may be shown"), default=False)
+    # A PNG or JPEG re-encoded by signers.logos; shown only with consent_logo.
+    logo = models.FileField(_("logo"), upload_to=logo_path, blank=True)
     attested = models.BooleanField(
         _("I am authorised to sign on behalf of this organisation"), default=False
     )

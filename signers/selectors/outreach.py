@@ -1,13 +1,25 @@
 """Reads for outreach: prospects, the funnel, invitation batches, the reminder plan."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, NullIf
 from django.utils.translation import gettext as _
 
 from coalition.models import User
@@ -83,6 +95,32 @@ def prospect_status_counts(*, letter: Letter) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+# The columns the prospect list sorts by: key -> what it orders on. Empty
+# values (nobody holds it, never invited) sort last either way; every order
+# ends with the organisation and the id, so a page never shuffles.
+PROSPECT_SORTS: Final[dict[str, Callable[[], Any]]] = {
+    "organisation": lambda: Lower("organisation"),
+    "contact": lambda: Lower(NullIf("contact_name", Value(""))),
+    "status": lambda: Case(
+        *(When(status=value, then=Value(i)) for i, value in enumerate(P.values)),
+        output_field=IntegerField(),
+    ),
+    "holder": lambda: Lower(
+        Coalesce(NullIf("owner__display_name", Value("")), "owner__email")
+    ),
+    "invited": lambda: F("invited_at"),
+    "contacted": lambda: F("last_contacted_at"),
+}
+DEFAULT_PROSPECT_SORT: Final = "organisation"
+
+
+def _prospect_order(sort: str, descending: bool) -> list[Any]:
+    key = sort if sort in PROSPECT_SORTS else DEFAULT_PROSPECT_SORT
+    first = PROSPECT_SORTS[key]()
+    ordering = first.desc(nulls_last=True) if descending else first.asc(nulls_last=True)
+    return [ordering, Lower("organisation"), "id"]
+
+
 def prospect_list(
     *,
     letter: Letter,
@@ -90,8 +128,11 @@ def prospect_list(
     status: str = "",
     owner: str = "",
     follow_up_due_on: date | None = None,
+    sort: str = DEFAULT_PROSPECT_SORT,
+    descending: bool = False,
 ) -> QuerySet[Prospect]:
-    """The letter's prospects, filtered; ``owner`` is a user id or "none"."""
+    """The letter's prospects, filtered; ``owner`` is a user id or "none";
+    ordered by the column ``sort`` (a key of ``PROSPECT_SORTS``)."""
     invitation = OutboxMessage.objects.filter(
         prospect=OuterRef("pk"), kind=EmailKind.INVITATION
     ).exclude(status=OutboxMessage.Status.FAILED)
@@ -117,7 +158,7 @@ def prospect_list(
         prospects = prospects.filter(next_follow_up__lte=follow_up_due_on).exclude(
             status__in=Prospect.FINAL_STATUSES
         )
-    return prospects.order_by(Lower("organisation"), "id")
+    return prospects.order_by(*_prospect_order(sort, descending))
 
 
 def invitable_count(*, letter: Letter) -> int:

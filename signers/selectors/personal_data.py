@@ -4,6 +4,7 @@ from typing import Any, Final
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,11 +28,16 @@ _NOT_EXPORTED: Final = frozenset({"letter", "revision", "prospect", "owner"})
 def _row(
     obj: models.Model, *, leave_out: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """Every stored field of ``obj``: a field added later is exported too."""
-    return {
+    """Every stored field of ``obj``: a field added later is exported too
+    (a stored file, such as a logo, by its name)."""
+    row = {
         f.attname: f.value_from_object(obj)
         for f in obj._meta.concrete_fields
         if f.name not in _NOT_EXPORTED | leave_out
+    }
+    return {
+        name: value.name or "" if isinstance(value, FieldFile) else value
+        for name, value in row.items()
     }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Collate
 
 from letters.models import Letter
@@ -121,17 +121,59 @@ def signature_sections_public(*, letter: Letter) -> list[SignerSection]:
     ]
 
 
-# One signature of the public list as a plain row, fields as ``PUBLIC_FIELDS``.
-PublicRow = tuple[int, str, str, str, str, str, str, str]
+# One signature of the public list as a plain row: ``PUBLIC_FIELDS``, then the
+# stored name of its logo if it may be shown (else "").
+PublicRow = tuple[int, str, str, str, str, str, str, str, str]
+
+# The logo of a listed signature is shown only when its organisation agreed.
+_SHOWN_LOGO = Case(
+    When(
+        Q(consent_logo=True, kind=Signature.Kind.ORGANISATION) & ~Q(logo=""),
+        then=F("logo"),
+    ),
+    default=Value(""),
+    output_field=CharField(),
+)
 
 
 def signature_rows_public(*, letter: Letter) -> list[PublicRow]:
-    """The public list as plain rows (``PUBLIC_FIELDS``), in its order; one
+    """The public list as plain rows (``PublicRow``), in its order; one
     query and no model instances, for the page that lists thousands."""
     rows: list[PublicRow] = list(
-        signature_list_public(letter=letter).values_list(*PUBLIC_FIELDS)
+        signature_list_public(letter=letter)
+        .annotate(shown_logo=_SHOWN_LOGO)
+        .values_list(*PUBLIC_FIELDS, "shown_logo")
     )
     return rows
+
+
+def signature_logos_public(*, letter: Letter) -> dict[int, str]:
+    """Signature id -> stored logo name, for the listed signatures whose logo
+    may be shown (the PDF's logos)."""
+    rows = (
+        listed_signatures(letter)
+        .annotate(shown_logo=_SHOWN_LOGO)
+        .exclude(shown_logo="")
+        .values_list("pk", "shown_logo")
+    )
+    return dict(rows)
+
+
+def logo_shown_publicly(*, name: str) -> bool:
+    """Whether the stored logo ``name`` is shown on a public page now: its
+    signature is listed on a public letter and agreed to show it."""
+    signature = (
+        Signature.objects.filter(logo=name, consent_logo=True)
+        .select_related("letter")
+        .first()
+    )
+    if signature is None:
+        return False
+    letter = signature.letter
+    if letter.status not in Letter.PUBLIC_STATUSES or not letter.current_revision_id:
+        return False
+    listed = listed_signatures(letter).filter(pk=signature.pk)
+    return listed.filter(kind=Signature.Kind.ORGANISATION).exists()
 
 
 def signer_list_digest(*, signatures: Iterable[Signature], counts: PublicCounts) -> str:

@@ -1,12 +1,15 @@
 """Writes for outreach: prospects, their import, invitations, the reminder schedule."""
 
 from datetime import date
-from typing import Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from coalition.models import User
 from coalition.outbox.models import OutboxMessage
@@ -30,6 +33,7 @@ from signers.planning.reminders import (
     new_delivery,
 )
 from signers.selectors.outreach import prospect_import_preview
+from signers.selectors.signatures import letter_organisers
 
 
 class ProspectFields(TypedDict, total=False):
@@ -82,6 +86,70 @@ def prospect_update(
         prospect.invited_at = timezone.now()
     prospect.save()
     return prospect
+
+
+# --- Actions on many prospects at once ------------------------------------------
+
+
+def _letters_prospects(letter: Letter, prospect_ids: list[int]) -> QuerySet[Prospect]:
+    """Only the letter's own: an id of another letter's prospect is ignored."""
+    return Prospect.objects.filter(letter=letter, pk__in=prospect_ids)
+
+
+@transaction.atomic
+def prospects_set_owner(
+    *, letter: Letter, actor: User, prospect_ids: list[int], owner: User | None
+) -> int:
+    """Give the ticked prospects one relationship holder (or none), a member of
+    the letter's team. Returns how many of the letter's prospects changed."""
+    if owner is not None and not letter_organisers(letter=letter).filter(pk=owner.pk):
+        raise ValidationError(_("Only a member of the letter's team can hold it."))
+    count = (
+        _letters_prospects(letter, prospect_ids)
+        .exclude(owner=owner)
+        .update(owner=owner, updated_at=timezone.now())
+    )
+    audit_record(
+        letter,
+        actor,
+        Action.PROSPECTS_OWNER_SET,
+        count=count,
+        owner=str(owner) if owner else "",
+    )
+    return count
+
+
+@transaction.atomic
+def prospects_set_status(
+    *, letter: Letter, actor: User, prospect_ids: list[int], status: str
+) -> int:
+    """Set the ticked prospects' status. A signed prospect keeps its status:
+    only its signature changes it. Marking them invited (they were asked some
+    other way) starts their reminders, as ``prospect_update`` does. Returns
+    how many of the letter's prospects changed."""
+    if status not in Prospect.BULK_STATUSES:
+        raise ValidationError(_("This status cannot be set by hand."))
+    now = timezone.now()
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status in Prospect.AWAITING_ANSWER_STATUSES:
+        values["invited_at"] = Coalesce(F("invited_at"), Value(now))
+    count = (
+        _letters_prospects(letter, prospect_ids)
+        .exclude(status=Prospect.Status.SIGNED)
+        .exclude(status=status)
+        .update(**values)
+    )
+    with override("en"):  # the log stores the source text, shown translated
+        label = str(Prospect.Status(status).label)
+    audit_record(
+        letter,
+        actor,
+        Action.PROSPECTS_STATUS_SET,
+        count=count,
+        status=status,
+        label=label,
+    )
+    return count
 
 
 @transaction.atomic

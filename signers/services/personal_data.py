@@ -21,6 +21,7 @@ from signers.services.common import (
     bump_signers_version,
     lock_letter,
 )
+from signers.services.logos import delete_logo_on_commit
 
 # Why an email was not sent after all, kept on its row; translated when shown.
 ERASED = gettext_noop("The signer's personal data was erased.")
@@ -43,6 +44,7 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
         "comment": "",
         "email": f"erased-{signature.pk}@erased.invalid",
         "requested_display_name": "",
+        "logo": "",
         "erased_at": now,
         "updated_at": now,
     }
@@ -65,13 +67,15 @@ def signature_erase_personal_data(*, signature: Signature, actor: User) -> bool:
     if not updated:
         return False
     audit_record(signature, actor, Action.SIGNATURE_ERASED)
+    delete_logo_on_commit(locked.logo.name or None)
     _erase_emails(locked)
     _erase_prospects(locked)
     if signature.kind == Signature.Kind.INDIVIDUAL:
         _erase_name_from_log(locked, values["display_name"])
     if locked.status == Status.CONFIRMED:
         individual = locked.kind == Signature.Kind.INDIVIDUAL
-        bump_signers_version(locked.letter_id, removed=individual)
+        shown_logo = bool(locked.logo) and locked.consent_logo
+        bump_signers_version(locked.letter_id, removed=individual or shown_logo)
     return True
 
 

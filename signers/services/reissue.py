@@ -27,7 +27,7 @@ from signers.services.common import (
     live_signature,
     lock_letter,
 )
-from signers.services.signatures import signature_create
+from signers.services.logos import signature_create_with_logo, stored_logo
 
 # --- Re-issue ----------------------------------------------------------------------
 
@@ -126,7 +126,8 @@ def reissue_opt_in_accept(*, opt_in_id: int) -> Signature | None:
             "notes": _("Signed the earlier letter; opted in to this one."),
         },
     )
-    signature = signature_create(
+    signature = signature_create_with_logo(
+        logo=stored_logo(earlier),
         letter=letter,
         revision_id=letter.current_revision_id or 0,
         source=Source.INVITATION,

@@ -397,7 +397,8 @@ def signature_update_public_details(
         audit_record(signature, None, Action.SIGNATURE_DETAILS_CHANGED, fields=changed)
     if signature.status == Status.CONFIRMED and set(changed) & set(PUBLIC_DETAILS):
         unlisted = "consent_listed" in changed and not consent_listed
-        bump_signers_version(signature.letter_id, removed=unlisted)
+        logo_hidden = "consent_logo" in changed and not values["consent_logo"]
+        bump_signers_version(signature.letter_id, removed=unlisted or logo_hidden)
     return bool(signature.requested_display_name)
 
 

@@ -19,6 +19,7 @@ from coalition import spreadsheets
 from coalition.types import AuthedHttpRequest
 from letters.models import Letter, Membership
 from letters.permissions import require_letter_role, writing
+from signers.forms.logos import LogoForm
 from signers.forms.organiser import (
     EraseForm,
     ImportForm,
@@ -90,6 +91,7 @@ def _detail_page(
         "sort_form": SortNameForm(initial={"sort_name": signature.sort_name}),
         "reject_form": RejectForm(),
         "erase_form": EraseForm(),
+        "logo_form": LogoForm(has_logo=bool(signature.logo)),
         **forms_,
     }
     status = 400 if forms_ else 200

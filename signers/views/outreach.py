@@ -31,6 +31,7 @@ from signers.forms.outreach import (
     ProspectImportForm,
     ReminderScheduleForm,
 )
+from signers.forms.prospects import ProspectBulkForm, ProspectSortForm
 from signers.models import Prospect
 from signers.planning.reminders import schedule_for
 from signers.selectors.outreach import (
@@ -53,6 +54,7 @@ from signers.services.outreach import (
     reminder_schedule_update,
 )
 from signers.views.organiser import upload_refused, upload_too_large
+from signers.views.prospects import sort_columns
 
 # --- Outreach: the prospect list, invitations, reminders, unsubscribe ------------
 
@@ -66,17 +68,23 @@ def outreach(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     filters = ProspectFilterForm(request.GET, organisers=organisers)
     f = filters.cleaned_data if filters.is_valid() else {}
     today = timezone.localdate(timezone=ZoneInfo(letter.time_zone))
+    sort, descending = ProspectSortForm(request.GET).chosen()
     prospects = prospect_list(
         letter=letter,
         q=f.get("q", ""),
         status=f.get("status", ""),
         owner=f.get("owner", ""),
         follow_up_due_on=today if f.get("follow_up") else None,
+        sort=sort,
+        descending=descending,
     )
     context = {
         "letter": letter,
         "can_edit": can_edit,
         "filters": filters,
+        "columns": sort_columns(request.GET, sort, descending),
+        "sorting": {"sort": sort, "dir": "desc" if descending else "asc"},
+        "bulk_form": ProspectBulkForm(organisers=organisers, auto_id="bulk-%s"),
         "page": Paginator(prospects, 100).get_page(request.GET.get("page")),
         "overview": outreach_overview(letter=letter, now=timezone.now()),
         "query": request.GET.copy().urlencode() if "page" not in request.GET else "",

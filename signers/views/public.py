@@ -93,21 +93,28 @@ def _group_of(sort_name: str) -> tuple[str, str]:
     return "other", _("Other")
 
 
-def _signer_item(row: PublicRow) -> str:
+def _logo_prefix() -> str:
+    """The address of the logos, up to each one's name."""
+    return reverse("signers:logo", kwargs={"name": "x"})[:-1]
+
+
+def _signer_item(row: PublicRow, logo_prefix: str) -> str:
     """One signer's ``<li>``: every value is a stranger's text, escaped (as
-    Django's ``escape`` does, without its lazy-string wrapper per call)."""
+    Django's ``escape`` does, without its lazy-string wrapper per call). A
+    logo's name is the site's own (signers.models.signatures.logo_path)."""
     escape = escape_html
-    pk, _kind, name, _sort_name, affiliation, city, country, website = row
+    pk, _kind, name, _sort_name, affiliation, city, country, website, logo = row
+    item = f'<li id="s-{pk}" data-signer>'
+    if logo:
+        source = escape(logo_prefix + logo.rsplit("/", 1)[-1])
+        item += f'<img class="signer__logo" src="{source}" alt="" loading="lazy"> '
     if website:
-        item = (
-            f'<li id="s-{pk}" data-signer><a class="signer__name" '
+        item += (
+            f'<a class="signer__name" '
             f'href="{escape(website)}" rel="nofollow ugc noopener">{escape(name)}</a>'
         )
     else:
-        item = (
-            f'<li id="s-{pk}" data-signer>'
-            f'<span class="signer__name">{escape(name)}</span>'
-        )
+        item += f'<span class="signer__name">{escape(name)}</span>'
     if affiliation:
         item += f'<span class="signer__affiliation">, {escape(affiliation)}</span>'
     if city or country:
@@ -126,6 +133,7 @@ def _signer_list(kind: str, rows: list[PublicRow]) -> SignerList:
     jump_links = len(rows) >= JUMP_LINKS_FROM
     groups: list[tuple[str, str]] = []
     parts: list[str] = []
+    logo_prefix = _logo_prefix()
     for row in rows:
         key, label = _group_of(row[3])
         if not groups or groups[-1][0] != key:
@@ -139,7 +147,7 @@ def _signer_list(kind: str, rows: list[PublicRow]) -> SignerList:
                     f"{escape_html(label)}</h4>"
                 )
             parts.append('<ul class="signer-names">')
-        parts.append(_signer_item(row))
+        parts.append(_signer_item(row, logo_prefix))
     if groups:
         parts.append("</ul></div>\n")
     return SignerList(

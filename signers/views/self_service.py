@@ -9,11 +9,13 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 from coalition.tokens import make_token
+from signers.forms.logos import LogoForm
 from signers.forms.signing import ChangeRequestForm, PublicDetailsForm
 from signers.models import (
     Signature,
 )
 from signers.selectors.personal_data import signature_personal_data
+from signers.services.logos import signature_logo_set
 from signers.services.personal_data import signature_record_export
 from signers.services.responses import change_request_create
 from signers.services.signatures import PUBLIC_DETAILS, signature_update_public_details
@@ -33,10 +35,15 @@ def edit(request: HttpRequest, signature: Signature) -> HttpResponse:
     initial = {f: getattr(signature, f) for f in ("display_name", *PUBLIC_DETAILS)}
     initial["display_name"] = signature.requested_display_name or signature.display_name
     form = PublicDetailsForm(request.POST or None, signature=signature, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    logo_form = _logo_form(request, signature)
+    valid = form.is_valid() & (logo_form is None or logo_form.is_valid())
+    if request.method == "POST" and valid:
         waiting = signature_update_public_details(
             signature_id=signature.pk, **form.cleaned_data
         )
+        changes, logo = logo_form.change() if logo_form else (False, None)
+        if changes:
+            signature_logo_set(signature_id=signature.pk, logo=logo, actor=None)
         messages.success(request, _("Your details are saved."))
         if waiting:
             messages.info(request, _name_waiting_message())
@@ -45,10 +52,21 @@ def edit(request: HttpRequest, signature: Signature) -> HttpResponse:
     context = {
         "signature": signature,
         "form": form,
+        "logo_form": logo_form,
         "suggest_url": reverse("signers:suggest", args=[token]),
         "my_data_url": reverse("signers:my-data", args=[token]),
     }
     return render(request, "signers/signature_edit.html", context)
+
+
+def _logo_form(request: HttpRequest, signature: Signature) -> LogoForm | None:
+    """An organisation's logo: given, replaced or removed with its details."""
+    if signature.kind != Signature.Kind.ORGANISATION:
+        return None
+    has_logo = bool(signature.logo)
+    if request.method == "POST":
+        return LogoForm(request.POST, request.FILES, has_logo=has_logo)
+    return LogoForm(has_logo=has_logo)
 
 
 def _name_waiting_message() -> str:

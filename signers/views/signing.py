@@ -29,6 +29,7 @@ from signers.selectors.signatures import (
     signature_live_for_prospect,
     signing_closed_reason,
 )
+from signers.services.logos import signature_create_with_logo
 from signers.services.responses import (
     prospect_decline,
     prospect_mark_opened,
@@ -36,7 +37,6 @@ from signers.services.responses import (
 )
 from signers.services.signatures import (
     signature_confirm,
-    signature_create,
     signature_reconfirm,
     signature_status_send,
     signature_withdraw,
@@ -52,6 +52,7 @@ from signers.views.links import (
     status_page,
     thanks_url,
 )
+from signers.views.logos import chosen_logo, logo_valid, signing_logo_form
 from signers.views.self_service import editable
 
 # --- Signers --------------------------------------------------------------------
@@ -67,9 +68,11 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
     if existing is not None:
         return status_page(request, existing)
     form = SignatureForm(request.POST or None, letter=letter)
-    if request.method == "POST" and form.is_valid():
+    logo_form = signing_logo_form(request, letter)
+    if request.method == "POST" and form.is_valid() & logo_valid(logo_form):
         try:
-            signature = signature_create(
+            signature = signature_create_with_logo(
+                logo=chosen_logo(logo_form),
                 letter=letter,
                 revision_id=form.cleaned_data["revision"],
                 source=Signature.Source.INVITATION,
@@ -95,6 +98,7 @@ def invitation(request: HttpRequest, prospect: Prospect) -> HttpResponse:
         "signers/invitation_sign.html",
         letter,
         form,
+        logo_form=logo_form,
         prospect=prospect,
         decline_url=decline_url,
         opened_url=opened_url(prospect),
@@ -148,10 +152,11 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         letter=letter,
         initial={"revision": letter.current_revision_id},
     )
+    logo_form = signing_logo_form(request, letter)
     limited = False
     # A taken address may have its status emailed to it, never shown here.
     status_email = ""
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() & logo_valid(logo_form):
         limited = join_limit_exceeded(
             ip=client_network(request), email=form.cleaned_data["email"]
         )
@@ -159,7 +164,8 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
             form.add_error(None, _too_many())
         else:
             try:
-                signature_create(
+                signature_create_with_logo(
+                    logo=chosen_logo(logo_form),
                     letter=letter,
                     revision_id=form.cleaned_data["revision"],
                     source=Signature.Source.OPEN_JOIN,
@@ -179,6 +185,7 @@ def join(request: HttpRequest, slug: str) -> HttpResponse:
         "signers/signature_join.html",
         letter,
         form,
+        logo_form=logo_form,
         limited=limited,
         status_email=status_email,
     )

@@ -112,8 +112,19 @@ def test_unsent_and_sent_emails_of_the_old_tables_move_into_the_outbox():
     old = migrate(WITH_PARTNERS)
     try:
         letter = circulating_letter()
-        signature = SignatureFactory(letter=letter, email="rosa@friends.example.org")
-        erased = SignatureFactory(letter=letter, erased_at=timezone.now())
+        # Made with the model of that time: today's has columns added since.
+        OldSignature = old.get_model("signers", "Signature")
+
+        def old_signature(name, email, **kwargs):
+            return OldSignature.objects.create(
+                letter_id=letter.pk, revision_id=letter.current_revision_id,
+                kind="organisation", status="confirmed", source="invitation",
+                display_name=name, sort_name=name.lower(),
+                normalised_name=name.lower(), email=email, attested=True, **kwargs,
+            )  # fmt: skip
+
+        signature = old_signature("Friends", "rosa@friends.example.org")
+        erased = old_signature("Erased", "e@example.org", erased_at=timezone.now())
         Delivery = old.get_model("signers", "Delivery")
         SignatureEmail = old.get_model("signers", "SignatureEmail")
         InvitationBatch = old.get_model("signers", "InvitationBatch")
