@@ -106,7 +106,9 @@ class Email:
         )
 
     def to_message(self, *, message_id: str) -> EmailMultiAlternatives:
-        message = EmailMultiAlternatives(
+        from coalition.outbox.mime import OutgoingEmail
+
+        message = OutgoingEmail(
             subject=self.subject,
             body=self.text,
             from_email=self.from_email,
