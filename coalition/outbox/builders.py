@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.core.mail import EmailMultiAlternatives
 
+from coalition.outbox.mime import OutgoingEmail
+
 if TYPE_CHECKING:
     from coalition.outbox.models import OutboxMessage
 
@@ -106,8 +108,6 @@ class Email:
         )
 
     def to_message(self, *, message_id: str) -> EmailMultiAlternatives:
-        from coalition.outbox.mime import OutgoingEmail
-
         message = OutgoingEmail(
             subject=self.subject,
             body=self.text,
