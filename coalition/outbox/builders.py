@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.core.mail import EmailMultiAlternatives
 
+from coalition.outbox.mime import OutgoingEmail
+
 if TYPE_CHECKING:
     from coalition.outbox.models import OutboxMessage
 
@@ -106,7 +108,7 @@ class Email:
         )
 
     def to_message(self, *, message_id: str) -> EmailMultiAlternatives:
-        message = EmailMultiAlternatives(
+        message = OutgoingEmail(
             subject=self.subject,
             body=self.text,
             from_email=self.from_email,

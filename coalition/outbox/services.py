@@ -14,13 +14,14 @@ from typing import Required, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from coalition.models import User
 from coalition.outbox.builders import PREBUILT, Email
 from coalition.outbox.models import OutboxMessage
-from coalition.outbox.tasks import outbox_dispatch_task
+from coalition.outbox.tasks import KICK_MARK, KICK_MARK_SECONDS, outbox_dispatch_task
 
 logger = logging.getLogger(__name__)
 
@@ -75,32 +76,20 @@ def outbox_message(**fields: Unpack[MessageFields]) -> OutboxMessage:
     )
 
 
-_ROW_FIELDS = (
-    "kind",
-    "message_id",
-    "to",
-    "params",
-    "built",
-    "letter_id",
-    "signature_id",
-    "prospect_id",
-    "user_id",
-    "group",
-    "next_attempt_at",
-)
-
-
-@transaction.atomic
 def outbox_enqueue(**fields: Unpack[MessageFields]) -> OutboxMessage:
     """Put one message in the outbox, once per ``key``.
 
     Idempotent: a second enqueue of a key (a double click, a retried task, two
     planners at once) changes nothing and returns the existing row, whatever
     its status. The dispatch task is kicked after commit.
+
+    Two statements (an INSERT that skips a taken key, and the row read back),
+    with no savepoint: a signature's request makes one of these.
     """
     new = outbox_message(**fields)
-    defaults = {name: getattr(new, name) for name in _ROW_FIELDS}
-    row, created = OutboxMessage.objects.get_or_create(key=new.key, defaults=defaults)
+    OutboxMessage.objects.bulk_create([new], ignore_conflicts=True)
+    row = OutboxMessage.objects.get(key=new.key)
+    created = row.created_at == new.created_at
     if created and row.next_attempt_at <= timezone.now():
         kick_after_commit()
     return row
@@ -167,7 +156,24 @@ def outbox_retry(
 
 
 def _kick() -> None:
-    outbox_dispatch_task.delay()
+    outbox_dispatch_kick()
+
+
+def outbox_dispatch_kick() -> None:
+    """Queue a dispatch task unless one is queued and has not started yet.
+
+    The mark (one cache round trip) is taken off by the task as it starts,
+    before it claims: a kick that finds the mark was made before that task
+    claims, so the task sees the rows committed before the kick. Many sign-ups
+    a second then publish one task, not one each. A mark whose task the broker
+    lost expires, and beat's dispatcher (every minute) sends meanwhile."""
+    try:
+        queued = not cache.add(KICK_MARK, 1, timeout=KICK_MARK_SECONDS)
+    except Exception:  # no cache: publish, as every kick did before
+        logger.warning("outbox: the cache did not answer; kicking", exc_info=True)
+        queued = False
+    if not queued:
+        outbox_dispatch_task.delay()
 
 
 def kick_after_commit() -> None:

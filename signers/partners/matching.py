@@ -115,6 +115,8 @@ def _propose(
     """The new proposals for these rows; a pair proposed before (answered or
     not) stays as it is."""
     found = _found(coalition_id, [keys for _row, keys in rows])
+    if not any(found[keys] for _row, keys in rows):
+        return []  # no partner answers to these names: nothing to propose
     prospect_ids = [r.pk for r, _k in rows if isinstance(r, Prospect)]
     signature_ids = [r.pk for r, _k in rows if isinstance(r, Signature)]
     existing = PartnerMatch.objects.filter(

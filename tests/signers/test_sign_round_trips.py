@@ -1,0 +1,76 @@
+"""The open-join sign POST's round trips, pinned: a change that adds one
+to every signature fails here (issue 14's sign line)."""
+
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from coalition.outbox.models import OutboxMessage
+from coalition.outbox.tasks import KICK_MARK, outbox_dispatch_task
+from signers.models import Signature
+from tests.signers.helpers import sign_form
+
+pytestmark = pytest.mark.django_db
+
+# In a request, the transaction's BEGIN and COMMIT stand where the test's
+# savepoint is: the letter; its lock (read again); pending signatures in the
+# way expired; the insert (in a savepoint); the confirmation email's row
+# (inserted, read back); the partners the name or domain might be (three).
+SIGN_QUERIES = [
+    "SELECT",
+    "SAVEPOINT",
+    "SELECT",
+    "UPDATE",
+    "SAVEPOINT",
+    "INSERT",
+    "RELEASE",
+    "INSERT",
+    "SELECT",
+    "SELECT",
+    "SELECT",
+    "SELECT",
+    "RELEASE",
+]
+
+
+def join(client, letter, n):
+    return client.post(
+        reverse("signers:join", args=[letter.slug]),
+        sign_form(letter, display_name=f"Org {n}", email=f"org{n}@example.org"),
+    )
+
+
+def test_an_open_join_takes_the_pinned_queries(client, open_letter):
+    client.get(reverse("signers:join", args=[open_letter.slug]))  # the cookie
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        mock.patch.object(outbox_dispatch_task, "delay"),
+    ):
+        response = join(client, open_letter, 1)
+
+    assert response.status_code == 302
+    assert Signature.objects.get().status == Signature.Status.PENDING
+    assert OutboxMessage.objects.filter(kind="confirm_request").count() == 1
+    verbs = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries]
+    assert verbs == SIGN_QUERIES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_ups_before_the_dispatcher_starts_publish_one_task(client, open_letter):
+    with mock.patch.object(outbox_dispatch_task, "delay") as delay:
+        for n in range(3):
+            assert join(client, open_letter, n).status_code == 302
+        assert delay.call_count == 1
+        assert OutboxMessage.objects.filter(kind="confirm_request").count() == 3
+
+        # The task takes the mark off as it starts, before it claims: the
+        # next sign-up publishes again.
+        outbox_dispatch_task()
+        assert cache.get(KICK_MARK) is None
+        assert join(client, open_letter, 9).status_code == 302
+        assert delay.call_count == 2
