@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from coalition.outbox.dispatcher import outbox_dispatch
 from signers.models import InvitationBatch
+from tests.browser.conftest import serious_accessibility_violations
 from tests.browser.test_letters import log_in
 from tests.browser.test_signing import text_of
 from tests.factories import ProspectFactory, UserFactory, circulating_letter
@@ -18,7 +19,7 @@ FROM = '"Maria Lopez via Coalition" <coalition@localhost>'
 
 
 def test_organiser_previews_and_sends_an_invitation_in_their_own_words(
-    page, live_server, settings, smtp_settings
+    page, browser, live_server, settings, smtp_settings
 ):
     settings.SITE_URL = live_server.url
     settings.DEFAULT_FROM_EMAIL = "coalition@localhost"
@@ -41,6 +42,16 @@ def test_organiser_previews_and_sends_an_invitation_in_their_own_words(
     expect(preview.locator('[data-preview="reply-to"]')).to_have_text(maria.email)
     expect(preview.locator('[data-preview="subject"]')).to_have_text(
         'Will Friends of the Park sign "Clean air now"?'
+    )
+
+    compose = reverse("signers:outreach-compose", kwargs={"slug": letter.slug})
+    assert (
+        serious_accessibility_violations(
+            browser,
+            f"{live_server.url}{compose}?selected={park.pk}",
+            storage_state=page.context.storage_state(),
+        )
+        == []
     )
 
     # Typing updates the preview (htmx)...
