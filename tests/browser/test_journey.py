@@ -413,7 +413,8 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
     page.goto("/workspace/")
     card = page.locator(".card").filter(has_text=TITLE)
     expect(card).to_contain_text("Published")
-    expect(card).to_contain_text("2 signers")
+    expect(card.locator(".dashboard__figures")).to_contain_text("2 signed")
+    expect(card).to_contain_text("Nothing needs you now.")
     screenshot(page, "dashboard")
 
 
