@@ -95,7 +95,8 @@ audit: $(STAMP)
 # PostgreSQL or SQLite, and REDIS_URL for its real worker).
 screenshots: $(STAMP)
 	JOURNEY_SCREENSHOTS=docs/screenshots $(TEST_ENV) $(BIN)/pytest tests/browser/test_journey.py \
-		tests/browser/test_network_map.py
+		tests/browser/test_network_map.py tests/browser/test_change_requests.py \
+		tests/browser/test_phone_layout.py tests/browser/test_invitation_preview.py
 
 # Public page views and concurrent signing under gunicorn for 60 s, then checks
 # that no signature was lost or doubled (docs/performance.md). Needs DATABASE_URL

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from coalition.outbox.dispatcher import outbox_dispatch
 from signers.models import InvitationBatch
 from tests.browser.conftest import serious_accessibility_violations
+from tests.browser.test_journey import screenshot
 from tests.browser.test_letters import log_in
 from tests.browser.test_signing import text_of
 from tests.factories import ProspectFactory, UserFactory, circulating_letter
@@ -76,6 +77,7 @@ def test_organiser_previews_and_sends_an_invitation_in_their_own_words(
     expect(page.get_by_label("Subject")).to_have_value(
         "Will {organisation} join us, Rosa?"
     )
+    screenshot(page, "invitation-preview")
 
     page.get_by_role("button", name="Send 1 invitation").click()
     expect(page.get_by_text("Sending the invitations.")).to_be_visible()

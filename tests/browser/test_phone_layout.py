@@ -25,6 +25,7 @@ from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import outbox_enqueue
 from letters.models import Letter
 from signers.models import (
+    ChangeRequest,
     EmailKind,
     InvitationBatch,
     Partner,
@@ -32,6 +33,7 @@ from signers.models import (
     Signature,
 )
 from signers.planning.reminders import batch_group
+from tests.browser.test_journey import screenshot
 from tests.coalition.test_url_sweep import ROUTES
 from tests.factories import (
     AgreementFactory,
@@ -45,6 +47,8 @@ PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}
 # A folder to keep a phone-width screenshot of each page in, when set.
 SHOTS = os.environ.get("PHONE_SCREENSHOTS", "")
+# The pages the README shows at phone width (`make screenshots`).
+README_SHOTS = {"signers:outreach": "phone-outreach"}
 LONG_NAME = (
     "Internationale Arbeitsgemeinschaft der Bürgerinitiativen für "
     "Verkehrsberuhigung und Schulwegsicherheit Nordrhein-Westfalen e.V."
@@ -68,6 +72,10 @@ ORGANISER_PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "letters:diff": (("slug",), {"old": "1", "new": "2"}),
     "letters:team": (("slug",), {}),
     "letters:activity": (("slug",), {}),
+    "signers:change-requests": (("slug",), {}),
+    "signers:change-request": (("slug", "pk:change_request"), {}),
+    "signers:notice-settings": ((), {}),
+    "signers:outreach-compose": (("slug",), {"only": "prospect"}),
     "signers:letter-signatures": (("slug",), {}),
     "signers:signature-import": (("slug",), {}),
     "signers:signature-detail": (("slug", "pk:signature"), {}),
@@ -92,6 +100,7 @@ ORGANISER_PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "coalitions:detail": (("coalition",), {}),
     "coalitions:settings": (("coalition",), {}),
     "coalitions:members": (("coalition",), {}),
+    "coalitions:activity": (("coalition",), {}),
     "partners:list": (("coalition",), {}),
     "partners:create": (("coalition",), {}),
     "partners:matches": (("coalition",), {}),
@@ -107,6 +116,12 @@ ORGANISER_PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
 }
 # Organiser URLs that are not pages: buttons (POST only), files, data, redirects.
 NOT_PAGES = {
+    "signers:change-request-accept",
+    "signers:change-request-decline",
+    "signers:change-request-reply",
+    "signers:prospects-bulk",
+    "signers:signature-logo",
+    "signers:signature-logo-file",
     "letters:after-login",
     "letters:team-accept",
     "letters:start-circulating",
@@ -244,8 +259,16 @@ def _world():
     PartnerMatch.objects.create(
         partner=partner, prospect=prospect, reason=PartnerMatch.Reason.NAME
     )
+    change_request = ChangeRequest.objects.create(
+        letter=letter,
+        revision=letter.current_revision,
+        signature=signature,
+        anchor="point-1",
+        text=f"Please name {LONG_NAME} in point 1: {LONG_EMAIL}",
+    )
     return {
         "user": user,
+        "change_request": change_request.pk,
         "slug": letter.slug,
         "coalition": coalition.slug,
         "number": 1,
@@ -317,6 +340,8 @@ def test_every_organiser_page_fits_a_phone(page):
         if SHOTS:
             shot = f"{SHOTS}/{name.replace(':', '-')}.png"
             page.screenshot(path=shot, full_page=True)
+        if name in README_SHOTS:
+            screenshot(page, README_SHOTS[name])
         for problem in page.evaluate(OVERFLOW_JS, SCROLLS_INSIDE):
             failures.append(f"{name} {url}: {problem}")
         # Wider than a phone, tables are tables again: a wide one scrolls
