@@ -10,7 +10,10 @@ file costs no more than a file at the limit. It parses only; what a row means
 is the caller's business.
 
 Writing makes every cell inert: a cell a spreadsheet would run as a formula is
-written as text.
+written as text. Downloads start with a UTF-8 byte-order mark: Excel reads a
+CSV file without one in the computer's legacy code page ("Zoé" becomes
+"ZoÃ©"), and every other reader (LibreOffice, Numbers, Google Sheets, Python's
+``utf-8-sig``, this module's ``read_csv``) skips it.
 """
 
 import codecs
@@ -18,7 +21,8 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Final, Protocol
+from itertools import chain
+from typing import IO, Any, Final
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -275,10 +279,6 @@ def inert(value: object) -> str:
     return text
 
 
-class _Writable(Protocol):
-    def write(self, value: str, /) -> Any: ...
-
-
 class _Echo:
     """A file-like object whose write returns the line, for streaming."""
 
@@ -294,18 +294,16 @@ def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
         yield writer.writerow([inert(cell) for cell in row])
 
 
-def write_csv(out: _Writable, rows: Iterable[Iterable[object]]) -> None:
-    """Write ``rows`` to the file-like ``out``, every cell inert."""
-    for line in csv_lines(rows):
-        out.write(line)
+BOM: Final = "\ufeff"
 
 
 def csv_response(
     rows: Iterable[Iterable[object]], filename: str
 ) -> StreamingHttpResponse:
-    """A streamed CSV download of ``rows``, every cell inert."""
+    """A streamed CSV download of ``rows``, every cell inert, marked as UTF-8
+    with a byte-order mark so that Excel keeps accents."""
     response = StreamingHttpResponse(
-        csv_lines(rows), content_type="text/csv; charset=utf-8"
+        chain([BOM], csv_lines(rows)), content_type="text/csv; charset=utf-8"
     )
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

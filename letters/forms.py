@@ -14,12 +14,19 @@ from coalition.models import Coalition
 from letters.models import (
     MAX_POINT_LENGTH,
     MAX_POINTS,
+    SIGNING_OPTIONAL_FIELDS,
     TEXT_LIMITS,
     Letter,
     Membership,
     Revision,
+    SigningFieldState,
 )
-from letters.validators import canonical_time_zone, clean_body, time_zone_names
+from letters.validators import (
+    canonical_time_zone,
+    clean_body,
+    clean_signing_fields,
+    time_zone_names,
+)
 
 POINT_FIELDS = [f"point_{n}" for n in range(1, MAX_POINTS + 1)]
 DEADLINE_FIELDS = ("soft_deadline", "hard_deadline", "release_at")
@@ -281,6 +288,26 @@ class LetterSettingsForm(forms.Form):
                 "release_at", _("The release date is in the past: pick a later one.")
             )
         return data
+
+
+class SigningFieldsForm(forms.Form):
+    """What the signing form asks, beyond the name, the email and the consents
+    it always asks."""
+
+    prefix = "signing"
+
+    def __init__(self, *args: Any, letter: Letter, read_only: bool = False, **kw: Any):
+        super().__init__(*args, **kw)
+        for name, label in SIGNING_OPTIONAL_FIELDS.items():
+            self.fields[name] = forms.ChoiceField(
+                label=str(label),
+                choices=SigningFieldState.choices,
+                initial=letter.signing_field(name),
+                disabled=read_only,
+            )
+
+    def signing_fields(self) -> dict[str, str]:
+        return clean_signing_fields(self.cleaned_data)
 
 
 class RevisionPublishForm(forms.Form):

@@ -28,6 +28,32 @@ TEXT_LIMITS = {
 }
 
 
+# The signing form's fields a letter may ask or leave out, and what its
+# settings call them (the name, the email and the consents are always asked).
+# ``signers.forms.signing`` builds the form from a letter's choice.
+SIGNING_OPTIONAL_FIELDS: dict[str, "str | Promise"] = {
+    "city": _("City or region"),
+    "country": _("Country"),
+    "website": _("Website (organisations)"),
+    "contact_name": _("Name of the person signing (organisations)"),
+    "contact_title": _("Their title or role (organisations)"),
+    "affiliation": _("Affiliation (individuals)"),
+    "phone": _("Phone"),
+    "comment": _("Comment to the organisers"),
+}
+
+
+class SigningFieldState(models.TextChoices):
+    HIDDEN = "hidden", _("Not asked")
+    OPTIONAL = "optional", _("Optional")
+    REQUIRED = "required", _("Required")
+
+
+def default_signing_fields() -> dict[str, str]:
+    """Every optional field asked, none required: the form before letters chose."""
+    return dict.fromkeys(SIGNING_OPTIONAL_FIELDS, SigningFieldState.OPTIONAL.value)
+
+
 class Deadline(NamedTuple):
     label: "str | Promise"
     at: datetime
@@ -122,6 +148,10 @@ class Letter(models.Model):
     )
     # Off by default: a PDF of logos is heavier, and not every letter wants them.
     pdf_logos = models.BooleanField(_("logos in the PDF"), default=False)
+    # Field name -> "optional" or "required"; a field not named is not asked.
+    signing_fields = models.JSONField(
+        _("signing form"), default=default_signing_fields, blank=True
+    )
     soft_deadline = models.DateTimeField(
         _("deadline given to invitees"), null=True, blank=True
     )
@@ -178,6 +208,14 @@ class Letter(models.Model):
     @property
     def allows_individuals(self) -> bool:
         return self.signer_kinds != self.SignerKinds.ORGANISATIONS
+
+    def signing_field(self, name: str) -> SigningFieldState:
+        """Whether the signing form asks for ``name``, and if it must be given."""
+        state = (self.signing_fields or {}).get(name, SigningFieldState.HIDDEN)
+        try:
+            return SigningFieldState(state)
+        except ValueError:
+            return SigningFieldState.HIDDEN
 
     @property
     def draft_hash(self) -> str:

@@ -8,7 +8,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from letters.models import MAX_BODY_LENGTH, MAX_POINT_LENGTH, MAX_POINTS, TEXT_LIMITS
+from letters.models import (
+    MAX_BODY_LENGTH,
+    MAX_POINT_LENGTH,
+    MAX_POINTS,
+    SIGNING_OPTIONAL_FIELDS,
+    TEXT_LIMITS,
+    SigningFieldState,
+)
 
 
 @lru_cache(maxsize=1)
@@ -108,3 +115,30 @@ def validate_lengths(**texts: str) -> None:
             )
     if errors:
         raise ValidationError(errors)
+
+
+def clean_signing_fields(value: object) -> dict[str, str]:
+    """A letter's choice of signing form fields: each optional field's name
+    with "optional" or "required", in the order of ``SIGNING_OPTIONAL_FIELDS``;
+    fields left out (or "hidden") are not asked. ValidationError for a name or
+    state there is not."""
+    if not isinstance(value, dict):
+        raise ValidationError(_("Choose what the signing form asks."))
+    asked = {SigningFieldState.OPTIONAL, SigningFieldState.REQUIRED}
+    states = {str(s) for s in SigningFieldState}
+    wrong = [
+        str(name)
+        for name, state in value.items()
+        if name not in SIGNING_OPTIONAL_FIELDS or state not in states
+    ]
+    if wrong:
+        raise ValidationError(
+            _("The signing form has no choice called %(names)s."),
+            code="signing_fields",
+            params={"names": ", ".join(sorted(wrong))},
+        )
+    return {
+        name: str(value[name])
+        for name in SIGNING_OPTIONAL_FIELDS
+        if value.get(name) in asked
+    }

@@ -34,6 +34,7 @@ from letters.forms import (
     MemberRoleForm,
     RevisionCompareForm,
     RevisionPublishForm,
+    SigningFieldsForm,
     TeamInviteForm,
 )
 from letters.markdown import render_body, render_markdown, render_revision_body
@@ -167,27 +168,42 @@ def edit(request: AuthedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "letters/letter_edit.html", context)
 
 
+# The name a POST of the signing form's choices carries.
+SIGNING_FORM = "signing-form"
+
+
 @login_required
 def settings(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+    """The letter's settings, and on the same page what its signing form asks
+    (two forms: a POST carries one of them)."""
     membership = require_letter_role(request, slug, writing(request, Role.EDITOR))
-    can_edit = membership.can_edit
-    letter = membership.letter
+    letter, read_only = membership.letter, not membership.can_edit
+    data = request.POST if request.method == "POST" else None
+    signing_posted = data is not None and SIGNING_FORM in data
     form = LetterSettingsForm(
-        request.POST or None, letter=letter, read_only=not can_edit
+        None if signing_posted else data, letter=letter, read_only=read_only
     )
-    if request.method == "POST" and form.is_valid():
+    signing = SigningFieldsForm(
+        data if signing_posted else None, letter=letter, read_only=read_only
+    )
+    posted = signing if signing_posted else form
+    if data is not None and posted.is_valid():
+        changes = (
+            {"signing_fields": signing.signing_fields()}
+            if signing_posted
+            else form.cleaned_data
+        )
         try:
-            letter_update_settings(
-                letter=letter, actor=request.user, **form.cleaned_data
-            )
+            letter_update_settings(letter=letter, actor=request.user, **changes)
         except ValidationError as exc:
-            _add_error(form, exc)
+            _add_error(posted, exc)
         else:
             messages.success(request, _("Settings saved."))
             return redirect("letters:settings", letter.slug)
-    return render(
-        request, "letters/letter_settings.html", _context(membership, form=form)
+    context = _context(
+        membership, form=form, signing_form=signing, signing_marker=SIGNING_FORM
     )
+    return render(request, "letters/letter_settings.html", context)
 
 
 # --- Revisions ----------------------------------------------------------------

@@ -3,7 +3,6 @@ checked. Reading and writing the files is ``coalition.spreadsheets``'s.
 """
 
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from coalition.spreadsheets import CsvFileError, read_csv, too_large_message
+from signers.columns import match_columns
 
 MAX_LENGTH = 200
 MAX_NOTES_LENGTH = 2000
@@ -21,40 +21,11 @@ MAX_NOTES_LENGTH = 2000
 
 # --- Prospect lists ------------------------------------------------------------
 
-# Normalised header (lower case, letters and digits only) -> field.
-HEADERS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "organisation", "organization", "organisationname", "organizationname",
-            "org", "orgname", "company", "companyname", "group", "groupname",
-        ],
-        "organisation",
-    ),
-    **dict.fromkeys(
-        [
-            "contact", "contactname", "contactperson", "fullname", "person", "name",
-            "displayname",
-        ],
-        "contact_name",
-    ),
-    **dict.fromkeys(["firstname", "givenname", "first"], "first_name"),
-    **dict.fromkeys(["lastname", "surname", "familyname", "last"], "last_name"),
-    **dict.fromkeys(
-        [
-            "email", "emailaddress", "mail", "contactemail", "email1value",
-            "primaryemail", "emailaddress1",
-        ],
-        "email",
-    ),
-    **dict.fromkeys(["notes", "note", "comments", "comment", "remarks"], "notes"),
-    **dict.fromkeys(
-        ["large", "islarge", "largeorganisation", "largeorganization", "size"],
-        "is_large",
-    ),
-    **dict.fromkeys(
-        ["owner", "relationshipowner", "heldby", "organiser", "organizer"], "owner"
-    ),
-}  # fmt: skip
+# The fields a prospect list's columns hold; its "Name" is the contact's.
+READS = (
+    "organisation", "contact_name", "first_name", "last_name", "email", "notes",
+    "is_large", "owner",
+)  # fmt: skip
 TRUE_WORDS = {"yes", "y", "true", "1", "x", "large", "oui", "ja", "si", "sí"}
 
 
@@ -74,10 +45,8 @@ class ParsedFile:
     rows: list[Row] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
     ignored_columns: list[str] = field(default_factory=list)
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.strip().lower())
+    # (column as written, what it is read as)
+    recognised_columns: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_prospects(data: bytes) -> ParsedFile:
@@ -119,19 +88,14 @@ def parse_prospects(data: bytes) -> ParsedFile:
 
 
 def _columns(header: Sequence[str], parsed: ParsedFile) -> list[str | None]:
-    columns: list[str | None] = []
-    for name in header:
-        target = HEADERS.get(_normalise_header(name))
-        if target is None or target in columns:
-            columns.append(None)
-            if name.strip():
-                parsed.ignored_columns.append(name.strip())
-        else:
-            columns.append(target)
-    if "organisation" not in columns and "contact_name" in columns:
+    columns = match_columns(header, READS, alias={"name": "contact_name"})
+    fields = columns.fields
+    if "organisation" not in fields and "contact_name" in fields:
         # A sheet with only "Name" and "Email": the name is the organisation's.
-        columns[columns.index("contact_name")] = "organisation"
-    return columns
+        fields[fields.index("contact_name")] = "organisation"
+    parsed.ignored_columns.extend(columns.ignored)
+    parsed.recognised_columns.extend(columns.labelled())
+    return fields
 
 
 def _row(

@@ -1,14 +1,16 @@
 """Reading a CSV of existing signers (from a form or a spreadsheet) for import.
 
-Columns: organisation, city, country, website, contact_name, email; optional
-kind ("organisation" or "individual") and name (an individual's name). UTF-8
-with or without a byte-order mark, comma-, semicolon- or tab-separated, any
-line endings. Parsing only: ``services.signature_import`` saves all rows or
-none.
+Columns: email, and organisation or name; optional city, country, website,
+contact_name and kind ("organisation" or "individual"; an individual's
+organisation is their affiliation), each under any name ``signers.columns``
+knows ("E-mail", "Organization", "Town", "URL"...). UTF-8 with or without a
+byte-order mark, comma-, semicolon- or tab-separated, any line endings.
+Parsing only: ``services.signature_import`` saves all rows or none.
 """
 
 import io
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import IO, Any, Final
@@ -18,22 +20,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from coalition.forms import TextField
-from coalition.spreadsheets import CsvFileError, delimiter_of, read_csv
+from coalition.spreadsheets import CsvFileError, Record, delimiter_of, read_csv
+from signers.columns import LABELS, Columns, header_key, match_columns
 from signers.forms.signing import EmailField
 from signers.models import Signature
 from signers.names import name_keys
 
-REQUIRED_COLUMNS: Final = ("organisation", "email")
-KNOWN_COLUMNS: Final = (
-    "organisation", "city", "country", "website", "contact_name", "email",
-    "kind", "name",
+READS: Final = (
+    "organisation", "name", "city", "country", "website", "contact_name", "email",
+    "kind",
 )  # fmt: skip
+# A kind cell's key (``header_key``) -> the kind.
 KINDS: Final = {
-    "": Signature.Kind.ORGANISATION,
-    "organisation": Signature.Kind.ORGANISATION,
-    "organization": Signature.Kind.ORGANISATION,
-    "individual": Signature.Kind.INDIVIDUAL,
-    "person": Signature.Kind.INDIVIDUAL,
+    **dict.fromkeys(
+        ["", "organisation", "organization", "org", "group", "ngo"],
+        Signature.Kind.ORGANISATION,
+    ),
+    **dict.fromkeys(
+        ["individual", "person", "individu", "personal"], Signature.Kind.INDIVIDUAL
+    ),
 }
 
 
@@ -86,7 +91,7 @@ class ImportRowForm(forms.Form):
     email = EmailField(label=gettext_lazy("email"), max_length=254)
 
     def clean_kind(self) -> str:
-        kind = (self.cleaned_data.get("kind") or "").strip().lower()
+        kind = header_key(self.cleaned_data.get("kind") or "")
         if kind not in KINDS:
             raise forms.ValidationError(
                 _('kind must be "organisation" or "individual".')
@@ -98,7 +103,9 @@ class ImportRowForm(forms.Form):
         individual = data["kind"] == Signature.Kind.INDIVIDUAL
         return {
             "kind": data["kind"],
-            "display_name": data["name"] if individual else data["organisation"],
+            "display_name": data["name"]
+            if individual
+            else data["organisation"] or data["name"],
             "affiliation": data["organisation"] if individual else "",
             "city": data["city"],
             "country": data["country"],
@@ -118,40 +125,73 @@ def _form_errors(form: forms.Form) -> list[str]:
     ]
 
 
-def _column_names(cells: Sequence[str] | None) -> list[str]:
-    return [(c or "").strip().lower().replace(" ", "_") for c in cells or []]
+def _columns(cells: Sequence[str]) -> Columns:
+    return match_columns(cells, READS)
 
 
-def _has_required_columns(cells: list[str]) -> bool:
-    return all(c in _column_names(cells) for c in REQUIRED_COLUMNS)
+def _complete(columns: Columns) -> bool:
+    return "email" in columns and ("organisation" in columns or "name" in columns)
 
 
 def _delimiter(first: str) -> str:
-    return delimiter_of(first, wanted=_has_required_columns)
+    return delimiter_of(first, wanted=lambda cells: _complete(_columns(cells)))
 
 
-def _records(source: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The file's rows as (line, {known column: cell}), read as they are
-    asked for. Raises SignatureImportError for a file without the needed
-    columns, or one that cannot be read (see ``coalition.spreadsheets.read_csv``)."""
+@dataclass
+class SignerFile:
+    columns: Columns
+    rows: list[ImportRow]
+
+
+def _header(source: IO[bytes]) -> tuple[Columns, Iterator[Record]]:
+    """The file's columns, and its records after the header. Raises
+    SignatureImportError for a file without the needed columns."""
     records = read_csv(source, delimiter_for=_delimiter)
-    try:
+    with _readable():
         header = next(records, None)
-        names = _column_names(header.cells if header else [])
-        missing = [c for c in REQUIRED_COLUMNS if c not in names]
-        if missing:
-            raise SignatureImportError(
-                {1: [_("Missing column(s): %(cols)s.") % {"cols": ", ".join(missing)}]}
-            )
+    columns = _columns(header.cells if header else [])
+    if not _complete(columns):
+        raise SignatureImportError({1: [_missing_columns(columns)]})
+    return columns, records
+
+
+def _records(
+    columns: Columns, records: Iterator[Record]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The file's rows as (line, {field: cell}), read as they are asked for."""
+    with _readable():
         for record in records:
             if record.cells:  # a blank line
-                cells = zip_longest(names, record.cells, fillvalue="")
-                yield record.line, {k: v for k, v in cells if k in KNOWN_COLUMNS}
+                pairs = zip_longest(columns.fields, record.cells, fillvalue="")
+                yield record.line, {k: v for k, v in pairs if k}
+
+
+@contextmanager
+def _readable() -> Iterator[None]:
+    """A file that cannot be read (see ``coalition.spreadsheets.read_csv``)
+    raises SignatureImportError."""
+    try:
+        yield
     except CsvFileError as exc:
         raise SignatureImportError({FILE: [exc.message]}) from exc
 
 
+def _missing_columns(columns: Columns) -> str:
+    missing = [] if "email" in columns else [str(LABELS["email"])]
+    if "organisation" not in columns and "name" not in columns:
+        missing.append(
+            _("%(org)s or %(name)s")
+            % {"org": LABELS["organisation"], "name": LABELS["name"]}
+        )
+    return _("No column for: %(columns)s.") % {"columns": ", ".join(missing)}
+
+
 def read_signer_csv(source: bytes | IO[bytes]) -> list[ImportRow]:
+    """The rows of ``read_signer_file``."""
+    return read_signer_file(source).rows
+
+
+def read_signer_file(source: bytes | IO[bytes]) -> SignerFile:
     """Parse and check every row of the file, read as it is parsed; raise
     SignatureImportError for a file that cannot be read at all (no header,
     missing columns, not CSV, over the size or row limit)."""
@@ -160,7 +200,8 @@ def read_signer_csv(source: bytes | IO[bytes]) -> list[ImportRow]:
     rows: list[ImportRow] = []
     seen_names: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    for line, data in _records(source):
+    columns, records = _header(source)
+    for line, data in _records(columns, records):
         form = ImportRowForm(data)
         row = ImportRow(line=line)
         if not form.is_valid():
@@ -185,4 +226,4 @@ def read_signer_csv(source: bytes | IO[bytes]) -> list[ImportRow]:
         rows.append(row)
     if not rows:
         raise SignatureImportError({1: [_("The file has no rows to import.")]})
-    return rows
+    return SignerFile(columns=columns, rows=rows)

@@ -24,7 +24,12 @@ from letters.models import (
 )
 from letters.public_pages import public_pages_changed
 from letters.services.common import audit_json, lock_letter
-from letters.validators import clean_points, validate_lengths, validate_time_zone
+from letters.validators import (
+    clean_points,
+    clean_signing_fields,
+    validate_lengths,
+    validate_time_zone,
+)
 
 SETTINGS_FIELDS = frozenset(
     {
@@ -35,6 +40,7 @@ SETTINGS_FIELDS = frozenset(
         "open_joining",
         "join_requires_approval",
         "pdf_logos",
+        "signing_fields",
         "soft_deadline",
         "hard_deadline",
         "release_at",
@@ -153,8 +159,9 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     """Change any of ``SETTINGS_FIELDS``; deadlines are aware datetimes.
 
     Refuses a hard deadline before the soft one, a release date that is newly
-    set in the past, an unknown time zone, a web address in use, and changing
-    the web address once the letter has left draft.
+    set in the past, an unknown time zone, a web address in use, changing
+    the web address once the letter has left draft, and a signing form field
+    there is not (``clean_signing_fields``).
     """
     unknown = set(changes) - SETTINGS_FIELDS
     if unknown:
@@ -162,6 +169,7 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     lock_letter(letter)
     new = {f: changes.get(f, getattr(letter, f)) for f in SETTINGS_FIELDS}
     validate_time_zone(new["time_zone"])
+    new["signing_fields"] = clean_signing_fields(new["signing_fields"])
     errors: dict[str, str] = {}
     soft, hard = new["soft_deadline"], new["hard_deadline"]
     if soft and hard and hard < soft:

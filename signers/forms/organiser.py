@@ -1,9 +1,12 @@
 """Forms on the organiser's Signers tab: filters, moderation, import."""
 
+import base64
+import zlib
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
@@ -72,10 +75,51 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
-            "Columns: organisation, city, country, website, contact_name, email; "
-            "optionally kind and name (for individuals)."
+            "UTF-8, comma-, semicolon- or tab-separated, with a header row. Columns "
+            "we read: email, organisation (or name, for individuals), city, "
+            "country, website, contact, kind (organisation or individual)."
         ),
     )
 
-    def clean_file(self) -> UploadedFile:
-        return bounded_upload(self)
+    def clean_file(self) -> bytes:
+        return bytes(bounded_upload(self).read())
+
+
+class SignedFileForm(forms.Form):
+    """A previewed file, signed so that the confirm step reads exactly it (and
+    checks it again): nothing the browser sends back is trusted.
+
+    The bytes themselves, compressed, so the field is at most a third larger
+    than the file: ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is set to take it.
+    """
+
+    salt = "signers.import"  # one per purpose
+    payload = TextField(widget=forms.HiddenInput)
+
+    @classmethod
+    def payload_for(cls, data: bytes) -> str:
+        packed = base64.urlsafe_b64encode(zlib.compress(data)).decode("ascii")
+        return signing.TimestampSigner(salt=cls.salt).sign(packed)
+
+    def clean_payload(self) -> bytes:
+        signer = signing.TimestampSigner(salt=self.salt)
+        try:
+            packed = signer.unsign(self.cleaned_data["payload"], max_age=3600)
+            return _decompress(base64.urlsafe_b64decode(packed))
+        except (signing.BadSignature, ValueError, zlib.error) as exc:
+            raise forms.ValidationError(
+                _("The preview has expired. Upload the file again.")
+            ) from exc
+
+
+def _decompress(packed: bytes) -> bytes:
+    """At most one byte more than an import may be, however it was packed."""
+    decompressor = zlib.decompressobj()
+    data = decompressor.decompress(packed, settings.IMPORT_MAX_BYTES + 1)
+    if decompressor.unconsumed_tail:
+        raise ValueError("larger than an import may be")
+    return data
+
+
+class SignatureImportConfirmForm(SignedFileForm):
+    salt = "signers.signature-import"

@@ -1,12 +1,8 @@
 """Forms for outreach: prospects, their import, invitations, the reminder schedule."""
 
-import base64
-import zlib
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.core import signing
 from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -14,13 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from coalition.forms import TextField
 from coalition.models import User
 from signers.csv_import import MAX_NOTES_LENGTH
-from signers.forms.organiser import bounded_upload
+from signers.forms.organiser import ImportForm, SignedFileForm
 from signers.models import Prospect, ReminderSchedule
 
 # --- Outreach ----------------------------------------------------------------
 
 
-IMPORT_SALT = "signers.prospect-import"
 # A prospect's personal note, and how many the send step lets one edit inline
 # (a larger batch's notes are edited on each prospect's page).
 NOTE_MAX_LENGTH = 1000
@@ -97,7 +92,7 @@ class ProspectFilterForm(forms.Form):
         ]
 
 
-class ProspectImportForm(forms.Form):
+class ProspectImportForm(ImportForm):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
@@ -107,42 +102,9 @@ class ProspectImportForm(forms.Form):
         ),
     )
 
-    def clean_file(self) -> bytes:
-        return bytes(bounded_upload(self).read())
 
-
-class ProspectImportConfirmForm(forms.Form):
-    """The previewed file, signed so that the confirm step imports exactly it.
-
-    The bytes themselves, compressed, so the field is at most a third larger
-    than the file: ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is set to take it.
-    """
-
-    payload = TextField(widget=forms.HiddenInput)
-
-    @staticmethod
-    def payload_for(data: bytes) -> str:
-        packed = base64.urlsafe_b64encode(zlib.compress(data)).decode("ascii")
-        return signing.TimestampSigner(salt=IMPORT_SALT).sign(packed)
-
-    def clean_payload(self) -> bytes:
-        signer = signing.TimestampSigner(salt=IMPORT_SALT)
-        try:
-            packed = signer.unsign(self.cleaned_data["payload"], max_age=3600)
-            return _decompress(base64.urlsafe_b64decode(packed))
-        except (signing.BadSignature, ValueError, zlib.error) as exc:
-            raise forms.ValidationError(
-                _("The preview has expired. Upload the file again.")
-            ) from exc
-
-
-def _decompress(packed: bytes) -> bytes:
-    """At most one byte more than an import may be, however it was packed."""
-    decompressor = zlib.decompressobj()
-    data = decompressor.decompress(packed, settings.IMPORT_MAX_BYTES + 1)
-    if decompressor.unconsumed_tail:
-        raise ValueError("larger than an import may be")
-    return data
+class ProspectImportConfirmForm(SignedFileForm):
+    salt = "signers.prospect-import"
 
 
 class InviteForm(forms.Form):

@@ -1,13 +1,20 @@
 """Forms a signer fills in: signing, details, referrals, change requests, declining."""
 
-from typing import Any
+from typing import Any, Final
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from coalition.forms import TextField
-from letters.models import Letter, Revision
+from letters.models import (
+    SIGNING_OPTIONAL_FIELDS,
+    Letter,
+    Revision,
+    SigningFieldState,
+)
 from signers.models import Signature
 from signers.names import clean_display_name
 from signers.selectors.signatures import revision_anchors
@@ -61,23 +68,53 @@ def _website_field() -> forms.URLField:
     )
 
 
+# Fields only one kind of signer is asked; the other kind never sends them.
+FOR_KIND: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        ["website", "contact_name", "contact_title", "consent_logo", "attested"],
+        Signature.Kind.ORGANISATION,
+    ),
+    "affiliation": Signature.Kind.INDIVIDUAL,
+}
+# An individual's wording, where it is not an organisation's (the field's label).
+INDIVIDUAL_LABELS: Final = {
+    "display_name": _("Your name"),
+    "consent_listed": _("List me publicly with the other signers"),
+    "consent_updates": _("Send me updates from the coalition"),
+}
+
+
+def _both_labels(organisation: str | Promise, individual: str | Promise) -> str:
+    """A label in both wordings; the page shows the one of the kind chosen
+    (static/css/site.css, ``.signing-form``)."""
+    return format_html(
+        '<span class="for-organisation">{}</span>'
+        '<span class="for-individual">{}</span>',
+        organisation,
+        individual,
+    )
+
+
 class SignatureForm(HoneypotMixin):
-    """Sign for an organisation or as an individual (as the letter allows)."""
+    """Sign for an organisation or as an individual (as the letter allows),
+    asked the optional fields the letter chose (``Letter.signing_fields``) and
+    worded for the kind of signer. A field the letter does not ask is not in
+    the form: a value posted for it is ignored."""
 
     kind = forms.ChoiceField(
-        label=_("We sign as"),
+        label=_("Signing as"),
         choices=Signature.Kind.choices,
         widget=forms.RadioSelect,
         initial=Signature.Kind.ORGANISATION,
     )
     display_name = NameField(
-        label=_("Organisation name"), max_length=200, help_text=_("Public.")
+        label=_("Your organisation's name"), max_length=200, help_text=_("Public.")
     )
     affiliation = TextField(
         label=_("Affiliation (for identification only)"),
         max_length=200,
         required=False,
-        help_text=_("Public, for individuals."),
+        help_text=_("Public."),
     )
     city = TextField(
         label=_("City or region"),
@@ -133,27 +170,64 @@ class SignatureForm(HoneypotMixin):
         self.letter = letter
         # The honeypot goes last, after the fields people fill in.
         self.order_fields([f for f in self.fields if f != "leave_empty"])
-        if letter.signer_kinds == Letter.SignerKinds.BOTH:
-            self.fields["display_name"].label = _(
-                "Name of the organisation (or your name, if you sign as an individual)"
-            )
-            return
-        del self.fields["kind"]
-        if letter.signer_kinds == Letter.SignerKinds.INDIVIDUALS:
-            self.fields["display_name"].label = _("Your name")
-            self.fields["contact_name"].label = _("Contact name")
-            for name in ("consent_logo", "attested", "website", "contact_title"):
+        both = letter.signer_kinds == Letter.SignerKinds.BOTH
+        if not both:
+            del self.fields["kind"]
+        for name in SIGNING_OPTIONAL_FIELDS:
+            state = letter.signing_field(name)
+            if state == SigningFieldState.HIDDEN:
                 del self.fields[name]
-        else:
-            del self.fields["affiliation"]
+            else:
+                self.fields[name].required = state == SigningFieldState.REQUIRED
+        chosen = self._chosen_kind()
+        for name, kind in FOR_KIND.items():
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            if not both and kind != chosen:
+                del self.fields[name]
+                continue
+            # Shown only to its kind (static/css/site.css), needed only from
+            # it (``full_clean``).
+            field.widget.attrs["data-for-kind"] = kind
+        for name, label in INDIVIDUAL_LABELS.items():
+            field = self.fields[name]
+            if both:
+                field.label = _both_labels(field.label or "", label)
+            elif chosen == Signature.Kind.INDIVIDUAL:
+                field.label = label
+
+    def _chosen_kind(self) -> str:
+        """The kind this form is for: the letter's only one, or the one chosen."""
+        if self.letter.signer_kinds == Letter.SignerKinds.INDIVIDUALS:
+            return Signature.Kind.INDIVIDUAL
+        if self.letter.signer_kinds == Letter.SignerKinds.ORGANISATIONS:
+            return Signature.Kind.ORGANISATION
+        posted = self.data.get(self.add_prefix("kind")) if self.is_bound else None
+        if posted in Signature.Kind.values:
+            return str(posted)
+        return Signature.Kind.ORGANISATION
 
     @property
     def signer_kind(self) -> str:
-        if "kind" in self.fields:
-            return str(self.cleaned_data.get("kind") or Signature.Kind.ORGANISATION)
-        if self.letter.signer_kinds == Letter.SignerKinds.INDIVIDUALS:
-            return Signature.Kind.INDIVIDUAL
-        return Signature.Kind.ORGANISATION
+        return self._chosen_kind()
+
+    def full_clean(self) -> None:
+        """Validate as the kind chosen: another kind's fields are not needed
+        (and ``signature_fields`` leaves them out)."""
+        kind = self._chosen_kind()
+        relaxed = [
+            field
+            for name, field in self.fields.items()
+            if field.required and FOR_KIND.get(name, kind) != kind
+        ]
+        for field in relaxed:
+            field.required = False
+        try:
+            super().full_clean()
+        finally:
+            for field in relaxed:
+                field.required = True
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -171,18 +245,18 @@ class SignatureForm(HoneypotMixin):
         return data
 
     def signature_fields(self) -> dict[str, Any]:
-        """Keyword arguments for ``signature_create``."""
+        """Keyword arguments for ``signature_create``: the fields this form
+        asks the kind of signer chosen, and nothing else."""
         data = self.cleaned_data
-        fields: dict[str, Any] = {"kind": self.signer_kind}
+        kind = self.signer_kind
+        fields: dict[str, Any] = {"kind": kind}
         for name in (
             "display_name", "affiliation", "city", "country", "website",
             "contact_name", "contact_title", "email", "phone", "comment",
             "consent_listed", "consent_updates", "consent_logo", "attested",
         ):  # fmt: skip
-            if name in data:
+            if name in data and FOR_KIND.get(name, kind) == kind:
                 fields[name] = data[name]
-        if self.signer_kind == Signature.Kind.INDIVIDUAL:
-            fields["attested"] = False
         return fields
 
 

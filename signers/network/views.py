@@ -1,12 +1,12 @@
 """The coalition as a network: the map with its table and downloads, the review
 page (members only: anyone else gets 404), and the opt-in public page."""
 
-import csv
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from coalition.coalitions.access import coalition_access
 from coalition.models import Coalition
+from coalition.spreadsheets import csv_response
 from coalition.types import AuthedHttpRequest
 from signers.network import exports, selectors
 from signers.network.forms import MapFilterForm
@@ -32,23 +33,10 @@ def _partner_url(coalition: Coalition) -> Callable[[int], str]:
     return lambda pk: f"{head}/{pk}/{tail}"
 
 
-def _download(response: HttpResponse, filename: str) -> HttpResponse:
+def _download(response: HttpResponseBase, filename: str) -> HttpResponseBase:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     add_never_cache_headers(response)
     return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv(rows: Iterable[list[str]]) -> HttpResponse:
-    writer = csv.writer(_Echo())
-    return HttpResponse(
-        "".join(writer.writerow(row) for row in rows),
-        content_type="text/csv; charset=utf-8",
-    )
 
 
 @require_safe
@@ -82,23 +70,24 @@ def network_map_data(request: AuthedHttpRequest, coalition: str) -> HttpResponse
 @login_required
 def network_export(
     request: AuthedHttpRequest, coalition: str, kind: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     access = coalition_access(request, coalition)
     network = selectors.coalition_network(coalition=access.coalition)
-    if kind == "graphml":
-        response = HttpResponse(
-            exports.network_graphml(network), content_type="application/xml"
+    name = f"{access.coalition.slug}-network-"
+    if kind in ("nodes", "edges"):
+        rows = (
+            exports.network_nodes_csv_rows(network)
+            if kind == "nodes"
+            else exports.network_edges_csv_rows(network)
         )
-    elif kind == "gexf":
-        response = HttpResponse(
-            exports.network_gexf(network), content_type="application/xml"
-        )
-    elif kind == "nodes":
-        response = _csv(exports.network_nodes_csv_rows(network))
-    else:
-        response = _csv(exports.network_edges_csv_rows(network))
-    extension = {"nodes": "nodes.csv", "edges": "edges.csv"}.get(kind, kind)
-    return _download(response, f"{access.coalition.slug}-network-{extension}")
+        return _download(csv_response(rows, ""), f"{name}{kind}.csv")
+    xml = (
+        exports.network_graphml(network)
+        if kind == "graphml"
+        else exports.network_gexf(network)
+    )
+    response = HttpResponse(xml, content_type="application/xml")
+    return _download(response, f"{name}{kind}")
 
 
 @require_safe

@@ -362,6 +362,7 @@ class ImportPreview:
     errors: list[tuple[int, str]]
     ignored_columns: list[str]
     owners: dict[str, User]  # the "owner" cell (lower case) -> organiser
+    recognised_columns: list[tuple[str, str]]  # (as written, read as)
 
     @property
     def can_import(self) -> bool:
@@ -402,7 +403,14 @@ def prospect_import_preview(*, letter: Letter, data: bytes) -> ImportPreview:
             seen[row.email] = row.number
             rows.append(row)
     errors.sort()
-    return ImportPreview(rows, duplicates, errors, parsed.ignored_columns, owners)
+    return ImportPreview(
+        rows,
+        duplicates,
+        errors,
+        parsed.ignored_columns,
+        owners,
+        parsed.recognised_columns,
+    )
 
 
 EXPORT_HEADER = [

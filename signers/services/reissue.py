@@ -61,6 +61,7 @@ def letter_reissue(
         actor=actor,
         reply_to=letter.reply_to,
         signer_kinds=letter.signer_kinds,
+        signing_fields=letter.signing_fields,
     )
     revision_publish(
         letter=new,

@@ -25,12 +25,14 @@ from signers.forms.organiser import (
     ImportForm,
     RejectForm,
     SignatureFilterForm,
+    SignatureImportConfirmForm,
     SortNameForm,
 )
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.models import (
     Signature,
 )
+from signers.selectors.importing import signature_import_preview
 from signers.selectors.signatures import (
     change_request_list,
     signature_approval_queue,
@@ -205,27 +207,32 @@ def _act(action: str, signature: Signature, user: Any, data: dict[str, Any]) -> 
 @login_required
 @csrf_exempt  # checked by _signature_import, once the body is known to be small
 def signature_import(request: AuthedHttpRequest, slug: str) -> HttpResponse:
-    """Organisers bring signers from a CSV file: all rows or none. A file over
-    the import limit is refused before its body is read."""
+    """Organisers bring signers from a CSV file, previewed first: all rows or
+    none. A file over the import limit is refused before its body is read."""
     letter = require_letter_role(
         request, slug, writing(request, Membership.Role.EDITOR)
     ).letter
     if upload_too_large(request):
-        context = {"letter": letter, "form": ImportForm(), "report": []}
+        context = {"letter": letter, "upload": ImportForm()}
         return upload_refused(request, "signers/signature_import.html", context)
     return _signature_import(request, letter)
 
 
 @csrf_protect
 def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse:
-    form = ImportForm(request.POST or None, request.FILES or None)
-    report: list[str] = []
-    if request.method == "POST" and form.is_valid():
+    """Upload → preview (nothing written) → confirm, which reads the signed
+    file again and imports all its rows or none."""
+    context: dict[str, Any] = {"letter": letter, "upload": ImportForm()}
+    if request.method == "POST" and "payload" in request.POST:
+        confirm = SignatureImportConfirmForm(request.POST)
+        if not confirm.is_valid():
+            messages.error(request, _("The preview expired. Upload the file again."))
+            return render(request, "signers/signature_import.html", context)
         try:
-            rows = read_signer_csv(form.cleaned_data["file"])
+            rows = read_signer_csv(confirm.cleaned_data["payload"])
             count = signatures_services.signature_import(letter=letter, rows=rows)
         except SignatureImportError as exc:
-            report = exc.report()
+            context["report"] = exc.report()
         else:
             messages.success(
                 request,
@@ -233,5 +240,16 @@ def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpRespons
                 % {"n": count},
             )
             return redirect("signers:letter-signatures", slug=letter.slug)
-    context = {"letter": letter, "form": form, "report": report}
+    elif request.method == "POST":
+        upload = context["upload"] = ImportForm(request.POST, request.FILES)
+        if upload.is_valid():
+            data = upload.cleaned_data["file"]
+            preview = context["preview"] = signature_import_preview(
+                letter=letter, data=data
+            )
+            if preview.can_import:
+                payload = SignatureImportConfirmForm.payload_for(data)
+                context["confirm"] = SignatureImportConfirmForm(
+                    initial={"payload": payload}
+                )
     return render(request, "signers/signature_import.html", context)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -180,17 +180,10 @@ def _prospect_import(request: AuthedHttpRequest, letter: Letter) -> HttpResponse
 
 @login_required
 @require_GET
-def prospect_export(request: AuthedHttpRequest, slug: str) -> HttpResponse:
+def prospect_export(request: AuthedHttpRequest, slug: str) -> StreamingHttpResponse:
     letter = require_letter_role(request, slug).letter
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{letter.slug}-prospects.csv"'
-    )
-    response.write("\ufeff")  # spreadsheets read UTF-8 only with the mark
-    spreadsheets.write_csv(
-        response, chain([EXPORT_HEADER], prospect_export_rows(letter=letter))
-    )
-    return response
+    rows = chain([EXPORT_HEADER], prospect_export_rows(letter=letter))
+    return spreadsheets.csv_response(rows, f"{letter.slug}-prospects.csv")
 
 
 def _compose_form(

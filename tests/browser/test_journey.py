@@ -279,7 +279,7 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
         with someone_else(browser, site) as invitee:
             invitee.goto(sign_url)
             expect(invitee.get_by_role("heading", name=TITLE)).to_be_visible()
-            expect(invitee.get_by_label("Organisation name")).to_have_value(
+            expect(invitee.get_by_label("Your organisation's name")).to_have_value(
                 who.organisation
             )
             invitee.get_by_label("City or region").fill("Springfield")
@@ -380,7 +380,7 @@ def test_a_letter_goes_from_sign_up_to_a_published_page_and_pdf(
     with someone_else(browser, site) as visitor:
         visitor.goto(public_url)
         visitor.get_by_role("link", name="Add your organisation").click()
-        visitor.get_by_label("Organisation name").fill("The Allotment Society")
+        visitor.get_by_label("Your organisation's name").fill("The Allotment Society")
         visitor.get_by_label("City or region").fill("Ashford")
         visitor.get_by_label("Email").fill(JOINER)
         visitor.get_by_label(

@@ -49,7 +49,9 @@ def test_invitee_signs_from_the_emailed_link_gets_the_receipt_and_withdraws(
     page.goto(sign_url.group(0))
     expect(page.get_by_role("heading", name="Clean air now")).to_be_visible()
     expect(page.get_by_text(letter.current_revision.sha256)).to_be_visible()
-    expect(page.get_by_label("Organisation name")).to_have_value("Friends of the Park")
+    expect(page.get_by_label("Your organisation's name")).to_have_value(
+        "Friends of the Park"
+    )
     page.get_by_label("City or region").fill("Springfield")
     page.get_by_role("button", name="Sign the letter").click()
     # The attestation is required, and nothing typed is lost.
@@ -110,3 +112,65 @@ def test_an_invitation_counts_as_opened_only_once_a_person_touches_the_page(
     prospect.refresh_from_db()
     assert prospect.status == Prospect.Status.OPENED
     assert prospect.opened_at is not None
+
+
+def focused_name(page) -> str:
+    return page.evaluate("document.activeElement && document.activeElement.name")
+
+
+def tab_to(page, name: str, limit: int = 60) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused_name(page) == name:
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def test_a_shortened_form_is_signed_as_an_individual_with_the_keyboard_alone(
+    page, live_server
+):
+    letter = make_letter(
+        status=Letter.Status.PUBLISHED,
+        open_joining=True,
+        signer_kinds=Letter.SignerKinds.BOTH,
+        signing_fields={"city": "required"},
+    )
+    page.goto(reverse("signers:join", args=[letter.slug]))
+    for absent in ("country", "phone", "comment", "website", "contact_name"):
+        assert page.locator(f"[name={absent}]").count() == 0
+    expect(page.get_by_text("Your organisation's name")).to_be_visible()
+    expect(page.get_by_text("Your name", exact=True)).to_be_hidden()
+
+    # Choose "Individual" in the radio group with the arrow keys.
+    tab_to(page, "kind")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="Individual")).to_be_checked()
+    expect(page.get_by_text("Your name", exact=True)).to_be_visible()
+    expect(page.get_by_text("Your organisation's name")).to_be_hidden()
+    expect(page.get_by_text("List me publicly with the other signers")).to_be_visible()
+    expect(page.locator("[name=attested]")).to_be_hidden()
+    expect(page.locator("[name=consent_logo]")).to_be_hidden()
+
+    # Each Tab reaches the next field the individual is asked, and no other.
+    for name, typed in [
+        ("display_name", "Ada Lovelace"),
+        ("city", "London"),
+        ("email", "ada@example.org"),
+        ("consent_listed", ""),  # ticked already
+        ("consent_updates", " "),  # Space ticks it
+    ]:
+        page.keyboard.press("Tab")
+        assert focused_name(page) == name
+        page.keyboard.type(typed)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign the letter")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    ada = Signature.objects.get()
+    assert (ada.kind, ada.display_name, ada.city) == (
+        "individual",
+        "Ada Lovelace",
+        "London",
+    )
+    assert ada.consent_listed and ada.consent_updates and not ada.attested

@@ -224,3 +224,26 @@ def test_no_csv_the_site_writes_has_a_live_formula(client, trigger):
         cells = [c for row in rows[1:] for c in row]
         assert f"'{cell}" in cells, name
         assert not [c for c in cells if c.lstrip(" ").startswith(tuple(TRIGGERS))]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name", ["signers:signers-csv", "signers:export-csv", "signers:prospect-export"]
+)
+def test_csv_downloads_are_marked_utf8_for_excel_and_read_back_with_accents(
+    client, name
+):
+    owner = UserFactory()
+    letter = published_letter(owner=owner)
+    sign(letter, "Zoé Ærø Straße", city="Łódź")
+    ProspectFactory(letter=letter, organisation="Zoé Ærø Straße", notes="Łódź")
+    client.force_login(owner)
+
+    response = client.get(reverse(name, args=[letter.slug]))
+    body = b"".join(response.streaming_content)
+
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = [record.cells for record in read_csv(io.BytesIO(body))]
+    assert rows[0][0] and not rows[0][0].startswith("\ufeff")
+    assert "Zoé Ærø Straße" in [cell for row in rows[1:] for cell in row]

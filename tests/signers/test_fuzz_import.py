@@ -242,7 +242,7 @@ def file_bytes():
     )
 
 
-def test_the_import_page_answers_any_upload_with_the_import_or_a_report(
+def test_the_import_page_previews_any_upload_and_imports_it_whole_on_confirm(
     client, organiser, both_kinds
 ):
     client.force_login(organiser)
@@ -255,12 +255,20 @@ def test_the_import_page_answers_any_upload_with_the_import_or_a_report(
             before = Signature.objects.count()
             upload = SimpleUploadedFile("signers.csv", data, content_type="text/csv")
             response = client.post(url, {"file": upload})
-            if response.status_code == 302:
-                assert Signature.objects.count() > before
-            else:
-                assert response.status_code == 200
-                assert response.context["report"] or response.context["form"].errors
-                assert Signature.objects.count() == before
+            assert response.status_code == 200
+            assert Signature.objects.count() == before
+            preview = response.context.get("preview")
+            if preview is None:
+                assert response.context["upload"].errors
+                return
+            assert preview.rows or preview.problems
+            if not preview.can_import:
+                assert "confirm" not in response.context
+                return
+            payload = response.context["confirm"].initial["payload"]
+            # What the preview offers imports, exactly.
+            assert client.post(url, {"payload": payload}).status_code == 302
+            assert Signature.objects.count() == before + len(preview.rows)
 
     run()
 

@@ -454,7 +454,7 @@ def test_csv_export_has_every_prospect_and_neutralises_formulas(organiser, lette
     response = organiser.get(url("prospect-export", letter))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    text = response.content.decode("utf-8")
+    text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert rows[0][:3] == ["organisation", "contact_name", "email"]

@@ -325,7 +325,8 @@ def test_strangers_text_is_inert_on_the_pages_and_in_the_csv(team):
         args = [partner.pk] if page == "detail" else []
         assert_inert(client.get(url(page, team, *args)).content.decode())
     response = client.get(url("csv", team))
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
     assert response["Content-Disposition"].startswith("attachment;")
     assert rows[1][0] == f"Evil {MARKUP}"
     assert rows[1][-1] == '\'=HYPERLINK("http://evil.example")'

@@ -819,8 +819,9 @@ def test_organiser_import_page_reports_every_bad_line_and_imports_nothing(
     )
 
     page = response.content.decode()
-    assert "Nothing was imported" in page
+    assert "Nothing can be imported until these are fixed" in page
     assert re.search(r"Line 3: email: Enter a valid email address", page)
+    assert "payload" not in page
     assert not Signature.objects.exists()
 
 
