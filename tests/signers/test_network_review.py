@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 import pytest
@@ -146,5 +147,6 @@ def test_review_page_shows_the_figures_and_escapes_names(client):
 
     assert "&lt;b&gt;Bold&lt;/b&gt; Allies" in html
     assert "<b>Bold" not in html
-    assert "Median time to sign (days)" in html and "<td>1.5</td>" in html
+    assert "Median time to sign (days)" in html
+    assert re.search(r"<td[^>]*>1\.5</td>", html)
     assert "Partners no one holds" in html

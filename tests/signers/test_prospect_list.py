@@ -34,7 +34,7 @@ def team(client, owner):
 
 def names_in_order(html):
     table = html[html.index('<table class="prospects">') :]
-    return re.findall(r"<td><strong>([^<]+)</strong>", table)
+    return re.findall(r"<td[^>]*><strong>([^<]+)</strong>", table)
 
 
 def listed(client, letter, **params):
