@@ -85,8 +85,12 @@ def outbox_dispatch(
     result = DispatchResult(claimed=len(rows), reclaimed=reclaimed)
 
     def connected() -> None:
-        if claimed is not None:
+        if claimed is None:
+            return
+        try:
             claimed(len(rows))
+        except Exception:  # a broker that cannot take the next task: beat will
+            logger.exception("outbox: queuing the next batch failed")
 
     if not rows:
         connected()

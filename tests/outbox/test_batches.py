@@ -255,3 +255,17 @@ def test_a_token_link_is_the_one_reverse_would_give(settings):
     assert read_token("withdraw", token) == 42
     path = reverse("signers:withdraw", kwargs={"token": token})
     assert url == f"https://coalition.example.org{path}"
+
+
+@pytest.mark.django_db
+def test_a_broker_that_cannot_take_the_next_batch_stops_nothing(counting_smtp):
+    invitations(3)
+
+    def queue_next(count):
+        raise OSError("the broker is down")
+
+    with time_machine.travel(NOW, tick=False):
+        result = outbox_dispatch(batch_size=2, claimed=queue_next)
+
+    assert result.sent == 2
+    assert OutboxMessage.objects.filter(status=Status.SENT).count() == 2
