@@ -150,7 +150,7 @@ class SignerEntry:
                            (self.place, False)):  # fmt: skip
             for line in wrap(_plain(text), width=WRAP_WIDTH, size=FONT_SIZE, bold=bold):
                 out.append((line, bold))
-        return out
+        return out or [("", True)]  # a name of nothing but spaces still takes a row
 
     @property
     def height(self) -> float:

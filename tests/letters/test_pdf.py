@@ -324,6 +324,13 @@ def test_a_name_with_line_breaks_stays_on_its_rows():
     assert '<span class="details">Leeds</span>' in html
 
 
+def test_a_blank_name_still_takes_a_row():
+    blank = pdf.SignerEntry(name=" \n\x07 ", affiliation="", place="")
+
+    assert blank.height == pdf.ROW
+    assert pdf.signer_pages([("", [blank])], unlisted=0)[0].columns[0] == [blank]
+
+
 def test_column_text_is_escaped():
     entry = pdf.SignerEntry(name="<b>Bold</b> & Co", affiliation="", place="<i>x")
 
