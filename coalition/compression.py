@@ -13,11 +13,14 @@ import re
 import brotli
 
 IDENTITY = "identity"
-# Preferred first. Brotli's quality 4 packs a page of names tighter than gzip's
-# best, at a fraction of its higher qualities' time.
+# Preferred first. A page is compressed once per change to what it shows, by
+# the first view after the change, so the fast levels: on the public page at
+# 1,000 signers (188 KiB) brotli's quality 2 takes half the time of quality 4
+# for 5 % more bytes (10.0 KiB against 9.5), and gzip's level 1 a third of
+# level 6's for 14 % more (13.4 KiB against 11.7).
 ENCODINGS = ("br", "gzip")
-BROTLI_QUALITY = 4
-GZIP_LEVEL = 6
+BROTLI_QUALITY = 2
+GZIP_LEVEL = 1
 
 _CODING = re.compile(r"^\s*([A-Za-z0-9*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 

@@ -9,6 +9,7 @@ everything else (other hosts, loopback, metadata addresses, ``file://``,
 ``data:``) without opening a connection.
 """
 
+import functools
 import io
 import math
 import mimetypes
@@ -25,10 +26,14 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from letters.pdf_metrics import wrap
 
 
 class FetchRefused(ValueError):
@@ -118,30 +123,33 @@ def html_to_pdf(html: str) -> bytes:
 
 # --- The signer pages -------------------------------------------------------------
 #
-# Signers are set in two columns a page. CSS columns would do it, but WeasyPrint
-# lays a multi-column flow out several times over; so the columns are filled here,
-# from an estimate of each signer's height in lines, and each page is one table
-# row WeasyPrint lays out once (a row that runs over is split onto a new page,
-# which the renderer notices). Two columns, not three: at 8.5 pt most names fit
-# on one line of half the page and wrap in a third, and WeasyPrint's cost goes by
-# lines. The figures match letter_pdf.html's CSS (A4, 20 mm side margins, 22 + 24
-# mm top and bottom, 8.5 pt type with 1.3 line height).
+# Signers are set in two columns a page, each signer in rows of two lines: the
+# name in bold, then the affiliation and the place. WeasyPrint's cost goes by
+# lines and boxes (a box per signer, and the line breaking inside it, made the
+# list cost three times what the same names cost on plain lines), so the lines
+# are broken here (``letters.pdf_metrics``) and each column is two boxes of
+# pre-broken text laid over each other: the rows' first lines (names, in bold)
+# and, one line lower, their second lines (places). A signer whose name or
+# details take more lines takes more rows; a line set in the other weight than
+# its layer's is the only markup inside a column. The columns are filled here,
+# and each page is one table row WeasyPrint lays out once (a row that runs over
+# is split onto a new page, which the renderer notices). The figures match
+# letter_pdf.html's CSS (A4, 20 mm side margins, 22 + 24 mm top and bottom).
 
 PAGE_HEIGHT = 700.0  # points of the 711 between the margins: a little to spare
 COLUMNS = 2
 COLUMN_WIDTH = 229.0  # half of 170 mm, less the 12 pt gap
+# Lines are broken this much short of the column: kerning only narrows a line,
+# and a line that still ran over would only reach into the gap.
+WRAP_WIDTH = COLUMN_WIDTH - 5.0
 FONT_SIZE = 8.5
-LINE = FONT_SIZE * 1.3
-SIGNER_GAP = 4.0  # space above each signer
+LINE = round(FONT_SIZE * 1.3, 2)  # from one line of a row to the next
+ROW_GAP = 3.0  # between one row's second line and the next row's first
+ROW = 2 * LINE + ROW_GAP
 HEADING = 34.0  # "Signed by N signers", or a section's heading
 NOTE = 3 * LINE + 8.0  # "...and N more who asked not to be named"
-# A logo above a name: letter_pdf.html's .logo (6 pt above, 20 pt high), less
-# the 2 pt the name's own margin gives up after it.
-LOGO = 6.0 + 20.0 - 2.0
-# Average advance of a character, in ems, of DejaVu Serif bold and regular;
-# East Asian wide characters take a whole em. Lines are filled to about 85 %
-# on average, words being kept whole.
-BOLD_EM, REGULAR_EM, WIDE_EM, FILLED = 0.62, 0.56, 1.0, 0.85
+# A logo takes a blank row above its signer's name, drawn over that row.
+LOGO = 20.0
 # How many pages of signers WeasyPrint lays out at once (memory grows with it).
 PAGES_PER_PART = 30
 # Shares of a page the columns are filled to: less on each try after a page ran
@@ -149,17 +157,11 @@ PAGES_PER_PART = 30
 FILLS = (1.0, 0.85, 0.6)
 
 
-def lines(text: str, *, em: float) -> int:
-    """About how many lines ``text`` takes in a column (0 when empty)."""
-    if not text:
-        return 0
-    width = 0.0
-    for char in text:
-        if unicodedata.combining(char):
-            continue
-        wide = unicodedata.east_asian_width(char) in "WF"
-        width += (WIDE_EM if wide else em) * FONT_SIZE
-    return max(1, math.ceil(width / (COLUMN_WIDTH * FILLED)))
+def _plain(text: str) -> str:
+    """A stranger's text on one line: any run of whitespace (a newline would
+    start a line in pre-broken text) or control character is one space."""
+    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    return " ".join(kept.split())
 
 
 @dataclass(frozen=True)
@@ -169,12 +171,59 @@ class SignerEntry:
     place: str
     logo: str = ""  # the address of the logo shown above the name, if any
 
+    @functools.cached_property
+    def lines(self) -> list[tuple[str, bool]]:
+        """The signer's lines as they are set, each with whether it is bold."""
+        out = []
+        for text, bold in ((self.name, True), (self.affiliation, False),
+                           (self.place, False)):  # fmt: skip
+            for line in wrap(_plain(text), width=WRAP_WIDTH, size=FONT_SIZE, bold=bold):
+                out.append((line, bold))
+        out = out or [("", True)]  # a name of nothing but spaces still takes a row
+        if self.logo:  # a blank row, which the logo is drawn over
+            out = [("", True), ("", False), *out]
+        return out
+
     @property
     def height(self) -> float:
-        count = lines(self.name, em=BOLD_EM)
-        count += lines(self.affiliation, em=REGULAR_EM)
-        count += lines(self.place, em=REGULAR_EM)
-        return count * LINE + SIGNER_GAP + (LOGO if self.logo else 0.0)
+        return math.ceil(len(self.lines) / 2) * ROW
+
+
+def column_html(entries: list[SignerEntry]) -> SafeString:
+    """One column: the rows' first lines and, laid one line lower over them,
+    their second lines, each text escaped."""
+    first: list[str] = []
+    second: list[str] = []
+    logos: list[str] = []
+    for entry in entries:
+        lines = entry.lines
+        if entry.logo:
+            top = len(first) * ROW + (ROW - LOGO) / 2
+            logos.append(
+                format_html(
+                    '<img class="logo" src="{}" alt="" style="top: {}pt">',
+                    entry.logo,
+                    f"{top:.2f}",
+                )
+            )
+        for n in range(0, len(lines), 2):
+            first.append(_line(*lines[n], layer_bold=True))
+            second.append(
+                _line(*lines[n + 1], layer_bold=False) if n + 1 < len(lines) else ""
+            )
+    return format_html(
+        '<div class="rows"><div class="first">{}</div>'
+        '<div class="second">{}</div>{}</div>',
+        mark_safe("\n".join(first)),  # noqa: S308 - each line escaped by _line
+        mark_safe("\n".join(second).rstrip("\n")),  # noqa: S308 - as above
+        mark_safe("".join(logos)),  # noqa: S308 - each made by format_html
+    )
+
+
+def _line(text: str, bold: bool, *, layer_bold: bool) -> str:
+    if bold == layer_bold:
+        return escape(text)
+    return f'<span class="{"name" if bold else "details"}">{escape(text)}</span>'
 
 
 @dataclass
@@ -183,6 +232,10 @@ class SignerPage:
     signed_by: bool = False  # the list's heading, on its first page
     heading: str = ""  # a section's heading, on the section's first page
     unlisted: int = 0  # the note on those not named, on the last page
+
+    @property
+    def columns_html(self) -> list[SafeString]:
+        return [column_html(column) for column in self.columns]
 
 
 def signer_entries(
@@ -329,8 +382,13 @@ def render_letter_pdf(context: dict[str, Any]) -> bytes:
     ``logos`` (signature id -> stored name), if given, are shown above the
     names, and are the only stored files the renderer reads.
     """
-    shared = {**context, "static_prefix": _static_prefix()}
     logos = context.get("logos") or {}
+    shared = {
+        **context,
+        "static_prefix": _static_prefix(),
+        "signer_row": ROW,
+        "signer_line": LINE,
+    }
     sections = [
         (_section_heading(section.kind, len(context["sections"])),
          signer_entries(section.signatures, logos))

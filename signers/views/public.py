@@ -233,8 +233,8 @@ def _state_key(letter: Letter, name: str) -> str:
     )
 
 
-def _pointer_key(name: str, slug: str) -> str:
-    return f"signers:public:{name}:slug:{slug}:{get_language()}"
+def _pointer_key(name: str, slug: str, coding: str) -> str:
+    return f"signers:public:{name}:slug:{slug}:{get_language()}:{coding}"
 
 
 def _warm(
@@ -244,27 +244,23 @@ def _warm(
     reading the letter, if nothing it shows changed since it was stored; and
     the generation, to read before the letter when it has to be read.
 
-    One cache round trip for the generation and the pointer (which holds the
-    validators, so a 304 needs no other), one for the page's bytes.
+    One cache round trip: the generation, and the pointer for the coding the
+    browser accepts, which holds that coding's bytes and their validators.
     """
-    pointer_key = _pointer_key(name, slug)
+    coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
+    pointer_key = _pointer_key(name, slug, coding)
     found = cache.get_many([GENERATION_KEY, pointer_key])
     generation, pointer = found.get(GENERATION_KEY), found.get(pointer_key)
     if generation is None:
         return None, public_pages_generation()
     if pointer is None or pointer["generation"] != generation:
         return None, str(generation)
-    coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
     meta = pointer["meta"]
     not_modified = get_conditional_response(
         request, etag=_etag(meta, coding), last_modified=meta["at"]
     )
-    if not_modified is not None:
-        return _with_validators(not_modified, meta, coding), str(generation)
-    body = cache.get(f"{pointer['key']}:{coding}")
-    if body is None:
-        return None, str(generation)
-    return _with_validators(HttpResponse(body), meta, coding), str(generation)
+    response = not_modified or HttpResponse(pointer["body"])
+    return _with_validators(response, meta, coding), str(generation)
 
 
 def _cached(
@@ -295,12 +291,11 @@ def _cached(
         not_modified = get_conditional_response(
             request, etag=_etag(meta, coding), last_modified=meta["at"]
         )
-        if not_modified is not None:
-            _point(name, letter, key, meta, generation)
-            return _with_validators(not_modified, meta, coding)
         if body is not None:
-            _point(name, letter, key, meta, generation)
-            return _with_validators(HttpResponse(body), meta, coding)
+            _point(name, letter, coding, _pointer(meta, body, generation))
+            return _with_validators(not_modified or HttpResponse(body), meta, coding)
+        if not_modified is not None:
+            return _with_validators(not_modified, meta, coding)
 
     latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
     if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
@@ -323,25 +318,20 @@ def _cached(
     body = html
     if coding != IDENTITY:
         body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
-    entries[_pointer_key(name, letter.slug)] = _pointer(key, meta, generation)
+    entries[_pointer_key(name, letter.slug, coding)] = _pointer(meta, body, generation)
     cache.set_many(entries, PAGE_CACHE_SECONDS)
     cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(body), meta, coding)
 
 
-def _pointer(key: str, meta: dict[str, Any], generation: str) -> dict[str, Any]:
-    return {"generation": generation, "key": key, "meta": meta}
+def _pointer(meta: dict[str, Any], body: bytes, generation: str) -> dict[str, Any]:
+    return {"generation": generation, "meta": meta, "body": body}
 
 
-def _point(
-    name: str, letter: Letter, key: str, meta: dict[str, Any], generation: str
-) -> None:
-    """Let the next views of the letter's current rendering skip the letter."""
-    cache.set(
-        _pointer_key(name, letter.slug),
-        _pointer(key, meta, generation),
-        PAGE_CACHE_SECONDS,
-    )
+def _point(name: str, letter: Letter, coding: str, pointer: dict[str, Any]) -> None:
+    """Let the next views of the letter's current rendering in ``coding`` skip
+    the letter, and read their bytes with the generation."""
+    cache.set(_pointer_key(name, letter.slug, coding), pointer, PAGE_CACHE_SECONDS)
 
 
 def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from letters import pdf
+from letters import pdf, pdf_metrics
 from signers import exports
 from signers.models import Signature
 from tests.letters.helpers import pdf_text
@@ -293,10 +293,52 @@ def test_a_long_name_takes_more_lines_than_a_short_one():
         name="The " + "Very " * 30 + "Long Coalition", affiliation="", place=""
     )
     wide = pdf.SignerEntry(name="東京" * 30, affiliation="", place="Tokyo")
+    narrow = pdf.SignerEntry(name="To" * 30, affiliation="", place="Tokyo")
 
-    assert pdf.lines(short.name, em=pdf.BOLD_EM) == 1
-    assert pdf.lines(long.name, em=pdf.BOLD_EM) > 3
-    assert pdf.lines(wide.name, em=pdf.BOLD_EM) > pdf.lines("To" * 30, em=pdf.BOLD_EM)
+    assert short.lines == [("Oxfam", True), ("Oxford", False)]
+    assert short.height == pdf.ROW
+    assert len(long.lines) > 3
+    assert all(bold for _, bold in long.lines)
+    assert " ".join(text for text, _ in long.lines) == long.name
+    assert len(wide.lines) > len(narrow.lines)
+    for entry in (long, wide):
+        for text, bold in entry.lines:
+            width = pdf_metrics.text_width(text, size=pdf.FONT_SIZE, bold=bold)
+            assert width <= pdf.WRAP_WIDTH
+
+
+def test_a_name_with_line_breaks_stays_on_its_rows():
+    # Pre-broken text: a newline in a stranger's name would start a line and
+    # shift every row after it.
+    entry = pdf.SignerEntry(
+        name="Line\nBreak\r\nGroup\u2028Two\x00", affiliation="A\tB", place="Leeds"
+    )
+
+    assert entry.lines == [
+        ("Line Break Group Two", True), ("A B", False), ("Leeds", False)
+    ]  # fmt: skip
+    html = pdf.column_html([entry])
+    assert "\r" not in html and "\x00" not in html
+    # Three lines take two rows: the place is a first line in regular weight.
+    assert html.count("\n") == 1
+    assert '<span class="details">Leeds</span>' in html
+
+
+def test_a_blank_name_still_takes_a_row():
+    blank = pdf.SignerEntry(name=" \n\x07 ", affiliation="", place="")
+
+    assert blank.height == pdf.ROW
+    assert pdf.signer_pages([("", [blank])], unlisted=0)[0].columns[0] == [blank]
+
+
+def test_column_text_is_escaped():
+    entry = pdf.SignerEntry(name="<b>Bold</b> & Co", affiliation="", place="<i>x")
+
+    html = pdf.column_html([entry])
+
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in html
+    assert "&lt;i&gt;x" in html
+    assert "<b>" not in html and "<i>" not in html
 
 
 def test_signers_are_laid_out_again_when_a_page_runs_over(db, parts, monkeypatch):
