@@ -14,15 +14,22 @@ def test_a_warm_view_is_one_cache_round_trip(
     for coding in ("br", "gzip", "identity"):
         client.get(url, headers={"accept-encoding": coding})
     calls = []
+    depth = [0]  # a backend's get_many may call its own get: count the outer call
+
+    def counted(method, real):
+        def call(*args, **kwargs):
+            if not depth[0]:
+                calls.append(method)
+            depth[0] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
     for method in ("get", "get_many", "set", "set_many", "add", "delete"):
-        real = getattr(cache, method)
-        monkeypatch.setattr(
-            cache,
-            method,
-            lambda *a, _method=method, _real=real, **kw: (
-                calls.append(_method) or _real(*a, **kw)
-            ),
-        )
+        monkeypatch.setattr(cache, method, counted(method, getattr(cache, method)))
 
     for coding in ("br", "gzip", "identity"):
         with django_assert_num_queries(0):
