@@ -149,7 +149,7 @@ ROW = 2 * LINE + ROW_GAP
 HEADING = 34.0  # "Signed by N signers", or a section's heading
 NOTE = 3 * LINE + 8.0  # "...and N more who asked not to be named"
 # A logo takes a blank row above its signer's name, drawn over that row.
-LOGO = 20.0
+LOGO = 18.0
 # How many pages of signers WeasyPrint lays out at once (memory grows with it).
 PAGES_PER_PART = 30
 # Shares of a page the columns are filled to: less on each try after a page ran
@@ -198,7 +198,9 @@ def column_html(entries: list[SignerEntry]) -> SafeString:
     for entry in entries:
         lines = entry.lines
         if entry.logo:
-            top = len(first) * ROW + (ROW - LOGO) / 2
+            # Between the row above's second line (which reaches a line into
+            # this row) and the name's first line in the next row.
+            top = len(first) * ROW + (ROW + LINE - LOGO) / 2
             logos.append(
                 format_html(
                     '<img class="logo" src="{}" alt="" style="top: {}pt">',
