@@ -40,7 +40,14 @@ def import_job_create(
     *, letter: Letter, actor: User, payload: bytes, total_rows: int
 ) -> SignatureImportJob:
     """Queue the import of ``payload`` (the verified bytes of the confirmed
-    file) once this transaction commits."""
+    file) once this transaction commits; a second click on the confirm button
+    finds the job of the first while it has not finished."""
+    # No lock on the letter: a running import holds it until it commits.
+    unfinished = SignatureImportJob.objects.filter(
+        letter=letter, status__in=[Status.QUEUED, Status.RUNNING], payload=payload
+    )
+    if (earlier := unfinished.defer("payload").first()) is not None:
+        return earlier
     job = SignatureImportJob.objects.create(
         letter=letter, created_by=actor, payload=payload, total_rows=total_rows
     )

@@ -122,6 +122,18 @@ def test_a_large_file_is_queued_then_imported_with_its_progress_shown(
     assert Signature.objects.count() == 3
 
 
+def test_a_second_click_on_confirm_finds_the_first_job(client, both_kinds, queued):
+    preview = client.post(url(both_kinds), {"file": SimpleUploadedFile("s.csv", FILE)})
+    payload = preview.context["confirm"].initial["payload"]
+
+    first = client.post(url(both_kinds), {"payload": payload})
+    second = client.post(url(both_kinds), {"payload": payload})
+
+    job = SignatureImportJob.objects.get()
+    assert first["Location"] == second["Location"] == job_url(job)
+    assert queued == [job.pk]
+
+
 def test_one_bad_row_imports_nothing_and_the_page_lists_the_problem(
     client, both_kinds, queued
 ):
