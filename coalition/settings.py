@@ -307,6 +307,10 @@ PDF_INLINE_MAX_SIGNERS = env.int("PDF_INLINE_MAX_SIGNERS", default=300)
 # file is read row by row and refused at the first row past the limit.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
+# A signer import of more rows runs in a worker (its page shows the progress):
+# about 40 ms a row on a busy machine, so 200 rows stay well inside the proxy's
+# 60 s timeout when confirmed in the request.
+SIGNERS_IMPORT_INLINE_MAX_ROWS = env.int("SIGNERS_IMPORT_INLINE_MAX_ROWS", default=200)
 # Django's form data limit agrees with them: the prospect preview's confirm step
 # (the file, compressed and signed in a form field) always fits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, IMPORT_MAX_BYTES * 4 // 3 + 65_536)

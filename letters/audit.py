@@ -44,6 +44,7 @@ class Action(StrEnum):
     SIGNATURE_ERASED = "signature.erased"
     SIGNATURE_EXPORTED = "signature.exported"
     SIGNATURE_LOGO_CHANGED = "signature.logo_changed"
+    SIGNATURES_IMPORTED = "signatures.imported"
     PROSPECTS_IMPORTED = "prospects.imported"
     PROSPECTS_OWNER_SET = "prospects.owner_set"
     PROSPECTS_STATUS_SET = "prospects.status_set"
@@ -293,6 +294,10 @@ _SENTENCES: Mapping[Action, Callable[[Mapping[str, Any]], str]] = {
             else _("Gave %(name)s a new logo")
         )
         % {"name": _name(d)}
+    ),
+    Action.SIGNATURES_IMPORTED: lambda d: (
+        ngettext("Imported %(n)d signer", "Imported %(n)d signers", _n(d, "count"))
+        % {"n": _n(d, "count")}
     ),
     Action.PROSPECTS_IMPORTED: lambda d: (
         ngettext("Imported %(n)d prospect", "Imported %(n)d prospects", _n(d, "count"))

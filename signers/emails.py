@@ -35,7 +35,11 @@ from signers.models import (
     Update,
 )
 from signers.models.outreach import ORGANISATION_PLACEHOLDER, reply_to_for
-from signers.notice_emails import build_change_request_reply, build_signing_notice
+from signers.notice_emails import (
+    build_change_request_reply,
+    build_import_finished,
+    build_signing_notice,
+)
 from signers.planning.reminders import BATCH_PREFIX, basis_of
 from signers.selectors.outreach import digest_content
 from signers.selectors.public import signature_sections_public
@@ -575,4 +579,5 @@ BUILDERS: dict[str, Callable[[OutboxMessage], Email | None]] = {
     EmailKind.REISSUE_OPT_IN: build_reissue_opt_in,
     EmailKind.CHANGE_REQUEST_REPLY: build_change_request_reply,
     EmailKind.SIGNING_NOTICE: build_signing_notice,
+    EmailKind.IMPORT_FINISHED: build_import_finished,
 }

@@ -51,6 +51,8 @@ class ImportRow:
 
 # The key of problems with the whole file rather than one of its lines.
 FILE: Final = 0
+# How often an import tells its caller how far it got, in rows.
+IMPORT_PROGRESS_EVERY: Final = 100
 
 
 class SignatureImportError(Exception):

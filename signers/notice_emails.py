@@ -1,5 +1,6 @@
-"""The builders of the organisers' answers to change requests and of the
-notices that someone signed (``signers.emails.BUILDERS`` lists them)."""
+"""The builders of the organisers' answers to change requests, of the
+notices that someone signed and of the end of a background signer import
+(``signers.emails.BUILDERS`` lists them)."""
 
 from django.urls import reverse
 
@@ -7,7 +8,7 @@ from coalition.emails import render_email
 from coalition.links import absolute
 from coalition.outbox.builders import Email
 from coalition.outbox.models import OutboxMessage
-from signers.models import ChangeRequest, Signature
+from signers.models import ChangeRequest, Signature, SignatureImportJob
 from signers.selectors.triage import anchored_part, requester_email
 
 
@@ -81,5 +82,40 @@ def build_signing_notice(row: OutboxMessage) -> Email | None:
     }
     message = render_email(
         "signers/signing_notice", context, to=[row.to], time_zone=letter.time_zone
+    )
+    return Email.from_message(message)
+
+
+def build_import_finished(row: OutboxMessage) -> Email | None:
+    """To the organiser who confirmed a signer import that ran in a worker:
+    how many signers it brought, or that it brought none and why."""
+    job = (
+        SignatureImportJob.objects.filter(pk=row.params.get("job"))
+        .select_related("letter")
+        .defer("payload")
+        .first()
+    )
+    if job is None or not job.finished:
+        return None
+    letter = job.letter
+    slug = letter.slug
+    context = {
+        "letter": letter,
+        "job": job,
+        "imported": job.status == SignatureImportJob.Status.DONE,
+        "job_url": absolute(
+            reverse(
+                "signers:signature-import-job", kwargs={"slug": slug, "job": job.pk}
+            )
+        ),
+        "signers_url": absolute(
+            reverse("signers:letter-signatures", kwargs={"slug": slug})
+        ),
+    }
+    message = render_email(
+        "signers/signature_import_finished",
+        context,
+        to=[row.to],
+        time_zone=letter.time_zone,
     )
     return Email.from_message(message)

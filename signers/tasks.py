@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from signers import exports
 from signers.partners.services import agreement_files_sweep
+from signers.services.imports import import_job_run
 from signers.services.sending import outreach_plan_due
 from signers.services.signatures import signatures_expire_pending
 
@@ -41,3 +42,16 @@ def letter_pdf_render_task(letter_id: int) -> None:
 def agreement_files_sweep_task() -> int:
     """Beat, hourly: delete agreement files left by a rolled-back change."""
     return agreement_files_sweep()
+
+
+# 5,000 rows take about 4 minutes on a busy machine.
+IMPORT_SOFT_TIME_LIMIT = 1800
+
+
+@shared_task(
+    soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_SOFT_TIME_LIMIT + 60
+)
+def signature_import_job_task(job_id: int) -> None:
+    """A signer import too large for a request (``signers.services.imports``);
+    a second delivery of the message does nothing."""
+    import_job_run(job_id=job_id)

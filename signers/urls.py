@@ -54,6 +54,11 @@ urlpatterns = [
         name="signature-import",
     ),
     path(
+        "workspace/letters/<slug:slug>/signers/import/<int:job>/",
+        organiser.signature_import_job,
+        name="signature-import-job",
+    ),
+    path(
         "workspace/letters/<slug:slug>/signers/<int:pk>/",
         organiser.signature_detail,
         name="signature-detail",

@@ -12,6 +12,7 @@ from signers.models.communications import (
     ReissueOptIn,
     Update,
 )
+from signers.models.imports import SignatureImportJob
 from signers.models.notices import SigningNoticeOptOut
 from signers.models.outreach import (
     SIGNATURE_EMAIL_KINDS,
@@ -57,6 +58,7 @@ __all__ = [
     "ReissueOptIn",
     "ReminderSchedule",
     "Signature",
+    "SignatureImportJob",
     "SigningNoticeOptOut",
     "Suppression",
     "Tag",

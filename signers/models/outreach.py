@@ -155,6 +155,8 @@ class EmailKind(models.TextChoices):
     # Answers and notices: once per reply, once per recipient per 15 minutes.
     CHANGE_REQUEST_REPLY = "change_request_reply", _("Reply to a change request")
     SIGNING_NOTICE = "signing_notice", _("Notice of new signatures")
+    # To the organiser who confirmed a signer import that ran in the background.
+    IMPORT_FINISHED = "signature_import_finished", _("Signer import finished")
 
 
 SIGNATURE_EMAIL_KINDS = frozenset(

@@ -127,6 +127,7 @@ _RELATED = (
 _OWN_SCREENS: dict[str, builders.Screen | None] = {
     EmailKind.CHANGE_REQUEST_REPLY: None,
     EmailKind.SIGNING_NOTICE: signing_notices.screen,
+    EmailKind.IMPORT_FINISHED: None,
 }
 
 

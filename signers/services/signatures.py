@@ -7,6 +7,7 @@ returns False instead of acting twice. Emails are rows in the outbox
 nothing here talks to an SMTP server.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -23,7 +24,7 @@ from coalition.text import before_full_stop
 from letters.audit import Action, audit_record
 from letters.models import Letter, Revision
 from signers import names
-from signers.importing import ImportRow, SignatureImportError
+from signers.importing import IMPORT_PROGRESS_EVERY, ImportRow, SignatureImportError
 from signers.models import (
     EmailKind,
     Prospect,
@@ -162,11 +163,16 @@ def signature_create(
 
 
 @transaction.atomic
-def signature_import(*, letter: Letter, rows: list[ImportRow]) -> int:
-    """Import existing signers, confirmed on the current revision with source
-    import and no email sent. All rows or none: raises SignatureImportError
-    with every line's problems (including organisations that already signed)
-    and saves nothing. Returns the number of signatures created."""
+def signature_import(
+    *,
+    letter: Letter,
+    rows: list[ImportRow],
+    actor: User | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Import signers (confirmed on the current revision, no email), all rows
+    or none: else SignatureImportError with every line's problems (organisations
+    that signed too). Returns the count; ``progress`` hears the rows done."""
     letter = lock_letter(pk=letter.pk)
     revision = letter.current_revision
     if revision is None:
@@ -174,20 +180,22 @@ def signature_import(*, letter: Letter, rows: list[ImportRow]) -> int:
             {1: [_("The letter has no published revision to sign yet.")]}
         )
     errors = {row.line: list(row.errors) for row in rows if row.errors}
-    for row in rows:
-        if row.errors:
-            continue
-        try:
-            signature_create(
-                letter=letter,
-                revision_id=revision.pk,
-                source=Source.IMPORT,
-                **row.fields,
-            )
-        except ValidationError as exc:
-            errors.setdefault(row.line, []).extend(exc.messages)
+    common: dict[str, Any] = {
+        "letter": letter,
+        "revision_id": revision.pk,
+        "source": Source.IMPORT,
+    }
+    for done, row in enumerate(rows, 1):
+        if not row.errors:
+            try:
+                signature_create(**common, **row.fields)
+            except ValidationError as exc:
+                errors.setdefault(row.line, []).extend(exc.messages)
+        if progress is not None and done % IMPORT_PROGRESS_EVERY == 0:
+            progress(done)
     if errors:
         raise SignatureImportError(errors)
+    audit_record(letter, actor, Action.SIGNATURES_IMPORTED, count=len(rows))
     return len(rows)
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -31,6 +31,7 @@ from signers.forms.organiser import (
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.models import (
     Signature,
+    SignatureImportJob,
 )
 from signers.selectors.importing import signature_import_preview
 from signers.selectors.signatures import (
@@ -42,6 +43,7 @@ from signers.selectors.signatures import (
     signature_list_for_organisers,
 )
 from signers.services import signatures as signatures_services
+from signers.services.imports import import_job_create, import_job_progress
 from signers.services.personal_data import (
     signature_erase_personal_data,
     signature_record_export,
@@ -228,9 +230,21 @@ def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpRespons
         if not confirm.is_valid():
             messages.error(request, _("The preview expired. Upload the file again."))
             return render(request, "signers/signature_import.html", context)
+        payload = confirm.cleaned_data["payload"]
         try:
-            rows = read_signer_csv(confirm.cleaned_data["payload"])
-            count = signatures_services.signature_import(letter=letter, rows=rows)
+            rows = read_signer_csv(payload)
+            if len(rows) > settings.SIGNERS_IMPORT_INLINE_MAX_ROWS:
+                # Too long for the request: a worker imports it (all or none).
+                job = import_job_create(
+                    letter=letter,
+                    actor=request.user,
+                    payload=payload,
+                    total_rows=len(rows),
+                )
+                return redirect("signers:signature-import-job", letter.slug, job.pk)
+            count = signatures_services.signature_import(
+                letter=letter, rows=rows, actor=request.user
+            )
         except SignatureImportError as exc:
             context["report"] = exc.report()
         else:
@@ -253,3 +267,20 @@ def _signature_import(request: AuthedHttpRequest, letter: Letter) -> HttpRespons
                     initial={"payload": payload}
                 )
     return render(request, "signers/signature_import.html", context)
+
+
+@login_required
+@require_safe
+def signature_import_job(
+    request: AuthedHttpRequest, slug: str, job: int
+) -> HttpResponse:
+    """A background import's progress (HTMX polls the partial while it runs),
+    then its outcome."""
+    letter = require_letter_role(request, slug).letter
+    found = get_object_or_404(
+        SignatureImportJob.objects.defer("payload"), pk=job, letter=letter
+    )
+    context = {"letter": letter, "job": found, "done": import_job_progress(found)}
+    if request.htmx:
+        return render(request, "signers/_import_job.html", context)
+    return render(request, "signers/signature_import_job.html", context)

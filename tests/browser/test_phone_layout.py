@@ -31,6 +31,7 @@ from signers.models import (
     Partner,
     PartnerMatch,
     Signature,
+    SignatureImportJob,
 )
 from signers.planning.reminders import batch_group
 from tests.browser.test_journey import screenshot
@@ -78,6 +79,7 @@ ORGANISER_PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "signers:outreach-compose": (("slug",), {"only": "prospect"}),
     "signers:letter-signatures": (("slug",), {}),
     "signers:signature-import": (("slug",), {}),
+    "signers:signature-import-job": (("slug", "job:import_job"), {}),
     "signers:signature-detail": (("slug", "pk:signature"), {}),
     "signers:outreach": (("slug",), {}),
     "signers:prospect-add": (("slug",), {}),
@@ -266,8 +268,18 @@ def _world():
         anchor="point-1",
         text=f"Please name {LONG_NAME} in point 1: {LONG_EMAIL}",
     )
+    # A failed background import: its page lists each line's problem.
+    import_job = SignatureImportJob.objects.create(
+        letter=letter,
+        created_by=user,
+        payload=b"",
+        total_rows=5000,
+        status=SignatureImportJob.Status.FAILED,
+        errors=[f"Line {n}: {LONG_NAME} has signed already." for n in (2, 3)],
+    )
     return {
         "user": user,
+        "import_job": import_job.pk,
         "change_request": change_request.pk,
         "slug": letter.slug,
         "coalition": coalition.slug,

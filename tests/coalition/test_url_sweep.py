@@ -25,6 +25,7 @@ from signers.models import (
     PartnerMatch,
     Reissue,
     ReissueOptIn,
+    SignatureImportJob,
 )
 from tests.factories import (
     AgreementFactory,
@@ -117,7 +118,11 @@ def world():
     reissue = Reissue.objects.create(source=letter, letter=LetterFactory(owner=owner))
     reissue_opt_in = ReissueOptIn.objects.create(reissue=reissue, earlier=signature)
     partner = PartnerFactory(coalition=letter.coalition)
+    import_job = SignatureImportJob.objects.create(
+        letter=letter, created_by=owner, payload=b"Organisation,Email\n", total_rows=1
+    )
     return {
+        "import_job": import_job,
         "partner": partner,
         "partner_contact": PartnerContactFactory(partner=partner),
         "agreement": AgreementFactory(partner=partner),
@@ -185,6 +190,8 @@ def build(route: Route, world) -> str:
             kwargs[name] = make_token(purpose, world[row].pk)
         elif name == "number":
             kwargs[name] = 1
+        elif name == "job":
+            kwargs[name] = world["import_job"].pk
         elif conv == "IntConverter":
             kwargs[name] = world["signature"].pk
         elif name == "action":
