@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from coalition.emails import render_email
 from coalition.links import absolute, token_url
 from coalition.models import User
-from coalition.outbox.builders import Email
+from coalition.outbox.builders import Email, memoised
 from coalition.outbox.models import OutboxMessage
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown, render_revision_body
@@ -163,7 +163,10 @@ def invitation_batch_of(row: OutboxMessage) -> InvitationBatch | None:
     batch_id = group.removeprefix(BATCH_PREFIX)
     if not batch_id.isdigit():
         return None
-    return InvitationBatch.objects.filter(pk=int(batch_id)).first()
+    return memoised(
+        ("invitation-batch", int(batch_id)),
+        lambda: InvitationBatch.objects.filter(pk=int(batch_id)).first(),
+    )
 
 
 def _signature_context(signature: Signature, revision: Revision) -> Context:

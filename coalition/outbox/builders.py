@@ -7,10 +7,12 @@ The dispatcher looks a row's kind up here, so this module imports no app.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.core.mail import EmailMultiAlternatives
 
@@ -180,3 +182,30 @@ def kind_for(name: str) -> Kind:
 
 def registered() -> Iterable[str]:
     return sorted(_KINDS)
+
+
+# --- What builders of one batch share ------------------------------------------------
+
+_T = TypeVar("_T")
+_memo: ContextVar[dict[object, object] | None] = ContextVar("outbox_memo", default=None)
+
+
+@contextmanager
+def batch_memo() -> Iterator[None]:
+    """While a batch is built: what :func:`memoised` keeps lives this long."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def memoised(key: object, make: Callable[[], _T]) -> _T:
+    """``make()`` once per ``key`` within a batch (every time outside one): a
+    row many messages of a batch read, such as their invitation batch."""
+    memo = _memo.get()
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]  # type: ignore[return-value]

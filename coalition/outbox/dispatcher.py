@@ -194,33 +194,41 @@ def _prepare(
     for screen, screened in by_screen.items():
         reasons.update(screen(screened, now))
     outgoing = []
-    for row in rows:
-        reason = reasons.get(row.pk, "")
-        if not reason and row.attempts > settings.OUTBOX_MAX_ATTEMPTS:
-            # Claimed again and again by dispatchers that died sending it.
-            reason = f"!gave up after {row.attempts - 1} attempts"
-        email = None
-        if not reason:
-            try:
-                email = _built(row)
-            except Exception as exc:  # a builder's bug fails its row, not the batch
-                logger.exception("outbox: building message %s failed", row.pk)
-                reason = f"!{type(exc).__name__}: {exc}"
-        if email is not None:
-            outgoing.append((row, email))
-            continue
-        failed = reason.startswith("!")
-        _finish(
-            row,
-            token,
-            status=Status.FAILED if failed else Status.CANCELLED,
-            last_error=(reason[1:] if failed else reason or NOTHING_TO_SAY)[:1000],
-        )
-        if failed:
-            result.failed += 1
-        else:
-            result.cancelled += 1
+    with builders.batch_memo():
+        for row in rows:
+            if email := _prepared(row, reasons.get(row.pk, ""), token, result):
+                outgoing.append((row, email))
     return outgoing
+
+
+def _prepared(
+    row: OutboxMessage, reason: str, token: uuid.UUID, result: DispatchResult
+) -> Email | None:
+    """The row's message, or None once it is failed or cancelled."""
+    if not reason and row.attempts > settings.OUTBOX_MAX_ATTEMPTS:
+        # Claimed again and again by dispatchers that died sending it.
+        reason = f"!gave up after {row.attempts - 1} attempts"
+    email = None
+    if not reason:
+        try:
+            email = _built(row)
+        except Exception as exc:  # a builder's bug fails its row, not the batch
+            logger.exception("outbox: building message %s failed", row.pk)
+            reason = f"!{type(exc).__name__}: {exc}"
+    if email is not None:
+        return email
+    failed = reason.startswith("!")
+    _finish(
+        row,
+        token,
+        status=Status.FAILED if failed else Status.CANCELLED,
+        last_error=(reason[1:] if failed else reason or NOTHING_TO_SAY)[:1000],
+    )
+    if failed:
+        result.failed += 1
+    else:
+        result.cancelled += 1
+    return None
 
 
 def _built(row: OutboxMessage) -> Email | None:

@@ -44,16 +44,19 @@ def _store(signature: Signature, logo: Logo) -> None:
     signature.logo.save(logo.filename, ContentFile(logo.content), save=False)
 
 
-@transaction.atomic
 def signature_create_with_logo(*, logo: Logo | None, **fields: Any) -> Signature:
     """``signature_create``, and the organisation's logo stored with it. The
     file is written only once the signature is made: a refused signature
     leaves none behind (as with partners' agreement files, a transaction that
-    fails after that, at commit, may leave one that no row names)."""
-    signature = signature_create(**fields)
-    if logo is not None and signature.kind == Signature.Kind.ORGANISATION:
-        _store(signature, logo)
-        signature.save(update_fields=["logo", "updated_at"])
+    fails after that, at commit, may leave one that no row names). Without a
+    logo it is ``signature_create`` alone: no savepoint on every sign-up."""
+    if logo is None:
+        return signature_create(**fields)
+    with transaction.atomic():
+        signature = signature_create(**fields)
+        if signature.kind == Signature.Kind.ORGANISATION:
+            _store(signature, logo)
+            signature.save(update_fields=["logo", "updated_at"])
     return signature
 
 

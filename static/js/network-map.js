@@ -260,13 +260,30 @@
     root.dataset.nodes = String(graph.order);
   }
 
+  // Sigma needs its container laid out: on a busy machine the data can come
+  // back before the page's first layout has given the container a width.
+  function sized(element) {
+    return new Promise(function (resolve) {
+      if (!element || element.clientWidth > 0) return resolve();
+      var observer = new ResizeObserver(function () {
+        if (element.clientWidth > 0) {
+          observer.disconnect();
+          resolve();
+        }
+      });
+      observer.observe(element);
+    });
+  }
+
   say(root.dataset.loading);
   fetch(root.dataset.source, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (response) {
       if (!response.ok) throw new Error(String(response.status));
       return response.json();
     })
-    .then(draw)
+    .then(function (data) {
+      return sized(root.querySelector("[data-map-canvas]")).then(function () { draw(data); });
+    })
     .catch(function (error) {
       say(root.dataset.failed);
       window.console.error(error);

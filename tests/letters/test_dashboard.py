@@ -125,7 +125,9 @@ def test_what_needs_the_organiser_links_to_the_page_that_deals_with_it(
     assert needs == {
         "1 email could not be delivered": f"{outreach}#failed-title",
         "3 signatures wait for your approval": f"{signers}#queue-heading",
-        "1 change request waits for an answer": f"{signers}#changes-heading",
+        "1 change request waits for an answer": reverse(
+            "signers:change-requests", args=[letter.slug]
+        ),
         "Signing has closed but the letter is still open: close it": (
             reverse("letters:detail", args=[letter.slug]) + "#status-heading"
         ),
