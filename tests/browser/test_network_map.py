@@ -121,4 +121,3 @@ def test_the_directory_a_partners_history_and_the_coalition_log_are_accessible(
     expect(
         page.get_by_role("cell", name="Added the partner Allotment Society")
     ).to_be_visible()
-    screenshot(page, "coalition-activity")

@@ -41,6 +41,7 @@ from signers.models import (
     Reissue,
     ReissueOptIn,
     Signature,
+    SignatureImportJob,
     Update,
 )
 from tests.factories import (
@@ -194,7 +195,17 @@ def build_world(*, hostile):
         replied_at=now,
         replied_by=organiser,
     )
+    import_job = SignatureImportJob.objects.create(
+        letter=letter,
+        created_by=organiser,
+        payload=b"",
+        status=SignatureImportJob.Status.FAILED,
+        total_rows=1,
+        errors=[t("Line 2: a problem with")],
+        finished_at=now,
+    )
     return SimpleNamespace(
+        import_job=import_job,
         change_request=change_request,
         organiser=organiser,
         letter=letter,
@@ -342,6 +353,7 @@ def delivery_fields(world, kind):
             "params": {"change_request": world.change_request.pk},
         },
         K.SIGNING_NOTICE: {**organiser, "params": {"signatures": [world.signature.pk]}},
+        K.IMPORT_FINISHED: {**organiser, "params": {"job": world.import_job.pk}},
     }
     if kind not in cases:
         pytest.fail(f"no hostile-input case for delivery kind {kind!r}: add one")
