@@ -268,6 +268,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "signers.tasks.agreement_files_sweep_task",
         "schedule": 3600.0,
     },
+    # Signer imports left "running" by a worker that died, or never taken.
+    "signers-sweep-import-jobs": {
+        "task": "signers.tasks.import_jobs_sweep_task",
+        "schedule": 600.0,
+    },
 }
 
 # --- The outbox (every email) ------------------------------------------------------

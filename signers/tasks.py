@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from signers import exports
 from signers.partners.services import agreement_files_sweep
-from signers.services.imports import import_job_run
+from signers.services import imports
 from signers.services.sending import outreach_plan_due
 from signers.services.signatures import signatures_expire_pending
 
@@ -44,14 +44,15 @@ def agreement_files_sweep_task() -> int:
     return agreement_files_sweep()
 
 
-# 5,000 rows take about 4 minutes on a busy machine.
-IMPORT_SOFT_TIME_LIMIT = 1800
-
-
-@shared_task(
-    soft_time_limit=IMPORT_SOFT_TIME_LIMIT, time_limit=IMPORT_SOFT_TIME_LIMIT + 60
-)
+@shared_task(soft_time_limit=imports.SOFT_TIME_LIMIT, time_limit=imports.TIME_LIMIT)
 def signature_import_job_task(job_id: int) -> None:
     """A signer import too large for a request (``signers.services.imports``);
     a second delivery of the message does nothing."""
-    import_job_run(job_id=job_id)
+    imports.import_job_run(job_id=job_id)
+
+
+@shared_task
+def import_jobs_sweep_task() -> tuple[int, int]:
+    """Beat: imports a dead worker left running fail (the organiser is told);
+    imports whose message was lost are queued again."""
+    return imports.import_jobs_sweep(now=timezone.now())

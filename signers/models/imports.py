@@ -39,6 +39,9 @@ class SignatureImportJob(models.Model):
     # The per-line problems, as the import page lists them (a list of strings).
     errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker took it: a job running far longer than its task may was
+    # left by a worker that died (``signers.services.imports.import_jobs_sweep``).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

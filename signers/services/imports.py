@@ -9,16 +9,18 @@ connections until it commits, so its progress goes through the cache, a key per
 job, which the job's page reads.
 """
 
+import datetime as dt
 from typing import Final
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from coalition.models import User
 from coalition.outbox.services import outbox_enqueue
-from coalition.queue import enqueue_on_commit
+from coalition.queue import enqueue, enqueue_on_commit
 from letters.models import Letter
 from signers.importing import SignatureImportError, read_signer_csv
 from signers.models import EmailKind, SignatureImportJob
@@ -27,6 +29,15 @@ from signers.services.signatures import signature_import
 Status = SignatureImportJob.Status
 
 TASK: Final = "signers.tasks.signature_import_job_task"
+# The task's limits (``signers.tasks``): 5,000 rows take about 4 minutes on a
+# busy machine. A job still running well after the hard limit lost its worker.
+SOFT_TIME_LIMIT: Final = 1800
+TIME_LIMIT: Final = SOFT_TIME_LIMIT + 60
+STALE_AFTER: Final = dt.timedelta(seconds=TIME_LIMIT + 300)
+# A job queued this long without a worker taking it: its message may be lost
+# (the broker restarted empty); queue it again (a second delivery does nothing).
+REQUEUE_AFTER: Final = dt.timedelta(minutes=15)
+STOPPED = gettext_lazy("The import stopped before the end. Nothing was imported.")
 # Long enough for the slowest import; the key goes when the job finishes.
 PROGRESS_SECONDS: Final = 6 * 3600
 
@@ -69,7 +80,7 @@ def import_job_run(*, job_id: int) -> SignatureImportJob | None:
     the organiser who confirmed it. None if it is not queued (a message
     delivered twice finds it running or finished)."""
     started = SignatureImportJob.objects.filter(pk=job_id, status=Status.QUEUED)
-    if not started.update(status=Status.RUNNING):
+    if not started.update(status=Status.RUNNING, started_at=timezone.now()):
         return None
     job = SignatureImportJob.objects.select_related("letter", "created_by").get(
         pk=job_id
@@ -89,12 +100,37 @@ def import_job_run(*, job_id: int) -> SignatureImportJob | None:
         _finish(job, status=Status.FAILED, errors=exc.report())
     except Exception:
         # A bug or the time limit: the transaction rolled back, so say so.
-        problem = _("The import stopped before the end. Nothing was imported.")
-        _finish(job, status=Status.FAILED, errors=[problem])
+        _finish(job, status=Status.FAILED, errors=[str(STOPPED)])
         raise
     else:
         _finish(job, status=Status.DONE, created_count=count)
     return job
+
+
+def import_jobs_sweep(*, now: dt.datetime) -> tuple[int, int]:
+    """Beat: jobs a dead worker left "running" fail, with the organiser told
+    (its transaction died with it: nothing was imported); jobs queued too long
+    are queued again. Returns (failed, queued again)."""
+    cutoff = now - STALE_AFTER
+    stale = SignatureImportJob.objects.filter(status=Status.RUNNING).filter(
+        Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff)
+    )
+    failed = 0
+    for job in stale.select_related("created_by").defer("payload"):
+        with transaction.atomic():
+            # Only if it is still running: two sweeps at once send one email.
+            still = SignatureImportJob.objects.filter(pk=job.pk, status=Status.RUNNING)
+            if still.update(status=Status.FAILED):
+                _finish(job, status=Status.FAILED, errors=[str(STOPPED)])
+                failed += 1
+    waiting = SignatureImportJob.objects.filter(
+        status=Status.QUEUED, created_at__lt=now - REQUEUE_AFTER
+    ).values_list("pk", flat=True)
+    requeued = 0
+    for job_id in waiting:
+        enqueue(TASK, job_id)
+        requeued += 1
+    return failed, requeued
 
 
 @transaction.atomic

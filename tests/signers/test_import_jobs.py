@@ -2,9 +2,12 @@
 the confirm queues a job, its page shows the progress the task puts in the
 cache, then the outcome (all rows or none); the organiser gets an email."""
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from coalition.outbox.models import OutboxMessage
 from letters.audit import Action
@@ -189,3 +192,63 @@ def test_a_viewer_cannot_confirm_and_a_stranger_does_not_find_the_job(
     assert client.get(job_url(job)).status_code == 200
     client.force_login(UserFactory())
     assert client.get(job_url(job)).status_code == 404
+
+
+def test_a_job_a_dead_worker_left_running_fails_and_the_organiser_is_told(
+    client, both_kinds, queued, organiser
+):
+    confirm(client, both_kinds)
+    confirm(client, both_kinds, data=FILE.replace(b"Lyon", b"Nantes"))
+    dead, alive = SignatureImportJob.objects.order_by("pk")
+    now = timezone.now()
+    # A worker took both; the first one's worker was killed long ago.
+    SignatureImportJob.objects.filter(pk=dead.pk).update(
+        status="running", started_at=now - imports.STALE_AFTER - dt.timedelta(1)
+    )
+    SignatureImportJob.objects.filter(pk=alive.pk).update(
+        status="running", started_at=now - imports.STALE_AFTER + dt.timedelta(60)
+    )
+
+    assert imports.import_jobs_sweep(now=now) == (1, 0)
+    assert imports.import_jobs_sweep(now=now) == (0, 0)
+
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert (dead.status, alive.status) == ("failed", "running")
+    assert dead.finished_at is not None and alive.finished_at is None
+    page = client.get(job_url(dead)).content.decode()
+    assert "The import stopped before the end. Nothing was imported." in page
+    assert "hx-get" not in page
+    row = OutboxMessage.objects.get(kind=EmailKind.IMPORT_FINISHED)
+    assert row.to == organiser.email and row.params == {"job": dead.pk}
+    # Its message delivered again finds it finished: still nothing imported.
+    signature_import_job_task(dead.pk)
+    assert not Signature.objects.exists()
+
+
+def test_a_job_no_worker_took_is_queued_again_once_it_waited_too_long(
+    client, both_kinds, queued, monkeypatch
+):
+    again: list[int] = []
+    monkeypatch.setattr(signature_import_job_task, "delay", again.append)
+    confirm(client, both_kinds)
+    job = SignatureImportJob.objects.get()
+    now = job.created_at
+
+    assert imports.import_jobs_sweep(now=now + dt.timedelta(minutes=5)) == (0, 0)
+    assert again == []
+    assert imports.import_jobs_sweep(now=now + imports.REQUEUE_AFTER * 2) == (0, 1)
+    assert again == [job.pk]
+
+    signature_import_job_task(job.pk)
+    job.refresh_from_db()
+    assert job.status == "done" and job.started_at is not None
+    assert imports.import_jobs_sweep(now=now + imports.REQUEUE_AFTER * 2) == (0, 0)
+
+
+def test_beat_sweeps_import_jobs(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["signers-sweep-import-jobs"]
+    assert entry["task"] == signature_import_job_task.name.replace(
+        "signature_import_job_task", "import_jobs_sweep_task"
+    )
+    assert entry["schedule"] <= imports.REQUEUE_AFTER.total_seconds()
