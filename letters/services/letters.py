@@ -6,8 +6,9 @@ finds. Rules a person can correct raise ``ValidationError``; acting without
 the role raises ``PermissionDenied``. Every change is written to the letter's audit log.
 """
 
+import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -31,21 +32,24 @@ from letters.validators import (
     validate_time_zone,
 )
 
-SETTINGS_FIELDS = frozenset(
-    {
-        "slug",
-        "reply_to",
-        "time_zone",
-        "signer_kinds",
-        "open_joining",
-        "join_requires_approval",
-        "pdf_logos",
-        "signing_fields",
-        "soft_deadline",
-        "hard_deadline",
-        "release_at",
-    }
-)
+
+class LetterSettings(TypedDict, total=False):
+    """What ``letter_update_settings`` may change, each field optional."""
+
+    slug: str
+    reply_to: str
+    time_zone: str
+    signer_kinds: str
+    open_joining: bool
+    join_requires_approval: bool
+    pdf_logos: bool
+    signing_fields: dict[str, str]
+    soft_deadline: dt.datetime | None
+    hard_deadline: dt.datetime | None
+    release_at: dt.datetime | None
+
+
+SETTINGS_FIELDS = frozenset(LetterSettings.__annotations__)
 CAN_CREATE_LETTERS = (CoalitionMember.Role.OWNER, CoalitionMember.Role.ORGANISER)
 
 
@@ -155,7 +159,9 @@ def letter_update_draft(
 
 
 @transaction.atomic
-def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Letter:
+def letter_update_settings(
+    *, letter: Letter, actor: User, **changes: Unpack[LetterSettings]
+) -> Letter:
     """Change any of ``SETTINGS_FIELDS``; deadlines are aware datetimes.
 
     Refuses a hard deadline before the soft one, a release date that is newly
@@ -167,7 +173,8 @@ def letter_update_settings(*, letter: Letter, actor: User, **changes: Any) -> Le
     if unknown:
         raise TypeError(f"not letter settings: {sorted(unknown)}")
     lock_letter(letter)
-    new = {f: changes.get(f, getattr(letter, f)) for f in SETTINGS_FIELDS}
+    given: dict[str, Any] = dict(changes)
+    new = {f: given.get(f, getattr(letter, f)) for f in SETTINGS_FIELDS}
     validate_time_zone(new["time_zone"])
     new["signing_fields"] = clean_signing_fields(new["signing_fields"])
     errors: dict[str, str] = {}
