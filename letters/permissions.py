@@ -8,7 +8,11 @@ coalition holds the role their coalition role grants (``COALITION_LETTER_ROLE``)
 on every letter of the coalition, or their own on the letter's team if higher.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404, HttpRequest
 
 from coalition.models import CoalitionMember, User
@@ -34,6 +38,31 @@ def _with_coalition_role(
     if membership is not None and membership.has_role(granted):
         return membership
     return Membership(letter=letter, user=user, role=granted)
+
+
+def letter_people(letter_ids: Iterable[int]) -> dict[int, dict[int, Membership]]:
+    """Each letter's active people by user id, with the role they hold there
+    (their team's, or their coalition's grant when higher: an unsaved row with
+    its user loaded). Two queries for any number of letters."""
+    ids = set(letter_ids)
+    people: dict[int, dict[int, Membership]] = defaultdict(dict)
+    for m in Membership.objects.filter(
+        letter_id__in=ids, user__is_active=True
+    ).select_related("user"):
+        people[m.letter_id][m.user_id] = m
+    granted = (
+        CoalitionMember.objects.filter(coalition__letters__in=ids, user__is_active=True)
+        .annotate(letter_id=F("coalition__letters__id"))
+        .select_related("user")
+    )
+    for c in granted:
+        role = COALITION_LETTER_ROLE[c.role]
+        letter_id: int = c.letter_id
+        held = people[letter_id].get(c.user_id)
+        if held is None or not held.has_role(role):
+            grant = Membership(letter_id=letter_id, user=c.user, role=role)
+            people[letter_id][c.user_id] = grant
+    return people
 
 
 def membership_for(*, letter: Letter, user: User) -> Membership | None:

@@ -3,14 +3,15 @@ quarter of an hour at most, listing who signed in it.
 
 A confirmed signature (from an invitation, an open join once confirmed or
 approved, a re-confirmation) is reported to its prospect's relationship holder,
-or to the letter's owners when nobody holds the relationship. Each closed
+or to the letter's owners when nobody holds the relationship; the letter's
+people are its team and its coalition's members, with the role each holds
+(``letters.permissions.letter_people``). Each closed
 15-minute window gives one outbox row per recipient, keyed by the letter, the
 recipient and the window: a second planner, or the same one a minute later,
 adds nothing. Organisers' imports are their own doing and are not reported.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.utils.translation import gettext_noop
@@ -19,6 +20,7 @@ from coalition.models import User
 from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import JSONScalar, outbox_message
 from letters.models import Membership
+from letters.permissions import letter_people
 from signers.models import EmailKind, Signature, SigningNoticeOptOut
 
 WINDOW = timedelta(minutes=15)
@@ -40,16 +42,6 @@ def window_start(when: datetime) -> datetime:
 
 def notice_key(letter_id: int, user_id: int, start: datetime) -> str:
     return f"signing-notice:{letter_id}:{user_id}:{start:%Y%m%dT%H%MZ}"
-
-
-def _team(letter_ids: Iterable[int]) -> dict[int, dict[int, Membership]]:
-    """Each letter's active team members, by user id."""
-    team: dict[int, dict[int, Membership]] = defaultdict(dict)
-    for m in Membership.objects.filter(
-        letter_id__in=set(letter_ids), user__is_active=True
-    ).select_related("user"):
-        team[m.letter_id][m.user_id] = m
-    return team
 
 
 def recipients(signature: Signature, team: dict[int, Membership]) -> list[User]:
@@ -78,7 +70,7 @@ def due_deliveries(*, now: datetime) -> list[OutboxMessage]:
     signatures = list(signed)
     if not signatures:
         return []
-    teams = _team(s.letter_id for s in signatures)
+    teams = letter_people(s.letter_id for s in signatures)
     opted_out = set(
         SigningNoticeOptOut.objects.filter(letter_id__in=list(teams)).values_list(
             "letter_id", "user_id"
@@ -106,20 +98,15 @@ def due_deliveries(*, now: datetime) -> list[OutboxMessage]:
 
 def screen(rows: list[OutboxMessage], now: datetime) -> dict[int, str]:
     """At send time: the recipient may have turned the notices off, or left
-    the team, since the row was planned."""
+    the letter (its team and its coalition), since the row was planned."""
     pairs = {(r.letter_id, r.user_id) for r in rows}
     off = set(
         SigningNoticeOptOut.objects.filter(
             letter_id__in={p[0] for p in pairs}, user_id__in={p[1] for p in pairs}
         ).values_list("letter_id", "user_id")
     )
-    on_team = set(
-        Membership.objects.filter(
-            letter_id__in={p[0] for p in pairs},
-            user_id__in={p[1] for p in pairs},
-            user__is_active=True,
-        ).values_list("letter_id", "user_id")
-    )
+    people = letter_people(p[0] for p in pairs if p[0] is not None)
+    on_team = {(letter, user) for letter, users in people.items() for user in users}
 
     def reason(row: OutboxMessage) -> str:
         if (row.letter_id, row.user_id) in off:

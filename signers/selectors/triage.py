@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from coalition.models import User
 from letters.hooks import Activity
 from letters.markdown import paragraphs
-from letters.models import Letter, Membership, Revision
+from letters.models import Letter, Revision
+from letters.permissions import letter_people
 from signers.models import ChangeRequest, Prospect, Signature, SigningNoticeOptOut
 
 
@@ -147,21 +148,19 @@ class NoticeSetting:
 
 
 def signing_notice_settings(*, user: User) -> list[NoticeSetting]:
-    """Every letter on whose team the user is, and whether they are emailed
-    when someone signs it."""
+    """Every letter the user has a place on (its team, or its coalition), with
+    the role they hold there and whether they are emailed when someone signs."""
     off = set(
         SigningNoticeOptOut.objects.filter(user=user).values_list(
             "letter_id", flat=True
         )
     )
-    memberships = (
-        Membership.objects.filter(user=user)
-        .select_related("letter")
-        .order_by("letter__title", "letter_id")
-    )
+    letters = list(Letter.objects.for_user(user).order_by("title", "pk"))
+    people = letter_people(letter.pk for letter in letters)
     return [
-        NoticeSetting(m.letter, m.get_role_display(), m.letter_id not in off)
-        for m in memberships
+        NoticeSetting(letter, held.get_role_display(), letter.pk not in off)
+        for letter in letters
+        if (held := people[letter.pk].get(user.pk)) is not None
     ]
 
 

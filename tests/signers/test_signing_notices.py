@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from coalition.models import CoalitionMember
 from coalition.outbox.models import OutboxMessage
 from letters.models import Membership
 from signers.models import EmailKind, Prospect, Signature, SigningNoticeOptOut
@@ -95,6 +96,39 @@ def test_without_a_holder_the_letters_owners_are_told(letter, organiser, holder)
     assert message.to == [organiser.email]
 
 
+def in_coalition(letter, email, role):
+    user = UserFactory(email=email)
+    CoalitionMember.objects.create(coalition=letter.coalition, user=user, role=role)
+    return user
+
+
+def test_owners_through_the_coalition_are_told_and_holders_through_it_too(
+    letter, organiser
+):
+    # Owners of the letter's coalition own its letters without being on the team.
+    boss = in_coalition(letter, "boss@coalition.example.org", "owner")
+    in_coalition(letter, "staff@coalition.example.org", "organiser")
+    holder = in_coalition(letter, "holder@coalition.example.org", "viewer")
+    with at(1):
+        sign_as(letter, 1)
+        sign_as(letter, 2, prospect=invited_by(letter, holder, 2))
+
+    deliveries_dispatch(now=T0 + timedelta(minutes=20))
+
+    told = {m.to[0]: m.body for m in notice_mail()}
+    assert set(told) == {organiser.email, boss.email, holder.email}
+    assert "Organisation 1" in told[boss.email]
+    assert "Organisation 2" not in told[boss.email]
+    assert "Organisation 2" in told[holder.email]
+
+    # Once out of the coalition, nothing more is sent to them.
+    CoalitionMember.objects.filter(user=boss).delete()
+    with at(30):
+        sign_as(letter, 3)
+    deliveries_dispatch(now=T0 + timedelta(minutes=50))
+    assert [m.to for m in notice_mail()[3:]] == [[organiser.email]]
+
+
 def test_the_planner_twice_plans_each_notice_once(letter, holder):
     with at(1):
         sign_as(letter, 1, prospect=invited_by(letter, holder, 1))
@@ -171,6 +205,14 @@ def test_the_settings_page_turns_notices_off_and_on_for_a_letter_of_ones_own(
     assert SigningNoticeOptOut.objects.filter(user=holder, letter=letter).exists()
     client.post(url, {"letter": letter.pk, "notify": "on"})
     assert not SigningNoticeOptOut.objects.exists()
+
+    # A member of the letter's coalition, not on its team, has it there too.
+    member = in_coalition(letter, "member@coalition.example.org", "organiser")
+    client.force_login(member)
+    assert letter.title in client.get(url).content.decode()
+    client.post(url, {"letter": letter.pk, "notify": "off"})
+    assert SigningNoticeOptOut.objects.filter(user=member, letter=letter).exists()
+    SigningNoticeOptOut.objects.all().delete()
 
     stranger = Client()
     stranger.force_login(UserFactory())
