@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from coalition.emails import render_email
 from coalition.links import absolute, token_url
 from coalition.models import User
-from coalition.outbox.builders import Email, memoised
+from coalition.outbox.builders import Email
 from coalition.outbox.models import OutboxMessage
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown, render_revision_body
 from letters.models import Letter, Revision
+from signers.email_batches import invitation_batch_of
 from signers.ical import call_ics
 from signers.models import (
     SIGNATURE_EMAIL_KINDS,
@@ -40,7 +41,7 @@ from signers.notice_emails import (
     build_import_finished,
     build_signing_notice,
 )
-from signers.planning.reminders import BATCH_PREFIX, basis_of
+from signers.planning.reminders import basis_of
 from signers.selectors.outreach import digest_content
 from signers.selectors.public import signature_sections_public
 from signers.selectors.signatures import signature_count_public, signature_counts
@@ -141,32 +142,6 @@ def _reply_to(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
     if batch is not None:
         return batch.reply_to(prospect)
     return reply_to_for(prospect)
-
-
-def invitation_batch_of(row: OutboxMessage) -> InvitationBatch | None:
-    """The batch that invited the row's prospect: the row's own for an
-    invitation, the prospect's latest invitation's for a reminder; None for a
-    prospect invited by hand."""
-    group = row.group if row.kind == EmailKind.INVITATION else ""
-    if not group.startswith(BATCH_PREFIX) and row.prospect_id is not None:
-        group = (
-            OutboxMessage.objects.filter(
-                prospect_id=row.prospect_id,
-                kind=EmailKind.INVITATION,
-                group__startswith=BATCH_PREFIX,
-            )
-            .order_by("-pk")
-            .values_list("group", flat=True)
-            .first()
-            or ""
-        )
-    batch_id = group.removeprefix(BATCH_PREFIX)
-    if not batch_id.isdigit():
-        return None
-    return memoised(
-        ("invitation-batch", int(batch_id)),
-        lambda: InvitationBatch.objects.filter(pk=int(batch_id)).first(),
-    )
 
 
 def _signature_context(signature: Signature, revision: Revision) -> Context:

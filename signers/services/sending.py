@@ -19,6 +19,7 @@ from coalition.outbox import builders
 from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import outbox_enqueue, outbox_enqueue_many
 from letters.models import Revision
+from signers.email_batches import invitation_batches_load
 from signers.emails import BUILDERS
 from signers.models import (
     SIGNATURE_EMAIL_KINDS,
@@ -131,6 +132,12 @@ _OWN_SCREENS: dict[str, builders.Screen | None] = {
 }
 
 
+# Kinds whose builders read rows beyond the batch's own, loaded at once.
+_PREPARE: dict[str, builders.Prepare] = dict.fromkeys(
+    (EmailKind.INVITATION, *PROSPECT_KINDS), invitation_batches_load
+)
+
+
 def register_outbox_kinds() -> None:
     """The signers app's rows in the outbox's table (``SignersConfig.ready``)."""
     kinds = []
@@ -150,6 +157,7 @@ def register_outbox_kinds() -> None:
                     screen=_screen,
                     after_sent=_after_sent,
                     bounced=_bounced,
+                    prepare=_PREPARE.get(name),
                     select_related=_RELATED,
                 )
             )
