@@ -65,28 +65,36 @@ def letter_context(letter: Letter) -> Context:
     }
 
 
+def prospect_links(prospect: Prospect) -> dict[str, str]:
+    """The links an invitation and its reminders carry: sign, or decline."""
+    return {
+        "sign_url": token_url("invitation", "invite", prospect.pk),
+        "decline_url": token_url("decline", "decline", prospect.pk),
+    }
+
+
 def invitation_message(
     *,
     prospect: Prospect,
     batch: InvitationBatch | None = None,
     headers: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """The personalised invitation to sign, in its batch's words and from its
     sender; the site's own wording without one (the preview builds it from an
-    unsaved batch)."""
+    unsaved batch). ``links``: the prospect's own, made here if not given."""
     letter = prospect.letter
     context = {
         **letter_context(letter),
         **_sender_context(prospect, batch),
-        "sign_url": token_url("invitation", "invite", prospect.pk),
-        "decline_url": token_url("decline", "decline", prospect.pk),
+        **(links or prospect_links(prospect)),
     }
     return render_email(
         "signers/invitation",
         context,
         to=[prospect.email],
         from_email=batch.from_email if batch else None,
-        reply_to=_reply_to(prospect, batch),
+        reply_to=reply_to_of(prospect, batch),
         headers=headers,
         time_zone=letter.time_zone,
     )
@@ -138,7 +146,7 @@ def _paragraphs(text: str) -> list[str]:
     return [block.strip() for block in blocks if block.strip()]
 
 
-def _reply_to(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
+def reply_to_of(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
     if batch is not None:
         return batch.reply_to(prospect)
     return reply_to_for(prospect)
@@ -292,9 +300,10 @@ def build_signature_email(row: OutboxMessage) -> Email | None:
 # --- Outreach: reminders and organiser notices ----------------------------------
 
 
-def unsubscribe_headers(row: OutboxMessage) -> dict[str, str]:
-    """A one-click unsubscribe, for signer-facing mail."""
-    url = token_url("unsubscribe", "unsubscribe", row.pk)
+def unsubscribe_headers(row: OutboxMessage, url: str = "") -> dict[str, str]:
+    """A one-click unsubscribe, for signer-facing mail (``url``: the row's
+    own, made here if not given)."""
+    url = url or token_url("unsubscribe", "unsubscribe", row.pk)
     return {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -320,7 +329,11 @@ def build_invitation(row: OutboxMessage) -> Email | None:
 
 
 def _signer_message(
-    template: str, row: OutboxMessage, context: Context
+    template: str,
+    row: OutboxMessage,
+    context: Context,
+    *,
+    unsubscribe_url: str | None = None,
 ) -> EmailMultiAlternatives:
     letter = _letter(row)
     return render_email(
@@ -328,7 +341,8 @@ def _signer_message(
         {
             **letter_context(letter),
             "kind": row.kind,
-            "unsubscribe_url": token_url("unsubscribe", "unsubscribe", row.pk),
+            "unsubscribe_url": unsubscribe_url
+            or token_url("unsubscribe", "unsubscribe", row.pk),
             **context,
         },
         to=[row.to],
@@ -338,6 +352,25 @@ def _signer_message(
     )
 
 
+def deadline_reminder_message(
+    row: OutboxMessage,
+    prospect: Prospect,
+    *,
+    links: dict[str, str] | None = None,
+    unsubscribe_url: str | None = None,
+) -> EmailMultiAlternatives:
+    """The reminder ``row`` says to ``prospect``, with these links (the
+    prospect's and the row's own, made here if not given)."""
+    batch = invitation_batch_of(row)
+    context: Context = {"prospect": prospect, **(links or prospect_links(prospect))}
+    message = _signer_message(
+        "signers/reminder_deadline", row, context, unsubscribe_url=unsubscribe_url
+    )
+    message.from_email = batch.from_email if batch else message.from_email
+    message.reply_to = reply_to_of(prospect, batch)
+    return message
+
+
 def build_deadline_reminder(row: OutboxMessage) -> Email | None:
     """Soft-deadline reminder, hard-deadline announcement or last call: shorter
     than the invitation, from the same sender."""
@@ -345,16 +378,7 @@ def build_deadline_reminder(row: OutboxMessage) -> Email | None:
     if prospect is None:
         return None
     prospect.letter = _letter(row)  # loaded with the batch: no query
-    batch = invitation_batch_of(row)
-    context: Context = {
-        "prospect": prospect,
-        "sign_url": token_url("invitation", "invite", prospect.pk),
-        "decline_url": token_url("decline", "decline", prospect.pk),
-    }
-    message = _signer_message("signers/reminder_deadline", row, context)
-    message.from_email = batch.from_email if batch else message.from_email
-    message.reply_to = _reply_to(prospect, batch)
-    return Email.from_message(message)
+    return Email.from_message(deadline_reminder_message(row, prospect))
 
 
 # Reminders to a signer: their template and the links they carry.

@@ -205,6 +205,11 @@ def batch_memo() -> Iterator[None]:
         _memo.reset(token)
 
 
+def in_batch() -> bool:
+    """Whether a batch is being built (:func:`batch_memo`)."""
+    return _memo.get() is not None
+
+
 def memoised(key: object, make: Callable[[], _T]) -> _T:
     """``make()`` once per ``key`` within a batch (every time outside one): a
     row many messages of a batch read, such as their invitation batch."""

@@ -20,6 +20,7 @@ from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import outbox_enqueue, outbox_enqueue_many
 from letters.models import Revision
 from signers.email_batches import invitation_batches_load
+from signers.email_shapes import build_deadline_reminder_once, build_invitation_once
 from signers.emails import BUILDERS
 from signers.models import (
     SIGNATURE_EMAIL_KINDS,
@@ -138,10 +139,17 @@ _PREPARE: dict[str, builders.Prepare] = dict.fromkeys(
 )
 
 
+# Kinds whose templates are rendered once per group of a batch.
+_ONCE_PER_GROUP: dict[str, builders.Builder] = {
+    EmailKind.INVITATION: build_invitation_once,
+    **dict.fromkeys(PROSPECT_KINDS, build_deadline_reminder_once),
+}
+
+
 def register_outbox_kinds() -> None:
     """The signers app's rows in the outbox's table (``SignersConfig.ready``)."""
     kinds = []
-    for name, build in BUILDERS.items():
+    for name, build in {**BUILDERS, **_ONCE_PER_GROUP}.items():
         if name in _OWN_SCREENS:
             screen = _OWN_SCREENS[name]
             kinds.append(
