@@ -135,6 +135,16 @@ def reminders(count):
     return senders
 
 
+def assert_from_their_inviters(messages, senders):
+    """Each reminder comes from the organiser whose batch invited them."""
+    for message in messages:
+        sender = senders[message["To"]]
+        if sender:
+            assert sender in message["From"]
+        else:
+            assert "Sender" not in message["From"]
+
+
 @pytest.mark.django_db
 def test_a_batch_of_reminders_costs_the_same_queries_at_any_size(counting_smtp):
     counts = {}
@@ -148,15 +158,24 @@ def test_a_batch_of_reminders_costs_the_same_queries_at_any_size(counting_smtp):
             assert outbox_dispatch().sent == size
         marks = [q for q in queries.captured_queries if q["sql"].startswith(MARK)]
         counts[size] = len(queries.captured_queries) - len(marks)
-        # Each still comes from the organiser whose batch invited them.
         assert len(counting_smtp.messages) == size
-        for message in counting_smtp.messages:
-            sender = senders[message["To"]]
-            if sender:
-                assert sender in message["From"]
-            else:
-                assert "Sender" not in message["From"]
+        assert_from_their_inviters(counting_smtp.messages, senders)
     assert counts[3] == counts[30]
+
+
+@pytest.mark.django_db
+def test_a_prepare_step_that_fails_leaves_the_builders_to_read_row_by_row(
+    counting_smtp,
+):
+    senders = reminders(3)
+    broken = mock.patch(
+        "signers.email_batches.InvitationBatch.objects.in_bulk",
+        side_effect=RuntimeError("prepare failed"),
+    )
+
+    with broken, time_machine.travel(SOFT - timedelta(days=3), tick=False):
+        assert outbox_dispatch().sent == 3
+    assert_from_their_inviters(counting_smtp.messages, senders)
 
 
 @pytest.mark.django_db(transaction=True)
