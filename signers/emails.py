@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 from coalition.emails import render_email
 from coalition.links import absolute, token_url
 from coalition.models import User
-from coalition.outbox.builders import Email, memoised
+from coalition.outbox.builders import Email
 from coalition.outbox.models import OutboxMessage
 from letters.diff import diff_as_text, diff_revisions
 from letters.markdown import render_markdown, render_revision_body
 from letters.models import Letter, Revision
+from signers.email_batches import invitation_batch_of
 from signers.ical import call_ics
 from signers.models import (
     SIGNATURE_EMAIL_KINDS,
@@ -40,7 +41,7 @@ from signers.notice_emails import (
     build_import_finished,
     build_signing_notice,
 )
-from signers.planning.reminders import BATCH_PREFIX, basis_of
+from signers.planning.reminders import basis_of
 from signers.selectors.outreach import digest_content
 from signers.selectors.public import signature_sections_public
 from signers.selectors.signatures import signature_count_public, signature_counts
@@ -64,28 +65,36 @@ def letter_context(letter: Letter) -> Context:
     }
 
 
+def prospect_links(prospect: Prospect) -> dict[str, str]:
+    """The links an invitation and its reminders carry: sign, or decline."""
+    return {
+        "sign_url": token_url("invitation", "invite", prospect.pk),
+        "decline_url": token_url("decline", "decline", prospect.pk),
+    }
+
+
 def invitation_message(
     *,
     prospect: Prospect,
     batch: InvitationBatch | None = None,
     headers: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     """The personalised invitation to sign, in its batch's words and from its
     sender; the site's own wording without one (the preview builds it from an
-    unsaved batch)."""
+    unsaved batch). ``links``: the prospect's own, made here if not given."""
     letter = prospect.letter
     context = {
         **letter_context(letter),
         **_sender_context(prospect, batch),
-        "sign_url": token_url("invitation", "invite", prospect.pk),
-        "decline_url": token_url("decline", "decline", prospect.pk),
+        **(links or prospect_links(prospect)),
     }
     return render_email(
         "signers/invitation",
         context,
         to=[prospect.email],
         from_email=batch.from_email if batch else None,
-        reply_to=_reply_to(prospect, batch),
+        reply_to=reply_to_of(prospect, batch),
         headers=headers,
         time_zone=letter.time_zone,
     )
@@ -137,36 +146,10 @@ def _paragraphs(text: str) -> list[str]:
     return [block.strip() for block in blocks if block.strip()]
 
 
-def _reply_to(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
+def reply_to_of(prospect: Prospect, batch: InvitationBatch | None) -> list[str]:
     if batch is not None:
         return batch.reply_to(prospect)
     return reply_to_for(prospect)
-
-
-def invitation_batch_of(row: OutboxMessage) -> InvitationBatch | None:
-    """The batch that invited the row's prospect: the row's own for an
-    invitation, the prospect's latest invitation's for a reminder; None for a
-    prospect invited by hand."""
-    group = row.group if row.kind == EmailKind.INVITATION else ""
-    if not group.startswith(BATCH_PREFIX) and row.prospect_id is not None:
-        group = (
-            OutboxMessage.objects.filter(
-                prospect_id=row.prospect_id,
-                kind=EmailKind.INVITATION,
-                group__startswith=BATCH_PREFIX,
-            )
-            .order_by("-pk")
-            .values_list("group", flat=True)
-            .first()
-            or ""
-        )
-    batch_id = group.removeprefix(BATCH_PREFIX)
-    if not batch_id.isdigit():
-        return None
-    return memoised(
-        ("invitation-batch", int(batch_id)),
-        lambda: InvitationBatch.objects.filter(pk=int(batch_id)).first(),
-    )
 
 
 def _signature_context(signature: Signature, revision: Revision) -> Context:
@@ -317,9 +300,10 @@ def build_signature_email(row: OutboxMessage) -> Email | None:
 # --- Outreach: reminders and organiser notices ----------------------------------
 
 
-def unsubscribe_headers(row: OutboxMessage) -> dict[str, str]:
-    """A one-click unsubscribe, for signer-facing mail."""
-    url = token_url("unsubscribe", "unsubscribe", row.pk)
+def unsubscribe_headers(row: OutboxMessage, url: str = "") -> dict[str, str]:
+    """A one-click unsubscribe, for signer-facing mail (``url``: the row's
+    own, made here if not given)."""
+    url = url or token_url("unsubscribe", "unsubscribe", row.pk)
     return {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -345,7 +329,11 @@ def build_invitation(row: OutboxMessage) -> Email | None:
 
 
 def _signer_message(
-    template: str, row: OutboxMessage, context: Context
+    template: str,
+    row: OutboxMessage,
+    context: Context,
+    *,
+    unsubscribe_url: str | None = None,
 ) -> EmailMultiAlternatives:
     letter = _letter(row)
     return render_email(
@@ -353,7 +341,8 @@ def _signer_message(
         {
             **letter_context(letter),
             "kind": row.kind,
-            "unsubscribe_url": token_url("unsubscribe", "unsubscribe", row.pk),
+            "unsubscribe_url": unsubscribe_url
+            or token_url("unsubscribe", "unsubscribe", row.pk),
             **context,
         },
         to=[row.to],
@@ -363,6 +352,25 @@ def _signer_message(
     )
 
 
+def deadline_reminder_message(
+    row: OutboxMessage,
+    prospect: Prospect,
+    *,
+    links: dict[str, str] | None = None,
+    unsubscribe_url: str | None = None,
+) -> EmailMultiAlternatives:
+    """The reminder ``row`` says to ``prospect``, with these links (the
+    prospect's and the row's own, made here if not given)."""
+    batch = invitation_batch_of(row)
+    context: Context = {"prospect": prospect, **(links or prospect_links(prospect))}
+    message = _signer_message(
+        "signers/reminder_deadline", row, context, unsubscribe_url=unsubscribe_url
+    )
+    message.from_email = batch.from_email if batch else message.from_email
+    message.reply_to = reply_to_of(prospect, batch)
+    return message
+
+
 def build_deadline_reminder(row: OutboxMessage) -> Email | None:
     """Soft-deadline reminder, hard-deadline announcement or last call: shorter
     than the invitation, from the same sender."""
@@ -370,16 +378,7 @@ def build_deadline_reminder(row: OutboxMessage) -> Email | None:
     if prospect is None:
         return None
     prospect.letter = _letter(row)  # loaded with the batch: no query
-    batch = invitation_batch_of(row)
-    context: Context = {
-        "prospect": prospect,
-        "sign_url": token_url("invitation", "invite", prospect.pk),
-        "decline_url": token_url("decline", "decline", prospect.pk),
-    }
-    message = _signer_message("signers/reminder_deadline", row, context)
-    message.from_email = batch.from_email if batch else message.from_email
-    message.reply_to = _reply_to(prospect, batch)
-    return Email.from_message(message)
+    return Email.from_message(deadline_reminder_message(row, prospect))
 
 
 # Reminders to a signer: their template and the links they carry.

@@ -138,6 +138,10 @@ Screen = Callable[[list["OutboxMessage"], datetime], dict[int, str]]
 AfterSent = Callable[[list["OutboxMessage"], datetime], None]
 # A recipient the server refused for good (a bounce).
 Bounced = Callable[["OutboxMessage", str], None]
+# What the builders of a batch's rows will read, loaded at once into the batch
+# memo (:func:`remember`) instead of a query a row; kinds that share one are
+# prepared together.
+Prepare = Callable[[list["OutboxMessage"]], None]
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class Kind:
     screen: Screen | None = None
     after_sent: AfterSent | None = None
     bounced: Bounced | None = None
+    prepare: Prepare | None = None
     # Related rows the builder reads, loaded with the batch in one query.
     select_related: tuple[str, ...] = ()
 
@@ -200,6 +205,11 @@ def batch_memo() -> Iterator[None]:
         _memo.reset(token)
 
 
+def in_batch() -> bool:
+    """Whether a batch is being built (:func:`batch_memo`)."""
+    return _memo.get() is not None
+
+
 def memoised(key: object, make: Callable[[], _T]) -> _T:
     """``make()`` once per ``key`` within a batch (every time outside one): a
     row many messages of a batch read, such as their invitation batch."""
@@ -209,3 +219,11 @@ def memoised(key: object, make: Callable[[], _T]) -> _T:
     if key not in memo:
         memo[key] = make()
     return memo[key]  # type: ignore[return-value]
+
+
+def remember(key: object, value: object) -> None:
+    """What :func:`memoised` will give for ``key`` in this batch (a
+    ``Kind.prepare`` loading many rows' values at once); nothing outside one."""
+    memo = _memo.get()
+    if memo is not None:
+        memo[key] = value

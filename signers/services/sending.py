@@ -19,6 +19,8 @@ from coalition.outbox import builders
 from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import outbox_enqueue, outbox_enqueue_many
 from letters.models import Revision
+from signers.email_batches import invitation_batches_load
+from signers.email_shapes import build_deadline_reminder_once, build_invitation_once
 from signers.emails import BUILDERS
 from signers.models import (
     SIGNATURE_EMAIL_KINDS,
@@ -131,10 +133,23 @@ _OWN_SCREENS: dict[str, builders.Screen | None] = {
 }
 
 
+# Kinds whose builders read rows beyond the batch's own, loaded at once.
+_PREPARE: dict[str, builders.Prepare] = dict.fromkeys(
+    (EmailKind.INVITATION, *PROSPECT_KINDS), invitation_batches_load
+)
+
+
+# Kinds whose templates are rendered once per group of a batch.
+_ONCE_PER_GROUP: dict[str, builders.Builder] = {
+    EmailKind.INVITATION: build_invitation_once,
+    **dict.fromkeys(PROSPECT_KINDS, build_deadline_reminder_once),
+}
+
+
 def register_outbox_kinds() -> None:
     """The signers app's rows in the outbox's table (``SignersConfig.ready``)."""
     kinds = []
-    for name, build in BUILDERS.items():
+    for name, build in {**BUILDERS, **_ONCE_PER_GROUP}.items():
         if name in _OWN_SCREENS:
             screen = _OWN_SCREENS[name]
             kinds.append(
@@ -150,6 +165,7 @@ def register_outbox_kinds() -> None:
                     screen=_screen,
                     after_sent=_after_sent,
                     bounced=_bounced,
+                    prepare=_PREPARE.get(name),
                     select_related=_RELATED,
                 )
             )

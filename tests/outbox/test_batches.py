@@ -2,7 +2,7 @@
 the message's bytes, the next batch queued while this one is sent."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from unittest import mock
 
@@ -13,6 +13,7 @@ from django.core.mail import BadHeaderError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from coalition.links import token_url
 from coalition.outbox.builders import Email
@@ -22,10 +23,12 @@ from coalition.outbox.tasks import outbox_dispatch_task
 from coalition.tokens import read_token
 from signers.models import Prospect, ReminderSchedule
 from signers.services.outreach import invitations_send
+from signers.services.sending import outreach_plan_due
 from tests.conftest import SMTPSink, free_port
-from tests.factories import ProspectFactory, circulating_letter
+from tests.factories import ProspectFactory, UserFactory, circulating_letter
 
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+SOFT = datetime(2030, 6, 10, 17, 0, tzinfo=UTC)
 Status = OutboxMessage.Status
 MARK = 'UPDATE "outbox_outboxmessage" SET "status" = $1'
 
@@ -101,6 +104,78 @@ def test_a_batch_costs_the_same_queries_at_any_size_but_one_mark_a_message(
         assert len(marks) == size
         counts[size] = len(queries.captured_queries) - len(marks)
     assert counts[3] == counts[30]
+
+
+def reminders(count):
+    """``count`` prospects due a soft reminder: a third invited by one
+    organiser's batch, a third by another's, the rest by hand. Returns the
+    sender's name each address's reminder must come from ("": the site's)."""
+    letter = circulating_letter(soft_deadline=SOFT)
+    ReminderSchedule.objects.create(letter=letter, digest_enabled=False)
+    prospects = ProspectFactory.create_batch(count, letter=letter)
+    senders = {}
+    with (
+        mock.patch.object(outbox_dispatch_task, "delay"),
+        time_machine.travel(SOFT - timedelta(days=10), tick=False),
+    ):
+        for i in range(2):
+            sender = UserFactory(display_name=f"Sender {i}")
+            chunk = prospects[i::3]
+            ids = [p.pk for p in chunk]
+            invitations_send(letter=letter, actor=sender, prospect_ids=ids)
+            senders.update({p.email: sender.display_name for p in chunk})
+        outbox_dispatch()
+        by_hand = prospects[2::3]
+        Prospect.objects.filter(pk__in=[p.pk for p in by_hand]).update(
+            status=Prospect.Status.INVITED, invited_at=timezone.now()
+        )
+        senders.update({p.email: "" for p in by_hand})
+    with time_machine.travel(SOFT - timedelta(days=3), tick=False):
+        assert outreach_plan_due(now=timezone.now()) == count
+    return senders
+
+
+def assert_from_their_inviters(messages, senders):
+    """Each reminder comes from the organiser whose batch invited them."""
+    for message in messages:
+        sender = senders[message["To"]]
+        if sender:
+            assert sender in message["From"]
+        else:
+            assert "Sender" not in message["From"]
+
+
+@pytest.mark.django_db
+def test_a_batch_of_reminders_costs_the_same_queries_at_any_size(counting_smtp):
+    counts = {}
+    for size in (3, 30):
+        senders = reminders(size)
+        counting_smtp.received.clear()
+        with (
+            CaptureQueriesContext(connection) as queries,
+            time_machine.travel(SOFT - timedelta(days=3), tick=False),
+        ):
+            assert outbox_dispatch().sent == size
+        marks = [q for q in queries.captured_queries if q["sql"].startswith(MARK)]
+        counts[size] = len(queries.captured_queries) - len(marks)
+        assert len(counting_smtp.messages) == size
+        assert_from_their_inviters(counting_smtp.messages, senders)
+    assert counts[3] == counts[30]
+
+
+@pytest.mark.django_db
+def test_a_prepare_step_that_fails_leaves_the_builders_to_read_row_by_row(
+    counting_smtp,
+):
+    senders = reminders(3)
+    broken = mock.patch(
+        "signers.email_batches.InvitationBatch.objects.in_bulk",
+        side_effect=RuntimeError("prepare failed"),
+    )
+
+    with broken, time_machine.travel(SOFT - timedelta(days=3), tick=False):
+        assert outbox_dispatch().sent == 3
+    assert_from_their_inviters(counting_smtp.messages, senders)
 
 
 @pytest.mark.django_db(transaction=True)
