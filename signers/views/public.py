@@ -85,6 +85,8 @@ class SignerList:
     jump_links: bool
     # The groups and their names, escaped once here rather than by the template.
     html: SafeString
+    # The jump links' items, when the list has them: a link per group.
+    jump_html: SafeString
 
 
 def _group_label(key: str) -> str:
@@ -147,6 +149,11 @@ def _signer_list(kind: str, groups: list[tuple[str, int, str]]) -> SignerList:
                 f"{escape_html(label)}</h4>"
             )
         parts.append(f'<ul class="signer-names">{rows}</ul></div>\n')
+    jumps = "".join(
+        f'<li><a href="#az-{list_kind}-{key}">{escape_html(label)}</a></li>'
+        for key, label in labels
+        if jump_links
+    )
     return SignerList(
         kind=list_kind,
         heading=_("Organisations") if list_kind == "org" else _("Individuals"),
@@ -154,6 +161,7 @@ def _signer_list(kind: str, groups: list[tuple[str, int, str]]) -> SignerList:
         count=count,
         jump_links=jump_links,
         html=mark_safe("".join(parts)),  # noqa: S308 - every value escaped
+        jump_html=mark_safe(jumps),  # noqa: S308 - the labels escaped
     )
 
 
@@ -341,8 +349,9 @@ def _cached(
     if coding != IDENTITY:
         body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
     entries[_pointer_key(name, letter.slug, coding)] = _pointer(meta, body, generation)
+    # The render lock is left to expire: it is only asked for while this
+    # state's entries are missing, and they are stored now.
     cache.set_many(entries, PAGE_CACHE_SECONDS)
-    cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(body), meta, coding)
 
 
