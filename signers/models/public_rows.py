@@ -1,8 +1,9 @@
 """A signature's row of the public signer list, as markup the database keeps.
 
 The public page's list is read as one string per A-Z group, aggregated in the
-database from each listed signature's stored row (``signers/selectors/
-public_list.py``), so a cold page does no work per name. The row is a
+database from each listed signature's stored row (``signer_listing_public``
+in ``signers/selectors/public.py``), so a cold page does no work per name. The
+row is a
 generated column: the database rewrites it with every write to the fields it
 shows, whatever makes the write (a service, the admin, an import, an
 ``update()``), so it cannot fall out of step.
@@ -15,7 +16,8 @@ the query's filter. Every value is a stranger's text, escaped as Python's
 it (the query adds it, with the id) and with the logos' address left for the
 page to add after :data:`LOGO_SOURCE` (the site's URLs are not the
 database's). A change to the markup here is a change to every stored row: it
-comes with a migration.
+comes with a migration (``makemigrations`` sees it), and with the same change
+to ``_signer_item`` (tests/signers/test_public_rows.py holds the two equal).
 """
 
 from django.db.models import Case, F, Func, Q, TextField, Value, When
