@@ -28,10 +28,13 @@ from signers.services.logos import signature_logo_set
 from signers.services.personal_data import signature_erase_personal_data
 from signers.services.reissue import letter_reissue, reissue_opt_in_accept
 from signers.services.signatures import (
+    signature_approve,
     signature_confirm,
     signature_create,
     signature_decide_name_change,
     signature_import,
+    signature_reconfirm,
+    signature_reject,
     signature_rename,
     signature_set_sort_name,
     signature_update_public_details,
@@ -247,6 +250,32 @@ def test_signing_and_confirming():
 
     signature_confirm(signature_id=signature.pk, revision_id=letter.current_revision_id)
     assert "&lt;script&gt;" in listed_names(letter)
+    assert_rows_current(letter)
+
+
+def test_organisers_approving_and_rejecting_open_joins():
+    letter = hostile_letter()
+    waiting = sign(letter, "Waiting <Org>", status=Signature.Status.PENDING_APPROVAL)
+    refused = sign(letter, "Refused Org", status=Signature.Status.PENDING_APPROVAL)
+    assert "Waiting" not in listed_names(letter)
+
+    signature_approve(signature=waiting, actor=UserFactory())
+    signature_reject(signature=refused, actor=UserFactory(), reason="Spam")
+    assert "Waiting &lt;Org&gt;" in listed_names(letter)
+    assert "Refused Org" not in listed_names(letter)
+    assert_rows_current(letter)
+
+
+def test_reconfirming_on_the_new_text_after_a_material_change():
+    letter = hostile_letter()
+    signature = sign(letter, "Comes Back")
+    revision = RevisionFactory(letter=letter, number=2, kind=Revision.Kind.MATERIAL)
+    Letter.objects.filter(pk=letter.pk).update(current_revision=revision)
+    signatures_on_new_revision(revision=revision)
+    assert "Comes Back" not in listed_names(letter)
+
+    signature_reconfirm(signature_id=signature.pk, revision_id=revision.pk)
+    assert "Comes Back" in listed_names(letter)
     assert_rows_current(letter)
 
 
