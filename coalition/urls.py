@@ -20,9 +20,10 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # The signers' URLs first: they hold the public letter page (see there).
+    path("", include("signers.urls")),
     path("", include("coalition.coalitions.urls")),
     path("", include("letters.urls")),
-    path("", include("signers.urls")),
     path("", include("signers.partners.urls")),
     path("", include("signers.network.urls")),
 ]

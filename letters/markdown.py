@@ -61,11 +61,23 @@ def render_revision_body(revision: Revision) -> SanitisedHTML:
     if revision.pk is None:
         return render_markdown(revision.body)
     key = f"letters:revision-html:{RENDERING}:{revision.pk}:{revision.sha256}"
-    html = cache.get(key)
+    html = _recent_revisions.get(key)
     if html is None:
-        html = str(render_markdown(revision.body))
-        cache.set(key, html, REVISION_HTML_SECONDS)
+        html = cache.get(key)
+        if html is None:
+            html = str(render_markdown(revision.body))
+            cache.set(key, html, REVISION_HTML_SECONDS)
+        if len(_recent_revisions) >= RECENT_REVISIONS:
+            _recent_revisions.clear()
+        _recent_revisions[key] = html
     return SanitisedHTML(html)  # sanitised by render_markdown before caching
+
+
+# The bodies of the revisions this process showed last, by cache key: a
+# revision never changes, so the public page's first view after a new
+# signature need not ask the cache for the text again (a round trip).
+RECENT_REVISIONS = 64
+_recent_revisions: dict[str, str] = {}
 
 
 def render_body(text: Letter | Revision) -> SanitisedHTML:

@@ -15,8 +15,23 @@ from signers.views import (
 
 app_name = "signers"
 _letter = "workspace/letters/<slug:slug>/"
+# The public side of a letter (signers/views/public.py). First: the public page
+# is the busiest address of the site, and Django tries the patterns in order.
 urlpatterns = [
-    # Signer-facing pages opened from emailed links (the signing work).
+    path("letters/<slug:slug>/", public.public, name="public"),
+    path("letters/<slug:slug>/letter.pdf", public.pdf_download, name="pdf-download"),
+    path("letters/<slug:slug>/signers.csv", public.signers_csv, name="signers-csv"),
+    path("letters/<slug:slug>/embed/", public.embed, name="embed"),
+    path("logos/<str:name>", logos.logo, name="logo"),
+    path(
+        "workspace/letters/<slug:slug>/export.csv",
+        public.export_csv,
+        name="export-csv",
+    ),
+]
+
+# Signer-facing pages opened from emailed links (the signing work).
+urlpatterns += [
     path("invite/<str:token>/", signing.invitation, name="invitation"),
     path(
         "invite/<str:token>/opened/",
@@ -171,19 +186,6 @@ urlpatterns = [
     path(f"{_letter}reissue/", reissue.reissue, name="reissue"),
 ]
 
-# The public side of a letter (signers/views/public.py).
-urlpatterns += [
-    path("letters/<slug:slug>/", public.public, name="public"),
-    path("letters/<slug:slug>/letter.pdf", public.pdf_download, name="pdf-download"),
-    path("letters/<slug:slug>/signers.csv", public.signers_csv, name="signers-csv"),
-    path("letters/<slug:slug>/embed/", public.embed, name="embed"),
-    path("logos/<str:name>", logos.logo, name="logo"),
-    path(
-        "workspace/letters/<slug:slug>/export.csv",
-        public.export_csv,
-        name="export-csv",
-    ),
-]
 
 # Change requests and their answers; who is emailed when someone signs.
 urlpatterns += [

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from letters.models import Letter, Revision
+from signers.models.public_rows import PUBLIC_ROW
 
 # A live signature (Signature.LIVE_STATUSES): the unique constraints hold among
 # these. Values written out, as the migrations record them.
@@ -133,6 +134,11 @@ class Signature(models.Model):
     rejection_reason = models.TextField(blank=True)
     # A new public name the signer asked for, waiting for an organiser's approval.
     requested_display_name = models.CharField(max_length=200, blank=True)
+    # The signature's row of the public list, escaped, kept by the database
+    # (signers.models.public_rows); whether it is shown is the query's to say.
+    public_row = models.GeneratedField(
+        expression=PUBLIC_ROW, output_field=models.TextField(), db_persist=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.db import connection
 from django.http import (
     FileResponse,
     Http404,
@@ -54,10 +55,14 @@ from letters.permissions import require_letter_role
 from letters.public_pages import GENERATION_KEY, public_pages_generation
 from signers import exports
 from signers.models import Signature
+from signers.models.public_rows import LOGO_SOURCE
 from signers.selectors.public import (
+    PublicCounts,
     PublicRow,
     signature_counts_public,
     signature_rows_public,
+    signer_group_key,
+    signer_listing_public,
 )
 
 # Seconds before the PDF page asks a browser to try again.
@@ -80,17 +85,14 @@ class SignerList:
     jump_links: bool
     # The groups and their names, escaped once here rather than by the template.
     html: SafeString
+    # The jump links' items, when the list has them: a link per group.
+    jump_html: SafeString
 
 
-def _group_of(sort_name: str) -> tuple[str, str]:
-    first = sort_name[:1]
-    if "a" <= first <= "z":
-        return first, first.upper()
-    # Sorted by code point: digits and symbols come before "a", other scripts
-    # after "z", so each group stays in one run.
-    if first < "a":
-        return "0", "#"
-    return "other", _("Other")
+def _group_label(key: str) -> str:
+    if key == "0":
+        return "#"
+    return _("Other") if key == "other" else key.upper()
 
 
 def _logo_prefix() -> str:
@@ -101,7 +103,9 @@ def _logo_prefix() -> str:
 def _signer_item(row: PublicRow, logo_prefix: str) -> str:
     """One signer's ``<li>``: every value is a stranger's text, escaped (as
     Django's ``escape`` does, without its lazy-string wrapper per call). A
-    logo's name is the site's own (signers.models.signatures.logo_path)."""
+    logo's name is the site's own (signers.models.signatures.logo_path).
+    The rows stored with each signature (signers.models.public_rows) are
+    these, byte for byte."""
     escape = escape_html
     pk, _kind, name, _sort_name, affiliation, city, country, website, logo = row
     item = f'<li id="s-{pk}" data-signer>'
@@ -127,48 +131,73 @@ def _signer_item(row: PublicRow, logo_prefix: str) -> str:
     return item + "</li>\n"
 
 
-def _signer_list(kind: str, rows: list[PublicRow]) -> SignerList:
-    """The list of one kind, its A-Z groups and their HTML, built in one pass."""
+def _signer_list(kind: str, groups: list[tuple[str, int, str]]) -> SignerList:
+    """The list of one kind from its A-Z groups, each (key, how many, its
+    ``<li>`` rows): every value in the rows is escaped already."""
     list_kind = "org" if kind == Signature.Kind.ORGANISATION else "ind"
-    jump_links = len(rows) >= JUMP_LINKS_FROM
-    groups: list[tuple[str, str]] = []
+    count = sum(size for _key, size, _rows in groups)
+    jump_links = count >= JUMP_LINKS_FROM
+    labels: list[tuple[str, str]] = []
     parts: list[str] = []
-    logo_prefix = _logo_prefix()
-    for row in rows:
-        key, label = _group_of(row[3])
-        if not groups or groups[-1][0] != key:
-            if groups:
-                parts.append("</ul></div>\n")
-            groups.append((key, label))
-            parts.append('<div class="signer-group" data-signer-group>')
-            if jump_links:
-                parts.append(
-                    f'<h4 class="signer-group__label" id="az-{list_kind}-{key}">'
-                    f"{escape_html(label)}</h4>"
-                )
-            parts.append('<ul class="signer-names">')
-        parts.append(_signer_item(row, logo_prefix))
-    if groups:
-        parts.append("</ul></div>\n")
+    for key, _size, rows in groups:
+        label = _group_label(key)
+        labels.append((key, label))
+        parts.append('<div class="signer-group" data-signer-group>')
+        if jump_links:
+            parts.append(
+                f'<h4 class="signer-group__label" id="az-{list_kind}-{key}">'
+                f"{escape_html(label)}</h4>"
+            )
+        parts.append(f'<ul class="signer-names">{rows}</ul></div>\n')
+    jumps = "".join(
+        f'<li><a href="#az-{list_kind}-{key}">{escape_html(label)}</a></li>'
+        for key, label in labels
+        if jump_links
+    )
     return SignerList(
         kind=list_kind,
         heading=_("Organisations") if list_kind == "org" else _("Individuals"),
-        groups=groups,
-        count=len(rows),
+        groups=labels,
+        count=count,
         jump_links=jump_links,
-        html=mark_safe("".join(parts)),  # noqa: S308 - every value escaped above
+        html=mark_safe("".join(parts)),  # noqa: S308 - every value escaped
+        jump_html=mark_safe(jumps),  # noqa: S308 - the labels escaped
     )
 
 
-def _signer_lists(letter: Letter) -> list[SignerList]:
-    by_kind: dict[str, list[PublicRow]] = {}
+_KINDS = (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
+
+
+def _signer_lists_from_rows(letter: Letter) -> list[SignerList]:
+    """The lists, each row written here in Python: on databases other than
+    PostgreSQL (development), and what the stored rows are checked against."""
+    by_kind: dict[str, list[tuple[str, int, str]]] = {}
+    logo_prefix = _logo_prefix()
     for row in signature_rows_public(letter=letter):
-        by_kind.setdefault(row[1], []).append(row)
-    return [
-        _signer_list(kind, by_kind[kind])
-        for kind in (Signature.Kind.ORGANISATION, Signature.Kind.INDIVIDUAL)
-        if kind in by_kind
-    ]
+        groups = by_kind.setdefault(row[1], [])
+        key = signer_group_key(row[3])
+        if not groups or groups[-1][0] != key:
+            groups.append((key, 0, ""))
+        _key, size, rows = groups[-1]
+        groups[-1] = (key, size + 1, rows + _signer_item(row, logo_prefix))
+    return [_signer_list(kind, by_kind[kind]) for kind in _KINDS if kind in by_kind]
+
+
+def _signer_lists(letter: Letter) -> tuple[list[SignerList], PublicCounts]:
+    """The signer lists and the counts. On PostgreSQL one query, which joins
+    the rows stored with the signatures; only the logos' address is added
+    here (escaped, as the rest of each row already is)."""
+    if connection.vendor != "postgresql":
+        lists = _signer_lists_from_rows(letter)
+        return lists, signature_counts_public(letter=letter)
+    listing = signer_listing_public(letter=letter)
+    logos = LOGO_SOURCE + escape_html(_logo_prefix())
+    by_kind: dict[str, list[tuple[str, int, str]]] = {}
+    for group in listing.groups:
+        rows = group.html.replace(LOGO_SOURCE, logos)
+        by_kind.setdefault(group.kind, []).append((group.key, group.count, rows))
+    lists = [_signer_list(kind, by_kind[kind]) for kind in _KINDS if kind in by_kind]
+    return lists, listing.counts
 
 
 def _letter_or_404(request: HttpRequest, slug: str) -> tuple[Letter, bool]:
@@ -200,13 +229,14 @@ def _public_letter_or_404(slug: str) -> Letter:
 def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
     text = letter.current_revision or letter
     path = reverse("signers:public", kwargs={"slug": letter.slug})
+    signer_lists, counts = _signer_lists(letter)
     return {
         "site_name": settings.SITE_NAME,
         "letter": letter,
         "text": text,
         "body_html": render_body(text),
-        "signer_lists": _signer_lists(letter),
-        "counts": signature_counts_public(letter=letter),
+        "signer_lists": signer_lists,
+        "counts": counts,
         "page_url": settings.SITE_URL + path,
         "embed_url": settings.SITE_URL
         + reverse("signers:embed", kwargs={"slug": letter.slug}),
@@ -319,8 +349,9 @@ def _cached(
     if coding != IDENTITY:
         body = entries[f"{key}:{coding}"] = compression.compress(html, coding)
     entries[_pointer_key(name, letter.slug, coding)] = _pointer(meta, body, generation)
+    # The render lock is left to expire: it is only asked for while this
+    # state's entries are missing, and they are stored now.
     cache.set_many(entries, PAGE_CACHE_SECONDS)
-    cache.delete(f"{key}:rendering")
     return _with_validators(HttpResponse(body), meta, coding)
 
 

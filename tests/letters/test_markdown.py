@@ -107,3 +107,25 @@ def test_a_revision_is_rendered_once_for_its_pages_emails_and_pdf(client):
             signature=signature, revision=letter.current_revision
         ).alternatives[0][0]
     )
+
+
+@pytest.mark.django_db
+def test_a_revision_shown_again_by_the_same_process_costs_no_cache_round_trip(
+    monkeypatch,
+):
+    from django.core.cache import cache
+
+    from letters import markdown
+    from tests.factories import RevisionFactory
+
+    revision = RevisionFactory(body="# Heading\n\nWe ask **you**.")
+    monkeypatch.setattr(markdown, "_recent_revisions", {})
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda *a, **k: reads.append(a) or real_get(*a))
+
+    first = markdown.render_revision_body(revision)
+    again = markdown.render_revision_body(type(revision).objects.get(pk=revision.pk))
+
+    assert first == again == render_markdown(revision.body)
+    assert len(reads) == 1

@@ -23,7 +23,12 @@ from signers.services.logos import signature_logo_set
 from signers.services.personal_data import signature_erase_personal_data
 from signers.services.reissue import letter_reissue, reissue_opt_in_accept
 from tests.factories import SignatureFactory, UserFactory, circulating_letter
-from tests.letters.public_fixtures import published_letter, sign, sign_many
+from tests.letters.public_fixtures import (
+    PAGE_QUERIES,
+    published_letter,
+    sign,
+    sign_many,
+)
 from tests.signers.helpers import sign_form
 
 pytestmark = pytest.mark.django_db
@@ -218,7 +223,7 @@ def test_the_public_page_costs_the_same_queries_with_logos(
     for name in ("Alpha", "Bravo"):
         logo_for(sign(letter, name, consent_logo=True))
 
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(PAGE_QUERIES):
         html = public_html(client, letter)
     assert len(logo_sources(html)) == 2
 

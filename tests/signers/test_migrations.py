@@ -193,3 +193,29 @@ def test_unsent_and_sent_emails_of_the_old_tables_move_into_the_outbox():
         assert receipt.pk
     finally:
         migrate(latest())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stored_rows_are_filled_for_signatures_made_before_them():
+    from django.db.migrations.executor import MigrationExecutor
+
+    from signers.views.public import _signer_lists, _signer_lists_from_rows
+    from tests.letters.public_fixtures import published_letter, sign
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the stored rows are read on PostgreSQL")
+    letter = published_letter()
+    sign(letter, "<b>Before</b> & after", city="O'Town", website="https://e.org/")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("signers", "0012_signature_import_job")])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'signers_signature' AND column_name = 'public_row'"
+        )
+        assert cursor.fetchone() == (0,)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("signers"))
+
+    assert _signer_lists(letter)[0] == _signer_lists_from_rows(letter)
+    assert "&lt;b&gt;Before&lt;/b&gt; &amp; after" in _signer_lists(letter)[0][0].html

@@ -24,6 +24,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.letters.public_fixtures import (
+    PAGE_QUERIES,
     bump_signers_version,
     published_letter,
     sign,
@@ -258,7 +259,7 @@ def test_page_costs_the_same_queries_at_10_and_2000_signers(
     sign_many(large, 2000)
 
     for letter in (small, large):
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(PAGE_QUERIES):
             response = client.get(page_url(letter))
         assert response.status_code == 200
     assert "Org 01999" in response.content.decode()
