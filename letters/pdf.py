@@ -14,7 +14,7 @@ import io
 import math
 import mimetypes
 import posixpath
-import unicodedata
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,8 +160,11 @@ FILLS = (1.0, 0.85, 0.6)
 def _plain(text: str) -> str:
     """A stranger's text on one line: any run of whitespace (a newline would
     start a line in pre-broken text) or control character is one space."""
-    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
-    return " ".join(kept.split())
+    return _BLANKS.sub(" ", text).strip(" ")
+
+
+# Whitespace as ``str.split`` sees it, and the control characters (category Cc).
+_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class SignerEntry:
             out = [("", True), ("", False), *out]
         return out
 
-    @property
+    @functools.cached_property
     def height(self) -> float:
         return math.ceil(len(self.lines) / 2) * ROW
 
@@ -279,15 +282,18 @@ def _columns(
 ) -> tuple[list[list[SignerEntry]], list[SignerEntry]]:
     """One page's columns of ``room`` points from ``entries`` (and the rest);
     the last page of a section is balanced: the lowest height that takes all."""
-    total = sum(e.height for e in entries)
-    if total <= COLUMNS * room:
-        height = max(max(e.height for e in entries), total / COLUMNS)
-        step = min(e.height for e in entries) / 2
-        while height <= room:
-            columns, left = _fill(entries, height)
-            if not left:
-                return columns, []
-            height += step
+    total = 0.0
+    for entry in entries:  # no further than a page holds: the list may be long
+        total += entry.height
+        if total > COLUMNS * room:
+            return _fill(entries, room)
+    height = max(max(e.height for e in entries), total / COLUMNS)
+    step = min(e.height for e in entries) / 2
+    while height <= room:
+        columns, left = _fill(entries, height)
+        if not left:
+            return columns, []
+        height += step
     return _fill(entries, room)
 
 

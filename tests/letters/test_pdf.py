@@ -381,3 +381,59 @@ def test_names_in_the_pdf_stay_text(db):
     text = pdf_text(stored.file.read())
     assert '<b>Bold</b> "Group" </style>' in text
     assert 'A "quoted" </style> title · Revision 1' in text
+
+
+def test_laying_out_a_long_list_reads_each_signer_a_few_times_only():
+    # The list may hold 50,000 signers: filling a page must not run over all
+    # those left (that was most of the layout's time at that size).
+    class Counted(pdf.SignerEntry):
+        reads = 0
+
+        @property
+        def height(self):
+            Counted.reads += 1
+            return super().height
+
+    entries = [
+        Counted(name=f"Org {n:05d}", affiliation="", place="") for n in range(3000)
+    ]
+
+    pages = pdf.signer_pages([("", entries)], unlisted=0)
+
+    assert [e for page in pages for c in page.columns for e in c] == entries
+    assert Counted.reads < 10 * len(entries)
+
+
+def test_lines_are_broken_as_when_each_line_was_measured_whole():
+    # Widths add up (no kerning), so each word is measured once; the lines
+    # must be those of measuring every candidate line from its start.
+    def reference(text, width, bold):
+        lines, line = [], ""
+        for word in text.split():
+            candidate = f"{line} {word}" if line else word
+            if pdf_metrics.text_width(candidate, size=8.5, bold=bold) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for char in word:
+                wider = line + char
+                if line and pdf_metrics.text_width(wider, size=8.5, bold=bold) > width:
+                    lines.append(line)
+                    line = ""
+                line += char
+        return [*lines, line] if line else lines
+
+    texts = [
+        "", "Oxfam", "The Very Long Name Of A Coalition For Clean Air In Cities",
+        "東京" * 40, "W" * 90, "Ärzte für Luft e.\u0301V. and friends " * 4,
+        "short words then Averyveryverylongwordthatmustbebrokeninsideitself ok",
+    ]  # fmt: skip
+    for text in texts:
+        for width in (40.0, pdf.WRAP_WIDTH):
+            for bold in (False, True):
+                expected = reference(text, width, bold)
+                assert (
+                    pdf_metrics.wrap(text, width=width, size=8.5, bold=bold) == expected
+                )
