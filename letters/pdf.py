@@ -133,7 +133,12 @@ def html_to_pdf(html: str) -> bytes:
 # details take more lines takes more rows; a line set in the other weight than
 # its layer's is the only markup inside a column. The columns are filled here,
 # and each page is one table row WeasyPrint lays out once (a row that runs over
-# is split onto a new page, which the renderer notices). The figures match
+# is split onto a new page, which the renderer notices). Nothing on these pages
+# is sized to its content: the lower layer spans its column (an absolutely
+# placed box of no given width is laid out twice over, to find its width, and
+# that was a fifth of the list's time), and the footer is two boxes placed in
+# the bottom margin with the page's number written in, not page-margin boxes
+# (WeasyPrint sizes those to their content, on every page). The figures match
 # letter_pdf.html's CSS (A4, 20 mm side margins, 22 + 24 mm top and bottom).
 
 PAGE_HEIGHT = 700.0  # points of the 711 between the margins: a little to spare
@@ -237,6 +242,7 @@ class SignerPage:
     signed_by: bool = False  # the list's heading, on its first page
     heading: str = ""  # a section's heading, on the section's first page
     unlisted: int = 0  # the note on those not named, on the last page
+    number: int = 0  # the page's number in the whole document
 
     @property
     def columns_html(self) -> list[SafeString]:
@@ -351,9 +357,9 @@ def _parts(
     first_page = letter_pages + 1
     for start in range(0, len(pages), PAGES_PER_PART):
         part = pages[start : start + PAGES_PER_PART]
-        data, count = _render(
-            {**shared, "pages": part, "first_page": first_page, "total": total}
-        )
+        for number, page in enumerate(part, start=first_page):
+            page.number = number
+        data, count = _render({**shared, "pages": part, "total": total})
         if count != len(part) and strict:
             return None
         parts.append(data)

@@ -437,3 +437,63 @@ def test_lines_are_broken_as_when_each_line_was_measured_whole():
                 assert (
                     pdf_metrics.wrap(text, width=width, size=8.5, bold=bold) == expected
                 )
+
+
+def test_signer_pages_size_no_box_by_measuring_its_text(db, monkeypatch):
+    # Every box on a page of signers has its width given. A box sized to its
+    # content (a layer of no set width, a page-margin box with the running
+    # title) has WeasyPrint lay its lines out once more just to measure them:
+    # that was a fifth of the list's time.
+    from weasyprint.layout import preferred
+
+    measured = {"letter": 0, "signers": 0}
+    rendering = ["letter"]
+    real_widths = preferred.inline_line_widths
+    real_render = pdf._render
+
+    def widths(*args, **kwargs):
+        measured[rendering[0]] += 1
+        yield from real_widths(*args, **kwargs)
+
+    def render(context):
+        rendering[0] = "signers" if context.get("pages") else "letter"
+        return real_render(context)
+
+    monkeypatch.setattr(preferred, "inline_line_widths", widths)
+    monkeypatch.setattr(pdf, "_render", render)
+    letter = published_letter(signer_kinds="both")
+    sign_many(letter, 150)
+    sign(letter, "Ada Lovelace", kind=Signature.Kind.INDIVIDUAL, city="London")
+    sign(letter, "Unlisted Org", consent_listed=False)
+
+    exports.letter_pdf_render(letter_id=letter.pk)
+
+    assert measured["letter"] > 0  # the letter's page-margin boxes are measured
+    assert measured["signers"] == 0
+
+
+def test_signer_pages_footer_sits_where_the_letters_does(db):
+    # The signer pages write their footer themselves (see the test above).
+    letter = published_letter(revision={"title": "Clean air now"})
+    sign_many(letter, 150)
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    reader = PdfReader(io.BytesIO(stored.file.read()))
+    footers = []
+    for page in reader.pages:
+        found = {}
+
+        def visit(text, cm, tm, font, size, found=found):
+            for start in ("Clean air now · Revision 1", "Page "):
+                if text.startswith(start):
+                    found[start] = (tm[4], tm[5])
+
+        page.extract_text(visitor_text=visit)
+        footers.append(found)
+    assert len(footers) > 3 and len(footers[0]) == 2
+    letters = footers[0]  # the letter's page: its footer in page-margin boxes
+    for found in footers[1:]:
+        assert found.keys() == letters.keys()
+        for start, (x, y) in found.items():
+            assert abs(x - letters[start][0]) < 0.5 and abs(y - letters[start][1]) < 0.5
