@@ -148,7 +148,7 @@ COLUMN_WIDTH = 229.0  # half of 170 mm, less the 12 pt gap
 # and a line that still ran over would only reach into the gap.
 WRAP_WIDTH = COLUMN_WIDTH - 5.0
 FONT_SIZE = 8.5
-LINE = round(FONT_SIZE * 1.3, 2)  # from one line of a row to the next
+LINE = round(FONT_SIZE * 1.2, 2)  # from one line of a row to the next
 ROW_GAP = 3.0  # between one row's second line and the next row's first
 ROW = 2 * LINE + ROW_GAP
 HEADING = 34.0  # "Signed by N signers", or a section's heading
