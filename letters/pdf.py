@@ -14,7 +14,7 @@ import io
 import math
 import mimetypes
 import posixpath
-import unicodedata
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +133,12 @@ def html_to_pdf(html: str) -> bytes:
 # details take more lines takes more rows; a line set in the other weight than
 # its layer's is the only markup inside a column. The columns are filled here,
 # and each page is one table row WeasyPrint lays out once (a row that runs over
-# is split onto a new page, which the renderer notices). The figures match
+# is split onto a new page, which the renderer notices). Nothing on these pages
+# is sized to its content: the lower layer spans its column (an absolutely
+# placed box of no given width is laid out twice over, to find its width, and
+# that was a fifth of the list's time), and the footer is two boxes placed in
+# the bottom margin with the page's number written in, not page-margin boxes
+# (WeasyPrint sizes those to their content, on every page). The figures match
 # letter_pdf.html's CSS (A4, 20 mm side margins, 22 + 24 mm top and bottom).
 
 PAGE_HEIGHT = 700.0  # points of the 711 between the margins: a little to spare
@@ -143,7 +148,7 @@ COLUMN_WIDTH = 229.0  # half of 170 mm, less the 12 pt gap
 # and a line that still ran over would only reach into the gap.
 WRAP_WIDTH = COLUMN_WIDTH - 5.0
 FONT_SIZE = 8.5
-LINE = round(FONT_SIZE * 1.3, 2)  # from one line of a row to the next
+LINE = round(FONT_SIZE * 1.2, 2)  # from one line of a row to the next
 ROW_GAP = 3.0  # between one row's second line and the next row's first
 ROW = 2 * LINE + ROW_GAP
 HEADING = 34.0  # "Signed by N signers", or a section's heading
@@ -160,8 +165,11 @@ FILLS = (1.0, 0.85, 0.6)
 def _plain(text: str) -> str:
     """A stranger's text on one line: any run of whitespace (a newline would
     start a line in pre-broken text) or control character is one space."""
-    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
-    return " ".join(kept.split())
+    return _BLANKS.sub(" ", text).strip(" ")
+
+
+# Whitespace as ``str.split`` sees it, and the control characters (category Cc).
+_BLANKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 @dataclass(frozen=True)
@@ -184,7 +192,7 @@ class SignerEntry:
             out = [("", True), ("", False), *out]
         return out
 
-    @property
+    @functools.cached_property
     def height(self) -> float:
         return math.ceil(len(self.lines) / 2) * ROW
 
@@ -234,6 +242,7 @@ class SignerPage:
     signed_by: bool = False  # the list's heading, on its first page
     heading: str = ""  # a section's heading, on the section's first page
     unlisted: int = 0  # the note on those not named, on the last page
+    number: int = 0  # the page's number in the whole document
 
     @property
     def columns_html(self) -> list[SafeString]:
@@ -279,15 +288,18 @@ def _columns(
 ) -> tuple[list[list[SignerEntry]], list[SignerEntry]]:
     """One page's columns of ``room`` points from ``entries`` (and the rest);
     the last page of a section is balanced: the lowest height that takes all."""
-    total = sum(e.height for e in entries)
-    if total <= COLUMNS * room:
-        height = max(max(e.height for e in entries), total / COLUMNS)
-        step = min(e.height for e in entries) / 2
-        while height <= room:
-            columns, left = _fill(entries, height)
-            if not left:
-                return columns, []
-            height += step
+    total = 0.0
+    for entry in entries:  # no further than a page holds: the list may be long
+        total += entry.height
+        if total > COLUMNS * room:
+            return _fill(entries, room)
+    height = max(max(e.height for e in entries), total / COLUMNS)
+    step = min(e.height for e in entries) / 2
+    while height <= room:
+        columns, left = _fill(entries, height)
+        if not left:
+            return columns, []
+        height += step
     return _fill(entries, room)
 
 
@@ -345,9 +357,9 @@ def _parts(
     first_page = letter_pages + 1
     for start in range(0, len(pages), PAGES_PER_PART):
         part = pages[start : start + PAGES_PER_PART]
-        data, count = _render(
-            {**shared, "pages": part, "first_page": first_page, "total": total}
-        )
+        for number, page in enumerate(part, start=first_page):
+            page.number = number
+        data, count = _render({**shared, "pages": part, "total": total})
         if count != len(part) and strict:
             return None
         parts.append(data)

@@ -41,10 +41,7 @@ def _advances(bold: bool) -> dict[int, float] | None:
     return None
 
 
-def text_width(text: str, *, size: float, bold: bool) -> float:
-    """Width in points of ``text`` on one line at ``size`` points (no kerning:
-    a little wider than set, never narrower)."""
-    advances = _advances(bold)
+def _ems(text: str, advances: dict[int, float] | None) -> float:
     ems = 0.0
     for char in text:
         if unicodedata.combining(char):
@@ -54,27 +51,48 @@ def text_width(text: str, *, size: float, bold: bool) -> float:
             wide = unicodedata.east_asian_width(char) in "WF"
             em = WIDE_EM if wide else FALLBACK_EM
         ems += em
-    return ems * size
+    return ems
+
+
+def text_width(text: str, *, size: float, bold: bool) -> float:
+    """Width in points of ``text`` on one line at ``size`` points (no kerning:
+    a little wider than set, never narrower)."""
+    return _ems(text, _advances(bold)) * size
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_ems(word: str, bold: bool) -> float:
+    """Ems of one word: lists repeat their words (places, "Association")."""
+    return _ems(word, _advances(bold))
 
 
 def wrap(text: str, *, width: float, size: float, bold: bool) -> list[str]:
     """``text`` broken into lines no wider than ``width`` points, between
-    words where it can, inside a word longer than a line where it must."""
+    words where it can, inside a word longer than a line where it must.
+
+    Widths add up (no kerning), so each word is measured once, not each line
+    again as it grows."""
+    limit = width / size  # in ems
+    space = _word_ems(" ", bold)
     lines: list[str] = []
-    line = ""
+    line, used = "", 0.0
     for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if text_width(candidate, size=size, bold=bold) <= width:
-            line = candidate
+        ems = _word_ems(word, bold)
+        if line and used + space + ems <= limit:
+            line, used = f"{line} {word}", used + space + ems
             continue
         if line:
             lines.append(line)
-        line = ""
+        line, used = "", 0.0
+        if ems <= limit:
+            line, used = word, ems
+            continue
         for char in word:
-            if line and text_width(line + char, size=size, bold=bold) > width:
+            em = _word_ems(char, bold)
+            if line and used + em > limit:
                 lines.append(line)
-                line = ""
-            line += char
+                line, used = "", 0.0
+            line, used = line + char, used + em
     if line:
         lines.append(line)
     return lines

@@ -381,3 +381,119 @@ def test_names_in_the_pdf_stay_text(db):
     text = pdf_text(stored.file.read())
     assert '<b>Bold</b> "Group" </style>' in text
     assert 'A "quoted" </style> title · Revision 1' in text
+
+
+def test_laying_out_a_long_list_reads_each_signer_a_few_times_only():
+    # The list may hold 50,000 signers: filling a page must not run over all
+    # those left (that was most of the layout's time at that size).
+    class Counted(pdf.SignerEntry):
+        reads = 0
+
+        @property
+        def height(self):
+            Counted.reads += 1
+            return super().height
+
+    entries = [
+        Counted(name=f"Org {n:05d}", affiliation="", place="") for n in range(3000)
+    ]
+
+    pages = pdf.signer_pages([("", entries)], unlisted=0)
+
+    assert [e for page in pages for c in page.columns for e in c] == entries
+    assert Counted.reads < 10 * len(entries)
+
+
+def test_lines_are_broken_as_when_each_line_was_measured_whole():
+    # Widths add up (no kerning), so each word is measured once; the lines
+    # must be those of measuring every candidate line from its start.
+    def reference(text, width, bold):
+        lines, line = [], ""
+        for word in text.split():
+            candidate = f"{line} {word}" if line else word
+            if pdf_metrics.text_width(candidate, size=8.5, bold=bold) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            line = ""
+            for char in word:
+                wider = line + char
+                if line and pdf_metrics.text_width(wider, size=8.5, bold=bold) > width:
+                    lines.append(line)
+                    line = ""
+                line += char
+        return [*lines, line] if line else lines
+
+    texts = [
+        "", "Oxfam", "The Very Long Name Of A Coalition For Clean Air In Cities",
+        "東京" * 40, "W" * 90, "Ärzte für Luft e.\u0301V. and friends " * 4,
+        "short words then Averyveryverylongwordthatmustbebrokeninsideitself ok",
+    ]  # fmt: skip
+    for text in texts:
+        for width in (40.0, pdf.WRAP_WIDTH):
+            for bold in (False, True):
+                expected = reference(text, width, bold)
+                assert (
+                    pdf_metrics.wrap(text, width=width, size=8.5, bold=bold) == expected
+                )
+
+
+def test_signer_pages_size_no_box_by_measuring_its_text(db, monkeypatch):
+    # Every box on a page of signers has its width given. A box sized to its
+    # content (a layer of no set width, a page-margin box with the running
+    # title) has WeasyPrint lay its lines out once more just to measure them:
+    # that was a fifth of the list's time.
+    from weasyprint.layout import preferred
+
+    measured = {"letter": 0, "signers": 0}
+    rendering = ["letter"]
+    real_widths = preferred.inline_line_widths
+    real_render = pdf._render
+
+    def widths(*args, **kwargs):
+        measured[rendering[0]] += 1
+        yield from real_widths(*args, **kwargs)
+
+    def render(context):
+        rendering[0] = "signers" if context.get("pages") else "letter"
+        return real_render(context)
+
+    monkeypatch.setattr(preferred, "inline_line_widths", widths)
+    monkeypatch.setattr(pdf, "_render", render)
+    letter = published_letter(signer_kinds="both")
+    sign_many(letter, 150)
+    sign(letter, "Ada Lovelace", kind=Signature.Kind.INDIVIDUAL, city="London")
+    sign(letter, "Unlisted Org", consent_listed=False)
+
+    exports.letter_pdf_render(letter_id=letter.pk)
+
+    assert measured["letter"] > 0  # the letter's page-margin boxes are measured
+    assert measured["signers"] == 0
+
+
+def test_signer_pages_footer_sits_where_the_letters_does(db):
+    # The signer pages write their footer themselves (see the test above).
+    letter = published_letter(revision={"title": "Clean air now"})
+    sign_many(letter, 150)
+
+    stored = exports.letter_pdf_render(letter_id=letter.pk)
+
+    reader = PdfReader(io.BytesIO(stored.file.read()))
+    footers = []
+    for page in reader.pages:
+        found = {}
+
+        def visit(text, cm, tm, font, size, found=found):
+            for start in ("Clean air now · Revision 1", "Page "):
+                if text.startswith(start):
+                    found[start] = (tm[4], tm[5])
+
+        page.extract_text(visitor_text=visit)
+        footers.append(found)
+    assert len(footers) > 3 and len(footers[0]) == 2
+    letters = footers[0]  # the letter's page: its footer in page-margin boxes
+    for found in footers[1:]:
+        assert found.keys() == letters.keys()
+        for start, (x, y) in found.items():
+            assert abs(x - letters[start][0]) < 0.5 and abs(y - letters[start][1]) < 0.5
