@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,35 +61,62 @@ def _keys_of_signature(signature: Signature) -> _Keys:
     )
 
 
+# Where a candidate row of ``_candidates`` comes from.
+_PARTNER, _OTHER_NAME, _DOMAIN = "partner", "name", "domain"
+
+
+def _candidates(
+    coalition_id: int, normalised: set[str], skeletons: set[str], domains: set[str]
+) -> Iterable[tuple[int, str, str, str, str]]:
+    """The coalition's partners whose name, look-alike or website domain is
+    one of these, their other names that are, and their email domains that
+    are, as (partner, source, name key, skeleton, domain): one query, run
+    on every organisation's signature."""
+    blank = Value("", output_field=CharField())
+    partners = Partner.objects.filter(
+        Q(normalised_name__in=normalised)
+        | Q(skeleton_name__in=skeletons)
+        | Q(website_domain__in=domains),
+        coalition_id=coalition_id,
+    ).values_list(
+        "pk", Value(_PARTNER), "normalised_name", "skeleton_name", "website_domain"
+    )
+    other_names = PartnerName.objects.filter(
+        Q(normalised_name__in=normalised) | Q(skeleton_name__in=skeletons),
+        partner__coalition_id=coalition_id,
+    ).values_list(
+        "partner_id", Value(_OTHER_NAME), "normalised_name", "skeleton_name", blank
+    )
+    email_domains = PartnerDomain.objects.filter(
+        domain__in=domains, partner__coalition_id=coalition_id
+    ).values_list("partner_id", Value(_DOMAIN), blank, blank, "domain")
+    return partners.order_by().union(
+        other_names.order_by(), email_domains.order_by(), all=True
+    )
+
+
 def _found(coalition_id: int, keys: Sequence[_Keys]) -> dict[_Keys, dict[int, str]]:
     """For each row's keys, the partners found and why (the strongest reason:
-    name, other name, look-alike, domain): three queries in all."""
+    name, other name, look-alike, domain): one query in all."""
     normalised = {k.normalised for k in keys if k.normalised}
     skeletons = {k.skeleton for k in keys if k.skeleton}
     domains = set().union(*(k.domains for k in keys)) if keys else set()
-    partners = Partner.objects.filter(coalition_id=coalition_id)
     by_name: dict[str, set[int]] = defaultdict(set)
     by_skeleton: dict[str, set[int]] = defaultdict(set)
     by_other: dict[str, set[int]] = defaultdict(set)
     by_domain: dict[str, set[int]] = defaultdict(set)
-    for pk, key, skeleton, site in partners.filter(
-        Q(normalised_name__in=normalised)
-        | Q(skeleton_name__in=skeletons)
-        | Q(website_domain__in=domains)
-    ).values_list("pk", "normalised_name", "skeleton_name", "website_domain"):
-        by_name[key].add(pk)
-        by_skeleton[skeleton].add(pk)
-        by_domain[site].add(pk)
-    for pk, key, skeleton in PartnerName.objects.filter(
-        Q(normalised_name__in=normalised) | Q(skeleton_name__in=skeletons),
-        partner__coalition_id=coalition_id,
-    ).values_list("partner_id", "normalised_name", "skeleton_name"):
-        by_other[key].add(pk)
-        by_other[skeleton].add(pk)
-    for pk, domain in PartnerDomain.objects.filter(
-        domain__in=domains, partner__coalition_id=coalition_id
-    ).values_list("partner_id", "domain"):
-        by_domain[domain].add(pk)
+    for pk, source, key, skeleton, domain in _candidates(
+        coalition_id, normalised, skeletons, domains
+    ):
+        if source == _PARTNER:
+            by_name[key].add(pk)
+            by_skeleton[skeleton].add(pk)
+            by_domain[domain].add(pk)
+        elif source == _OTHER_NAME:
+            by_other[key].add(pk)
+            by_other[skeleton].add(pk)
+        else:
+            by_domain[domain].add(pk)
 
     result: dict[_Keys, dict[int, str]] = {}
     for k in keys:
