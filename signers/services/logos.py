@@ -18,7 +18,7 @@ from signers.services.common import (
     live_signature,
     lock_letter,
 )
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create
 
 
 def delete_logo_on_commit(name: str | None) -> None:

@@ -12,9 +12,9 @@ from signers.selectors.consent import consent_violations
 from signers.services.signatures import (
     signature_approve,
     signature_confirm,
-    signature_create,
     signature_reconfirm,
 )
+from signers.services.signing import signature_create
 from tests.factories import ProspectFactory, UserFactory
 from tests.letters.helpers import race
 from tests.signers.conftest import make_letter
