@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import CharField, Q, Value
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,10 +26,7 @@ from coalition.coalitions.audit import CoalitionAction, coalition_audit_record
 from coalition.models import Coalition, User
 from signers import names
 from signers.models import (
-    Partner,
-    PartnerDomain,
     PartnerMatch,
-    PartnerName,
     Prospect,
     Signature,
 )
@@ -61,38 +58,60 @@ def _keys_of_signature(signature: Signature) -> _Keys:
     )
 
 
-# Where a candidate row of ``_candidates`` comes from.
+# Where a partner may answer from, as (select, the columns matched against the
+# name keys, the look-alikes and the domains): the partner's own name,
+# look-alike and website domain; its other names; its email domains. Each row
+# says which it came from.
 _PARTNER, _OTHER_NAME, _DOMAIN = "partner", "name", "domain"
+_BRANCHES = (
+    (
+        "SELECT p.id, 'partner', p.normalised_name, p.skeleton_name, "
+        "p.website_domain FROM signers_partner p",
+        ("p.normalised_name", "p.skeleton_name", "p.website_domain"),
+    ),
+    (
+        "SELECT n.partner_id, 'name', n.normalised_name, n.skeleton_name, '' "
+        "FROM signers_partnername n JOIN signers_partner p ON p.id = n.partner_id",
+        ("n.normalised_name", "n.skeleton_name", ""),
+    ),
+    (
+        "SELECT d.partner_id, 'domain', '', '', d.domain "
+        "FROM signers_partnerdomain d JOIN signers_partner p ON p.id = d.partner_id",
+        ("", "", "d.domain"),
+    ),
+)
 
 
 def _candidates(
     coalition_id: int, normalised: set[str], skeletons: set[str], domains: set[str]
-) -> Iterable[tuple[int, str, str, str, str]]:
+) -> list[tuple[int, str, str, str, str]]:
     """The coalition's partners whose name, look-alike or website domain is
     one of these, their other names that are, and their email domains that
-    are, as (partner, source, name key, skeleton, domain): one query, run
-    on every organisation's signature."""
-    blank = Value("", output_field=CharField())
-    partners = Partner.objects.filter(
-        Q(normalised_name__in=normalised)
-        | Q(skeleton_name__in=skeletons)
-        | Q(website_domain__in=domains),
-        coalition_id=coalition_id,
-    ).values_list(
-        "pk", Value(_PARTNER), "normalised_name", "skeleton_name", "website_domain"
-    )
-    other_names = PartnerName.objects.filter(
-        Q(normalised_name__in=normalised) | Q(skeleton_name__in=skeletons),
-        partner__coalition_id=coalition_id,
-    ).values_list(
-        "partner_id", Value(_OTHER_NAME), "normalised_name", "skeleton_name", blank
-    )
-    email_domains = PartnerDomain.objects.filter(
-        domain__in=domains, partner__coalition_id=coalition_id
-    ).values_list("partner_id", Value(_DOMAIN), blank, blank, "domain")
-    return partners.order_by().union(
-        other_names.order_by(), email_domains.order_by(), all=True
-    )
+    are, as (partner, source, name key, skeleton, domain).
+
+    One statement written out rather than three querysets in a union: it runs
+    on every organisation's signature, and building the union took ten times
+    what the database takes to answer it. Values go in as parameters only.
+    """
+    wanted = (sorted(normalised), sorted(skeletons), sorted(domains))
+    parts: list[str] = []
+    params: list[int | str] = []
+    for select, columns in _BRANCHES:
+        conditions, values = [], []
+        for column, keys in zip(columns, wanted, strict=True):
+            if column and keys:
+                conditions.append(f"{column} IN ({', '.join(['%s'] * len(keys))})")
+                values.extend(keys)
+        if conditions:
+            either = " OR ".join(conditions)
+            parts.append(f"{select} WHERE p.coalition_id = %s AND ({either})")
+            params += [coalition_id, *values]
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        # The site's own table and column names and placeholders only.
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return list(cursor.fetchall())
 
 
 def _found(coalition_id: int, keys: Sequence[_Keys]) -> dict[_Keys, dict[int, str]]:

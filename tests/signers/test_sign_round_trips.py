@@ -29,7 +29,7 @@ SIGN_QUERIES = [
     "INSERT",
     "RELEASE",
     "INSERT",
-    "(SELECT",
+    "SELECT",
     "RELEASE",
 ]
 
