@@ -7,10 +7,10 @@ its time, or one a proven address sets aside) and tries once more; the first
 email is one INSERT; the partners the name or domains might be are one query.
 """
 
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,8 +37,75 @@ from signers.services.common import (
 from signers.services.sending import signature_email_key
 
 
+class SigningFields(TypedDict, total=False):
+    """What a signer gives: see :func:`signature_create`."""
+
+    revision_id: Required[int]
+    source: Required[str]
+    display_name: Required[str]
+    email: Required[str]
+    kind: str
+    affiliation: str
+    city: str
+    country: str
+    website: str
+    contact_name: str
+    contact_title: str
+    phone: str
+    comment: str
+    consent_listed: bool
+    consent_updates: bool
+    consent_logo: bool
+    attested: bool
+    prospect: Prospect | None
+
+
 @transaction.atomic
-def signature_create(
+def signature_create(*, letter: Letter, **fields: Unpack[SigningFields]) -> Signature:
+    """Sign revision ``revision_id`` (the letter's current one, which the
+    signer was shown) for an organisation or an individual. Every route in
+    (invitation, open join, referral, import, demo data) uses this.
+
+    Confirmed at once when the email is proven (an invitation read at its own
+    address, or an organisers' import); otherwise pending, with an email asking
+    to confirm. Raises ValidationError, saving nothing, when the letter takes no
+    signatures by this route, the text changed, the kind is not allowed, the
+    attestation is missing, or the organisation or email has already signed.
+    Locks the letter first: a material revision published meanwhile either
+    comes before (and the text has changed) or waits for this to commit (and
+    then moves this signature to re-confirm).
+    """
+    return signature_create_locked(letter=lock_letter(pk=letter.pk), **fields)
+
+
+def letter_lock_to_join(*, slug: str) -> Letter:
+    """The public letter at ``slug``, read under a lock held until the current
+    transaction ends, for an open join: the one read of the letter in that
+    request. Raises Letter.DoesNotExist.
+
+    A shared lock on PostgreSQL (FOR SHARE): sign-ups, which only add rows
+    and never write the letter, go on side by side, while publishing a
+    revision (which locks the letter FOR UPDATE) waits for them to commit, or
+    they for it; so the current revision read here stays current until this
+    transaction ends. SQLite has no shared lock: there, ``Letter.locked``.
+    """
+    public = Letter.objects.public().filter(slug=slug)
+    if connection.vendor != "postgresql":
+        return public.locked().get()
+    statuses = Letter.PUBLIC_STATUSES
+    found = list(
+        Letter.objects.raw(
+            f"SELECT * FROM {Letter._meta.db_table} WHERE slug = %s "  # noqa: S608 - the model's own table
+            f"AND status IN ({', '.join(['%s'] * len(statuses))}) FOR SHARE",
+            [slug, *statuses],
+        )
+    )
+    if not found:
+        raise Letter.DoesNotExist
+    return found[0]
+
+
+def signature_create_locked(
     *,
     letter: Letter,
     revision_id: int,
@@ -60,20 +127,9 @@ def signature_create(
     attested: bool = False,
     prospect: Prospect | None = None,
 ) -> Signature:
-    """Sign revision ``revision_id`` (the letter's current one, which the
-    signer was shown) for an organisation or an individual. Every route in
-    (invitation, open join, referral, import, demo data) uses this.
-
-    Confirmed at once when the email is proven (an invitation read at its own
-    address, or an organisers' import); otherwise pending, with an email asking
-    to confirm. Raises ValidationError, saving nothing, when the letter takes no
-    signatures by this route, the text changed, the kind is not allowed, the
-    attestation is missing, or the organisation or email has already signed.
-    Locks the letter first: a material revision published meanwhile either
-    comes before (and the text has changed) or waits for this to commit (and
-    then moves this signature to re-confirm).
-    """
-    letter = lock_letter(pk=letter.pk)
+    """``signature_create`` on a letter read under its lock in the current
+    transaction (``lock_letter``, or ``letter_lock_to_join`` for an open
+    join, whose signature is pending and writes nothing to the letter)."""
     via = {Source.OPEN_JOIN: VIA_OPEN_JOIN, Source.IMPORT: VIA_IMPORT}.get(
         Source(source), VIA_INVITATION
     )

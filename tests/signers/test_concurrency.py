@@ -4,6 +4,8 @@ from functools import partial
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, connections
+from django.test import Client
+from django.urls import reverse
 
 from letters.models import Letter, Revision
 from letters.services.revisions import revision_publish
@@ -18,7 +20,7 @@ from signers.services.signing import signature_create
 from tests.factories import ProspectFactory, UserFactory
 from tests.letters.helpers import race
 from tests.signers.conftest import make_letter
-from tests.signers.helpers import sign
+from tests.signers.helpers import sign, sign_form
 
 SPELLINGS = ["Friends of the Park", "The Friends of the Park", "FRIENDS OF THE PARK"]
 
@@ -188,3 +190,42 @@ def test_an_approval_racing_a_material_revision_never_counts_on_the_old_text():
         )
 
         assert_consent_kept(letter, approved, published)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_join_racing_a_material_revision_signs_only_the_text_it_read(
+    settings,
+):
+    """The join form reads the letter once, under a shared lock: the sign-up
+    either commits before the revision (and its pending signature can only
+    be confirmed on the new text) or sees the new text and saves nothing."""
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 10 * ROUNDS
+    owner = UserFactory()
+    letter = make_letter(owner=owner, open_joining=True, status="published")
+    url = reverse("signers:join", args=[letter.slug])
+    for n in range(ROUNDS):
+        shown = Letter.objects.get(pk=letter.pk).current_revision_id
+        data = sign_form(
+            letter, display_name=f"Racing Group {n}", email=f"racer{n}@example.org"
+        )
+        data["revision"] = shown
+
+        answer, published = race(
+            lambda data=data: Client().post(url, data),
+            publish_material(letter, owner, n),
+        )
+
+        assert isinstance(published, Revision), published
+        signed = Signature.objects.filter(display_name=f"Racing Group {n}").first()
+        if answer.status_code == 302:
+            assert signed is not None
+            assert signed.revision_id == shown
+            assert signed.status == Signature.Status.PENDING
+            with pytest.raises(ValidationError) as exc:
+                signature_confirm(signature_id=signed.pk, revision_id=shown)
+            assert exc.value.code == "revision_changed"
+        else:
+            assert answer.status_code == 200
+            assert signed is None
+            assert "text has changed" in answer.content.decode()
+        assert consent_violations(letter=letter) == []
