@@ -89,9 +89,8 @@ def letter_lock_to_join(*, slug: str) -> Letter:
     they for it; so the current revision read here stays current until this
     transaction ends. SQLite has no shared lock: there, ``Letter.locked``.
     """
-    public = Letter.objects.public().filter(slug=slug)
     if connection.vendor != "postgresql":
-        return public.locked().get()
+        return Letter.objects.public().filter(slug=slug).locked().get()
     statuses = Letter.PUBLIC_STATUSES
     found = list(
         Letter.objects.raw(
