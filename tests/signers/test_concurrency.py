@@ -1,4 +1,5 @@
 import threading
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -6,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, connections
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from letters.models import Letter, Revision
 from letters.services.revisions import revision_publish
@@ -65,6 +67,38 @@ def test_twenty_concurrent_submissions_of_one_organisation_make_one_signature():
         # SQLite serialises writers with a file lock: a writer that cannot get it
         # fails with "database is locked" instead; still nothing is duplicated.
         assert all(isinstance(o, ValidationError | OperationalError) for o in refused)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_join_forms_of_one_organisation_make_one_signature(settings):
+    """Through the form, whose sign-ups share the letter's lock, with an
+    unconfirmed signature past its time in everyone's way."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no shared lock: its sign-ups queue one by one")
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 100
+    letter = make_letter(open_joining=True, status="published")
+    stale = sign(letter, source=Signature.Source.OPEN_JOIN, email="old@example.org")
+    Signature.objects.filter(pk=stale.pk).update(
+        created_at=Signature.pending_expiry_cutoff(timezone.now()) - timedelta(hours=1)
+    )
+    url = reverse("signers:join", args=[letter.slug])
+
+    def submit(n: int) -> object:
+        data = sign_form(
+            letter,
+            display_name=SPELLINGS[n % 3],
+            email=f"person{n % 7}@friends.example.org",
+        )
+        return Client().post(url, data).status_code
+
+    outcomes = race(*(partial(submit, n) for n in range(20)))
+
+    assert sorted(outcomes, key=str) == [200] * 19 + [302]
+    live = Signature.objects.filter(letter=letter).exclude(
+        status=Signature.Status.EXPIRED
+    )
+    assert live.count() == 1
+    assert Signature.objects.get(pk=stale.pk).status == Signature.Status.EXPIRED
 
 
 # --- Signing against a material revision published at the same moment ----------
