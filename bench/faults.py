@@ -85,7 +85,7 @@ from coalition.outbox.models import OutboxMessage  # noqa: E402
 from letters.models import Letter  # noqa: E402
 from signers.models import Signature  # noqa: E402
 from signers.services.sending import outreach_plan_due  # noqa: E402
-from signers.services.signatures import signature_create  # noqa: E402
+from signers.services.signing import signature_create  # noqa: E402
 
 PENDING = (OutboxMessage.Status.QUEUED, OutboxMessage.Status.SENDING)
 

@@ -10,7 +10,7 @@ from coalition.models import User
 from letters.models import Letter, Revision, text_hash
 from signers.models import Signature
 from signers.names import name_keys
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create
 
 ARTICLES: Final = ["", "", "", "The ", "La ", "Les ", "Die ", "El ", "De "]
 PLACES: Final = [

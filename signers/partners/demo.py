@@ -26,7 +26,7 @@ from signers.models import (
     Signature,
     Tag,
 )
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create
 
 COALITION_SLUG: Final = "clean-air-coalition"
 TAGS: Final = [

@@ -103,28 +103,31 @@ def duplicate_error(
 
 def make_way(
     *, letter: Letter, email: str, keys: names.NameKeys, proven: bool, now: datetime
-) -> None:
+) -> int:
     """Unconfirmed signatures in the way of a new one: those past their time
     expire; if the new signer's address is proven, the others are set aside
     (and told, unless the address is the new signer's own). A stranger's
-    unconfirmed "The X Trust" never keeps the invited X from signing."""
+    unconfirmed "The X Trust" never keeps the invited X from signing.
+    Returns how many moved out of the way."""
     cutoff = Signature.pending_expiry_cutoff(now)
     in_the_way = _live_matches(letter=letter, email=email, keys=keys).filter(
         status=Status.PENDING
     )
-    in_the_way.filter(created_at__lt=cutoff).update(
+    moved = in_the_way.filter(created_at__lt=cutoff).update(
         status=Status.EXPIRED, updated_at=now
     )
     if not proven:
-        return
+        return moved
     for pending in in_the_way.filter(created_at__gte=cutoff).select_for_update():
         set_aside = Signature.objects.filter(
             pk=pending.pk, status=Status.PENDING
         ).update(status=Status.SET_ASIDE, updated_at=now)
         if set_aside:
+            moved += 1
             audit_record(pending, None, Action.SIGNATURE_SET_ASIDE)
             if pending.email != email:
                 queue_signature_email(pending, EmailKind.SET_ASIDE)
+    return moved
 
 
 def on_confirmed(signature: Signature) -> None:

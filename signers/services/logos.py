@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from coalition.models import User
 from letters.audit import Action, audit_record
+from letters.models import Letter
 from signers.logos import Logo, logo_process
 from signers.models import Signature
 from signers.services.common import (
@@ -18,7 +19,7 @@ from signers.services.common import (
     live_signature,
     lock_letter,
 )
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create, signature_create_locked
 
 
 def delete_logo_on_commit(name: str | None) -> None:
@@ -44,16 +45,26 @@ def _store(signature: Signature, logo: Logo) -> None:
     signature.logo.save(logo.filename, ContentFile(logo.content), save=False)
 
 
-def signature_create_with_logo(*, logo: Logo | None, **fields: Any) -> Signature:
+def signature_create_with_logo(
+    *, logo: Logo | None, locked: Letter | None = None, **fields: Any
+) -> Signature:
     """``signature_create``, and the organisation's logo stored with it. The
     file is written only once the signature is made: a refused signature
     leaves none behind (as with partners' agreement files, a transaction that
     fails after that, at commit, may leave one that no row names). Without a
-    logo it is ``signature_create`` alone: no savepoint on every sign-up."""
-    if logo is None:
+    logo it is ``signature_create`` alone: no savepoint on every sign-up.
+    ``locked``: the letter, already read under its lock in the current
+    transaction (``signature_create_locked``)."""
+
+    def create() -> Signature:
+        if locked is not None:
+            return signature_create_locked(letter=locked, **fields)
         return signature_create(**fields)
+
+    if logo is None:
+        return create()
     with transaction.atomic():
-        signature = signature_create(**fields)
+        signature = create()
         if signature.kind == Signature.Kind.ORGANISATION:
             _store(signature, logo)
             signature.save(update_fields=["logo", "updated_at"])

@@ -27,12 +27,9 @@ from signers import names
 from signers.importing import IMPORT_PROGRESS_EVERY, ImportRow, SignatureImportError
 from signers.models import (
     EmailKind,
-    Prospect,
     Signature,
 )
-from signers.partners import matching
 from signers.selectors.signatures import (
-    VIA_IMPORT,
     VIA_INVITATION,
     VIA_OPEN_JOIN,
     signing_closed_reason,
@@ -41,125 +38,17 @@ from signers.services.common import (
     Source,
     Status,
     bump_signers_version,
-    duplicate_error,
     live_signature,
     lock_letter,
-    make_way,
     on_confirmed,
     on_withdrawn,
     text_changed_error,
 )
 from signers.services.sending import queue_signature_email, signature_email_key
+from signers.services.signing import signature_create
 
 # An address is sent its signature's status on request at most this often.
 STATUS_EMAIL_INTERVAL: Final = timedelta(hours=1)
-
-
-@transaction.atomic
-def signature_create(
-    *,
-    letter: Letter,
-    revision_id: int,
-    source: str,
-    display_name: str,
-    email: str,
-    kind: str = Signature.Kind.ORGANISATION,
-    affiliation: str = "",
-    city: str = "",
-    country: str = "",
-    website: str = "",
-    contact_name: str = "",
-    contact_title: str = "",
-    phone: str = "",
-    comment: str = "",
-    consent_listed: bool = True,
-    consent_updates: bool = False,
-    consent_logo: bool = False,
-    attested: bool = False,
-    prospect: Prospect | None = None,
-) -> Signature:
-    """Sign revision ``revision_id`` (the letter's current one, which the
-    signer was shown) for an organisation or an individual. Every route in
-    (invitation, open join, referral, import, demo data) uses this.
-
-    Confirmed at once when the email is proven (an invitation read at its own
-    address, or an organisers' import); otherwise pending, with an email asking
-    to confirm. Raises ValidationError, saving nothing, when the letter takes no
-    signatures by this route, the text changed, the kind is not allowed, the
-    attestation is missing, or the organisation or email has already signed.
-    Locks the letter first: a material revision published meanwhile either
-    comes before (and the text has changed) or waits for this to commit (and
-    then moves this signature to re-confirm).
-    """
-    letter = lock_letter(pk=letter.pk)
-    via = {Source.OPEN_JOIN: VIA_OPEN_JOIN, Source.IMPORT: VIA_IMPORT}.get(
-        Source(source), VIA_INVITATION
-    )
-    reason = signing_closed_reason(letter=letter, via=via)
-    if reason:
-        raise ValidationError(reason, code="closed")
-    if revision_id != letter.current_revision_id:
-        raise text_changed_error()
-    if kind == Signature.Kind.ORGANISATION and not letter.allows_organisations:
-        raise ValidationError(_("This letter is signed by individuals only."))
-    if kind == Signature.Kind.INDIVIDUAL and not letter.allows_individuals:
-        raise ValidationError(_("This letter is signed by organisations only."))
-    if kind == Signature.Kind.ORGANISATION and not attested:
-        raise ValidationError(
-            {"attested": _("Please confirm that you may sign for this organisation.")}
-        )
-    email = names.clean_email(email)
-    display_name = names.clean_display_name(display_name)
-    if not display_name:
-        raise ValidationError({"display_name": _("Please give a name.")})
-    if source == Source.INVITATION and prospect and prospect.referred_by_id:
-        source = Source.REFERRAL
-    proven = source == Source.IMPORT or (
-        prospect is not None and prospect.email.lower() == email
-    )
-    now = timezone.now()
-    keys = names.name_keys(display_name)
-    make_way(letter=letter, email=email, keys=keys, proven=proven, now=now)
-    try:
-        with transaction.atomic():
-            signature = Signature.objects.create(
-                letter=letter,
-                revision_id=revision_id,
-                kind=kind,
-                status=Status.CONFIRMED if proven else Status.PENDING,
-                source=source,
-                display_name=display_name,
-                sort_name=names.sort_name(display_name),
-                normalised_name=keys.normalised,
-                skeleton_name=keys.skeleton,
-                affiliation=affiliation,
-                city=city,
-                country=country,
-                website=website,
-                contact_name=contact_name,
-                contact_title=contact_title,
-                email=email,
-                phone=phone,
-                comment=comment,
-                consent_listed=consent_listed,
-                consent_updates=consent_updates,
-                consent_logo=consent_logo and kind == Signature.Kind.ORGANISATION,
-                attested=attested,
-                prospect=prospect,
-                confirmed_at=now if proven else None,
-            )
-    except IntegrityError as exc:
-        raise duplicate_error(
-            letter=letter, email=email, keys=keys, display_name=display_name
-        ) from exc
-    if signature.status == Status.CONFIRMED:
-        on_confirmed(signature)
-        if source != Source.IMPORT:
-            queue_signature_email(signature, EmailKind.RECEIPT)
-    else:
-        queue_signature_email(signature, EmailKind.CONFIRM_REQUEST)
-    matching.propose_for_signature(signature)
-    return signature
 
 
 @transaction.atomic

@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +42,7 @@ from signers.services.signatures import (
     signature_status_send,
     signature_withdraw,
 )
+from signers.services.signing import letter_lock_to_join
 from signers.views.links import (
     add_form_errors,
     closed_page,
@@ -143,43 +145,62 @@ def decline(request: HttpRequest, prospect: Prospect) -> HttpResponse:
 
 
 def join(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.method == "POST":
+        return _join_post(request, slug)
     letter = get_object_or_404(Letter.objects.public(), slug=slug)
     reason = signing_closed_reason(letter=letter, via="open_join")
     if reason:
         return closed_page(request, letter, reason)
     form = SignatureForm(
-        request.POST or None,
-        letter=letter,
-        initial={"revision": letter.current_revision_id},
+        letter=letter, initial={"revision": letter.current_revision_id}
     )
     logo_form = signing_logo_form(request, letter)
+    return signing_page(
+        request, "signers/signature_join.html", letter, form, logo_form=logo_form
+    )
+
+
+def _join_post(request: HttpRequest, slug: str) -> HttpResponse:
+    """The join form posted. The letter is read once, under the lock that
+    signing needs (``letter_lock_to_join``), and the form checked against it;
+    the page with the form's errors is rendered once the lock is let go."""
     limited = False
     # A taken address may have its status emailed to it, never shown here.
     status_email = ""
-    if request.method == "POST" and form.is_valid() & logo_valid(logo_form):
-        limited = join_limit_exceeded(
-            ip=client_network(request), email=form.cleaned_data["email"]
-        )
-        if limited:
-            form.add_error(None, _too_many())
-        else:
+    try:
+        with transaction.atomic():
             try:
-                signature_create_with_logo(
-                    logo=chosen_logo(logo_form),
-                    letter=letter,
-                    revision_id=form.cleaned_data["revision"],
-                    source=Signature.Source.OPEN_JOIN,
-                    **form.signature_fields(),
+                letter = letter_lock_to_join(slug=slug)
+            except Letter.DoesNotExist:
+                raise Http404 from None
+            reason = signing_closed_reason(letter=letter, via="open_join")
+            form = SignatureForm(
+                request.POST,
+                letter=letter,
+                initial={"revision": letter.current_revision_id},
+            )
+            logo_form = signing_logo_form(request, letter)
+            if not reason and form.is_valid() & logo_valid(logo_form):
+                limited = join_limit_exceeded(
+                    ip=client_network(request), email=form.cleaned_data["email"]
                 )
-            except ValidationError as exc:
-                add_form_errors(form, exc, letter)
-                if (
-                    exc.code == "duplicate"
-                    and (exc.params or {}).get("taken") == "email"
-                ):
-                    status_email = form.cleaned_data["email"]
-            else:
-                return redirect("signers:join-sent", slug=letter.slug)
+                if not limited:
+                    signature_create_with_logo(
+                        logo=chosen_logo(logo_form),
+                        locked=letter,
+                        revision_id=form.cleaned_data["revision"],
+                        source=Signature.Source.OPEN_JOIN,
+                        **form.signature_fields(),
+                    )
+                    return redirect("signers:join-sent", slug=letter.slug)
+    except ValidationError as exc:
+        add_form_errors(form, exc, letter)
+        if exc.code == "duplicate" and (exc.params or {}).get("taken") == "email":
+            status_email = form.cleaned_data["email"]
+    if reason:
+        return closed_page(request, letter, reason)
+    if limited:
+        form.add_error(None, _too_many())
     return signing_page(
         request,
         "signers/signature_join.html",

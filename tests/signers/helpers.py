@@ -6,7 +6,7 @@ from coalition.outbox.dispatcher import outbox_dispatch, outbox_settle_stale
 from coalition.outbox.models import OutboxMessage
 from signers.models import SIGNATURE_EMAIL_KINDS, Signature
 from signers.services.sending import outreach_plan_due
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create
 from tests.factories import ProspectFactory
 
 

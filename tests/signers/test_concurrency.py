@@ -1,9 +1,13 @@
 import threading
+from datetime import timedelta
 from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, connections
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from letters.models import Letter, Revision
 from letters.services.revisions import revision_publish
@@ -12,13 +16,13 @@ from signers.selectors.consent import consent_violations
 from signers.services.signatures import (
     signature_approve,
     signature_confirm,
-    signature_create,
     signature_reconfirm,
 )
+from signers.services.signing import signature_create
 from tests.factories import ProspectFactory, UserFactory
 from tests.letters.helpers import race
 from tests.signers.conftest import make_letter
-from tests.signers.helpers import sign
+from tests.signers.helpers import sign, sign_form
 
 SPELLINGS = ["Friends of the Park", "The Friends of the Park", "FRIENDS OF THE PARK"]
 
@@ -63,6 +67,38 @@ def test_twenty_concurrent_submissions_of_one_organisation_make_one_signature():
         # SQLite serialises writers with a file lock: a writer that cannot get it
         # fails with "database is locked" instead; still nothing is duplicated.
         assert all(isinstance(o, ValidationError | OperationalError) for o in refused)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_join_forms_of_one_organisation_make_one_signature(settings):
+    """Through the form, whose sign-ups share the letter's lock, with an
+    unconfirmed signature past its time in everyone's way."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no shared lock: its sign-ups queue one by one")
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 100
+    letter = make_letter(open_joining=True, status="published")
+    stale = sign(letter, source=Signature.Source.OPEN_JOIN, email="old@example.org")
+    Signature.objects.filter(pk=stale.pk).update(
+        created_at=Signature.pending_expiry_cutoff(timezone.now()) - timedelta(hours=1)
+    )
+    url = reverse("signers:join", args=[letter.slug])
+
+    def submit(n: int) -> object:
+        data = sign_form(
+            letter,
+            display_name=SPELLINGS[n % 3],
+            email=f"person{n % 7}@friends.example.org",
+        )
+        return Client().post(url, data).status_code
+
+    outcomes = race(*(partial(submit, n) for n in range(20)))
+
+    assert sorted(outcomes, key=str) == [200] * 19 + [302]
+    live = Signature.objects.filter(letter=letter).exclude(
+        status=Signature.Status.EXPIRED
+    )
+    assert live.count() == 1
+    assert Signature.objects.get(pk=stale.pk).status == Signature.Status.EXPIRED
 
 
 # --- Signing against a material revision published at the same moment ----------
@@ -188,3 +224,42 @@ def test_an_approval_racing_a_material_revision_never_counts_on_the_old_text():
         )
 
         assert_consent_kept(letter, approved, published)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_open_join_racing_a_material_revision_signs_only_the_text_it_read(
+    settings,
+):
+    """The join form reads the letter once, under a shared lock: the sign-up
+    either commits before the revision (and its pending signature can only
+    be confirmed on the new text) or sees the new text and saves nothing."""
+    settings.SIGNERS_JOIN_LIMIT_PER_IP = 10 * ROUNDS
+    owner = UserFactory()
+    letter = make_letter(owner=owner, open_joining=True, status="published")
+    url = reverse("signers:join", args=[letter.slug])
+    for n in range(ROUNDS):
+        shown = Letter.objects.get(pk=letter.pk).current_revision_id
+        data = sign_form(
+            letter, display_name=f"Racing Group {n}", email=f"racer{n}@example.org"
+        )
+        data["revision"] = shown
+
+        answer, published = race(
+            lambda data=data: Client().post(url, data),
+            publish_material(letter, owner, n),
+        )
+
+        assert isinstance(published, Revision), published
+        signed = Signature.objects.filter(display_name=f"Racing Group {n}").first()
+        if answer.status_code == 302:
+            assert signed is not None
+            assert signed.revision_id == shown
+            assert signed.status == Signature.Status.PENDING
+            with pytest.raises(ValidationError) as exc:
+                signature_confirm(signature_id=signed.pk, revision_id=shown)
+            assert exc.value.code == "revision_changed"
+        else:
+            assert answer.status_code == 200
+            assert signed is None
+            assert "text has changed" in answer.content.decode()
+        assert consent_violations(letter=letter) == []

@@ -7,7 +7,7 @@ from django.urls import reverse
 from coalition.models import CoalitionMember
 from signers.models import PartnerMatch, Prospect, Signature
 from signers.partners import matching, merging, services
-from signers.services import outreach, signatures
+from signers.services import outreach, signing
 from tests.factories import (
     AgreementFactory,
     CoalitionMemberFactory,
@@ -319,7 +319,7 @@ def test_signing_proposes_a_match(setup):
     letter = setup["letter"]
     river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
 
-    signature = signatures.signature_create(
+    signature = signing.signature_create(
         letter=letter,
         revision_id=letter.current_revision_id,
         source=Signature.Source.IMPORT,

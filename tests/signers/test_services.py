@@ -25,7 +25,6 @@ from signers.services.responses import (
 from signers.services.signatures import (
     signature_approve,
     signature_confirm,
-    signature_create,
     signature_decide_name_change,
     signature_reconfirm,
     signature_reject,
@@ -35,6 +34,7 @@ from signers.services.signatures import (
     signature_withdraw,
     signatures_on_new_revision,
 )
+from signers.services.signing import signature_create
 from signers.tasks import signatures_expire_pending_task
 from tests.factories import ProspectFactory, RevisionFactory, SignatureFactory
 from tests.signers.helpers import send_queued_emails, sign, signature_emails

@@ -20,7 +20,7 @@ from signers.models import Signature, Update
 from signers.partners.demo import demo_coalition, seed_directory
 from signers.services.communications import call_create, update_create, update_send
 from signers.services.outreach import prospect_create
-from signers.services.signatures import signature_create
+from signers.services.signing import signature_create
 
 DEMO_EMAIL = "organiser@example.org"
 DEMO_EDITOR_EMAIL = "editor@example.org"
