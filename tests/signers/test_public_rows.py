@@ -30,7 +30,6 @@ from signers.services.reissue import letter_reissue, reissue_opt_in_accept
 from signers.services.signatures import (
     signature_approve,
     signature_confirm,
-    signature_create,
     signature_decide_name_change,
     signature_import,
     signature_reconfirm,
@@ -41,6 +40,7 @@ from signers.services.signatures import (
     signature_withdraw,
     signatures_on_new_revision,
 )
+from signers.services.signing import signature_create
 from signers.views import public
 from tests.factories import RevisionFactory, UserFactory, circulating_letter
 from tests.letters.public_fixtures import published_letter, sign, sign_many
