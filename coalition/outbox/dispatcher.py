@@ -39,6 +39,7 @@ from django.utils import timezone
 from coalition.outbox import builders
 from coalition.outbox.builders import Email
 from coalition.outbox.models import OutboxMessage
+from coalition.outbox.smtp import send_one
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ def _send(
                 result.deferred += len(rest)
                 return
             try:
-                backend.send_messages([email.to_message(message_id=row.message_id)])
+                send_one(backend, email.to_message(message_id=row.message_id))
             except SMTP_ERRORS as exc:
                 connection.close()  # the next message starts a clean conversation
                 marks.wait()
