@@ -53,5 +53,6 @@ def send_one(backend: BaseEmailBackend, message: EmailMessage) -> None:
     encoding = message.encoding or settings.DEFAULT_CHARSET
     sender = envelope_address(message.from_email, encoding)
     envelope = [envelope_address(address, encoding) for address in recipients]
-    data = message.message().as_bytes(linesep="\r\n")
+    written: Any = message.message()  # coalition.outbox.mime's, or Django's
+    data = written.as_bytes(linesep="\r\n")
     connection.sendmail(sender, envelope, data)
