@@ -33,6 +33,33 @@ def test_goal_direction_depends_on_the_kind_of_line():
     )
 
 
+def test_goals_on_the_figures_themselves_hold_beside_the_ratio():
+    cold = next(line for line in compare_table.LINES if line.key == "cold")
+    pdf = next(line for line in compare_table.LINES if line.key == "pdf")
+
+    assert compare_table.met(cold, 0.06, 161, {"server ms": 9.6}) is True
+    assert compare_table.met(cold, 0.06, 149, {"server ms": 9.6}) is False
+    assert compare_table.met(cold, 0.06, 161, {"server ms": 12.5}) is False
+    assert compare_table.met(cold, 0.06, 161, {}) is False  # not measured
+    assert compare_table.met(pdf, 1.2, 9.0, {"peak MiB": 180}) is True
+    assert compare_table.met(pdf, 1.2, 9.0, {"peak MiB": 210}) is False
+    assert compare_table.met(pdf, 1.4, 9.0, {"peak MiB": 180}) is False
+
+
+def test_the_pdf_childs_peak_is_its_own_not_its_parents():
+    import subprocess
+    import sys
+
+    ballast = bytearray(300 * 1024 * 1024)  # the parent's 300 MiB
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    program = "from bench.compare import own_peak_kib; print(own_peak_kib())"
+    child = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    del ballast
+    assert int(child.stdout) < 200 * 1024
+
+
 def test_a_zero_measurement_gives_a_zero_ratio_not_an_error():
     assert compare_table.ratio(SHARE, compare_table.Sample(site=0, base=10)) == 0
     assert compare_table.ratio(SHARE, compare_table.Sample(site=5, base=0)) == 0
