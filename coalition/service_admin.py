@@ -67,7 +67,10 @@ class ServiceOwnedAdmin(admin.ModelAdmin):
         return [
             self.shown_as.get(field.name, field.name)
             for field in self.model._meta.fields
-            if field.name not in self.editable_fields and not field.auto_created
+            if field.name not in self.editable_fields
+            and not field.auto_created
+            # Derived by the database from the other fields (markup, keys).
+            and not getattr(field, "generated", False)
         ]
 
     def get_exclude(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -29,11 +29,13 @@ def _row(
     obj: models.Model, *, leave_out: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
     """Every stored field of ``obj``: a field added later is exported too
-    (a stored file, such as a logo, by its name)."""
+    (a stored file, such as a logo, by its name). Not the fields the database
+    derives from the others (a signature's public row is its name as markup)."""
     row = {
         f.attname: f.value_from_object(obj)
         for f in obj._meta.concrete_fields
         if f.name not in _NOT_EXPORTED | leave_out
+        and not getattr(f, "generated", False)
     }
     return {
         name: value.name or "" if isinstance(value, FieldFile) else value

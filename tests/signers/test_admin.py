@@ -27,6 +27,7 @@ def test_staff_cannot_speak_for_a_signer(admin_client):
     ):  # fmt: skip
         assert f'name="{field}"' not in html
     assert 'name="phone"' in html  # private contact details stay editable
+    assert "signer__name" not in html  # the stored public markup is not shown
 
 
 def rename(admin_client, signature, name):
