@@ -64,6 +64,12 @@ from signers.selectors.public import (
     signer_group_key,
     signer_listing_public,
 )
+from signers.views.public_shell import (
+    PHRASE_MARK,
+    SECTION_MARK,
+    page_from_shell,
+    signers_phrase,
+)
 
 # Seconds before the PDF page asks a browser to try again.
 PDF_RETRY_AFTER = 10
@@ -226,17 +232,26 @@ def _public_letter_or_404(slug: str) -> Letter:
     )
 
 
-def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
+PAGE_TEMPLATE = "letters/letter_public.html"
+SIGNERS_TEMPLATE = "letters/_public_signers.html"
+
+
+def _signers_context(letter: Letter) -> dict[str, Any]:
+    """What the page shows of the signers: their section and the count."""
+    signer_lists, counts = _signer_lists(letter)
+    phrase = signers_phrase(counts.signers)
+    context = {"signer_lists": signer_lists, "counts": counts, "signers_phrase": phrase}
+    return {**context, "signers_html": render_to_string(SIGNERS_TEMPLATE, context)}
+
+
+def _shell_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
     text = letter.current_revision or letter
     path = reverse("signers:public", kwargs={"slug": letter.slug})
-    signer_lists, counts = _signer_lists(letter)
     return {
         "site_name": settings.SITE_NAME,
         "letter": letter,
         "text": text,
         "body_html": render_body(text),
-        "signer_lists": signer_lists,
-        "counts": counts,
         "page_url": settings.SITE_URL + path,
         "embed_url": settings.SITE_URL
         + reverse("signers:embed", kwargs={"slug": letter.slug}),
@@ -244,6 +259,55 @@ def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
         "open_for_joining": letter.status == Letter.Status.PUBLISHED
         and letter.open_joining,
     }
+
+
+def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
+    return {**_shell_context(letter, preview=preview), **_signers_context(letter)}
+
+
+def _page_html(letter: Letter) -> str:
+    """The public page, as ``PAGE_TEMPLATE`` renders ``_page_context``: the
+    signer section rendered now, the rest kept per state of what it shows
+    (public_shell)."""
+    signers = _signers_context(letter)
+    has_signers = bool(signers["counts"].signers)
+    key = (
+        *(getattr(letter, field) for field in _SHELL_FIELDS),
+        get_language(),
+        settings.SITE_NAME,
+        settings.SITE_URL,
+        has_signers,  # the description names the count only then
+    )
+
+    def render_shell() -> str:
+        context = {
+            **_shell_context(letter),
+            **signers,
+            "signers_phrase": PHRASE_MARK,
+            "signers_html": SECTION_MARK,
+        }
+        return render_to_string(PAGE_TEMPLATE, context)
+
+    return page_from_shell(
+        key, render_shell, signers["signers_phrase"], signers["signers_html"]
+    )
+
+
+# Everything of the letter's own that the page around the signers shows (its
+# text is its current revision, which never changes): a shell is kept per
+# their values, so a change that leaves updated_at alone is a new shell too.
+_SHELL_FIELDS = (
+    "pk",
+    "slug",
+    "status",
+    "current_revision_id",
+    "updated_at",
+    "published_at",
+    "closed_at",
+    "time_zone",
+    "open_joining",
+    "signer_kinds",
+)
 
 
 def _state_key(letter: Letter, name: str) -> str:
@@ -406,16 +470,14 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     letter, preview = _letter_or_404(request, slug)
     if preview:
-        response = render(
-            request, "letters/letter_public.html", _page_context(letter, preview=True)
-        )
+        response = render(request, PAGE_TEMPLATE, _page_context(letter, preview=True))
         add_never_cache_headers(response)
         return response
     response = _cached(
         request,
         letter,
         "page",
-        lambda: render_to_string("letters/letter_public.html", _page_context(letter)),
+        lambda: _page_html(letter),
         generation,
     )
     patch_cache_control(response, public=True, no_cache=True)
