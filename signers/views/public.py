@@ -46,6 +46,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from coalition import compression, spreadsheets
+from coalition.cache import get_many_and_add
 from coalition.compression import IDENTITY
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
@@ -380,7 +381,12 @@ def _cached(
     """
     coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
     key = _state_key(letter, name)
-    meta, body = _cached_body(key, coding)
+    # The render lock is taken with the lookup, in one round trip; taken while
+    # the entries are there, it is never asked for, and expires.
+    found, rendering_here = get_many_and_add(
+        _body_keys(key, coding), f"{key}:rendering", True, RENDER_LOCK_SECONDS
+    )
+    meta, body = _complete_body(key, coding, found)
     if meta is not None:
         not_modified = get_conditional_response(
             request, etag=_etag(meta, coding), last_modified=meta["at"]
@@ -392,7 +398,7 @@ def _cached(
             return _with_validators(not_modified, meta, coding)
 
     latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
-    if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
+    if not rendering_here:
         previous = cache.get(latest)
         stale_meta, stale = _cached_body(previous, coding) if previous else (None, None)
         if (
@@ -430,9 +436,20 @@ def _point(name: str, letter: Letter, coding: str, pointer: dict[str, Any]) -> N
 
 
 def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:
-    """The validators and the page in ``coding`` stored under ``key``; a coding
-    not stored yet is made from the stored page (once) and stored."""
-    found = cache.get_many([f"{key}:meta", f"{key}:{coding}"])
+    """The validators and the page in ``coding`` stored under ``key``."""
+    return _complete_body(key, coding, cache.get_many(_body_keys(key, coding)))
+
+
+def _body_keys(key: str, coding: str) -> list[str]:
+    return [f"{key}:meta", f"{key}:{coding}"]
+
+
+def _complete_body(
+    key: str, coding: str, found: dict[str, Any]
+) -> tuple[dict[str, Any] | None, bytes | None]:
+    """The validators and the page in ``coding`` from ``found`` (what was
+    stored of ``_body_keys``); a coding not stored yet is made from the
+    stored page (once) and stored."""
     meta, body = found.get(f"{key}:meta"), found.get(f"{key}:{coding}")
     if meta is None or body is not None or coding == IDENTITY:
         return meta, body
