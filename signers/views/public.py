@@ -69,6 +69,7 @@ from signers.views.public_shell import (
     PHRASE_MARK,
     SECTION_MARK,
     page_from_shell,
+    shell_key,
     signers_phrase,
 )
 
@@ -272,13 +273,7 @@ def _page_html(letter: Letter) -> str:
     (public_shell)."""
     signers = _signers_context(letter)
     has_signers = bool(signers["counts"].signers)
-    key = (
-        *(getattr(letter, field) for field in _SHELL_FIELDS),
-        get_language(),
-        settings.SITE_NAME,
-        settings.SITE_URL,
-        has_signers,  # the description names the count only then
-    )
+    key = shell_key(letter, has_signers=has_signers)
 
     def render_shell() -> str:
         context = {
@@ -292,23 +287,6 @@ def _page_html(letter: Letter) -> str:
     return page_from_shell(
         key, render_shell, signers["signers_phrase"], signers["signers_html"]
     )
-
-
-# Everything of the letter's own that the page around the signers shows (its
-# text is its current revision, which never changes): a shell is kept per
-# their values, so a change that leaves updated_at alone is a new shell too.
-_SHELL_FIELDS = (
-    "pk",
-    "slug",
-    "status",
-    "current_revision_id",
-    "updated_at",
-    "published_at",
-    "closed_at",
-    "time_zone",
-    "open_joining",
-    "signer_kinds",
-)
 
 
 def _state_key(letter: Letter, name: str) -> str:

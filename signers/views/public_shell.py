@@ -13,9 +13,12 @@ import re
 import secrets
 from collections.abc import Callable, Hashable
 
+from django.conf import settings
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, ngettext
+
+from letters.models import Letter
 
 _TOKEN = secrets.token_hex(16)
 PHRASE_MARK = mark_safe(f"signers-phrase-{_TOKEN}")  # noqa: S308 - no markup
@@ -25,6 +28,34 @@ _MARKS = re.compile(f"({PHRASE_MARK}|{SECTION_MARK})")
 # The shells this process rendered last, split at the markers, by state.
 RECENT_SHELLS = 64
 _recent_shells: dict[Hashable, list[str]] = {}
+
+
+# Everything of the letter's own that the page around the signers shows (its
+# text is its current revision, which never changes): a shell is kept per
+# their values, so a change that leaves updated_at alone is a new shell too.
+SHELL_FIELDS = (
+    "pk",
+    "slug",
+    "status",
+    "current_revision_id",
+    "updated_at",
+    "published_at",
+    "closed_at",
+    "time_zone",
+    "open_joining",
+    "signer_kinds",
+)
+
+
+def shell_key(letter: Letter, *, has_signers: bool) -> Hashable:
+    """What the shell of the letter's public page depends on."""
+    return (
+        *(getattr(letter, field) for field in SHELL_FIELDS),
+        get_language(),
+        settings.SITE_NAME,
+        settings.SITE_URL,
+        has_signers,  # the description names the count only then
+    )
 
 
 def signers_phrase(count: int) -> SafeString:
