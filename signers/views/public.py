@@ -46,6 +46,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
 from coalition import compression, spreadsheets
+from coalition.cache import get_many_and_add
 from coalition.compression import IDENTITY
 from coalition.models import User
 from coalition.types import AuthedHttpRequest
@@ -63,6 +64,13 @@ from signers.selectors.public import (
     signature_rows_public,
     signer_group_key,
     signer_listing_public,
+)
+from signers.views.public_shell import (
+    PHRASE_MARK,
+    SECTION_MARK,
+    page_from_shell,
+    shell_key,
+    signers_phrase,
 )
 
 # Seconds before the PDF page asks a browser to try again.
@@ -226,17 +234,26 @@ def _public_letter_or_404(slug: str) -> Letter:
     )
 
 
-def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
+PAGE_TEMPLATE = "letters/letter_public.html"
+SIGNERS_TEMPLATE = "letters/_public_signers.html"
+
+
+def _signers_context(letter: Letter) -> dict[str, Any]:
+    """What the page shows of the signers: their section and the count."""
+    signer_lists, counts = _signer_lists(letter)
+    phrase = signers_phrase(counts.signers)
+    context = {"signer_lists": signer_lists, "counts": counts, "signers_phrase": phrase}
+    return {**context, "signers_html": render_to_string(SIGNERS_TEMPLATE, context)}
+
+
+def _shell_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
     text = letter.current_revision or letter
     path = reverse("signers:public", kwargs={"slug": letter.slug})
-    signer_lists, counts = _signer_lists(letter)
     return {
         "site_name": settings.SITE_NAME,
         "letter": letter,
         "text": text,
         "body_html": render_body(text),
-        "signer_lists": signer_lists,
-        "counts": counts,
         "page_url": settings.SITE_URL + path,
         "embed_url": settings.SITE_URL
         + reverse("signers:embed", kwargs={"slug": letter.slug}),
@@ -244,6 +261,32 @@ def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
         "open_for_joining": letter.status == Letter.Status.PUBLISHED
         and letter.open_joining,
     }
+
+
+def _page_context(letter: Letter, *, preview: bool = False) -> dict[str, Any]:
+    return {**_shell_context(letter, preview=preview), **_signers_context(letter)}
+
+
+def _page_html(letter: Letter) -> str:
+    """The public page, as ``PAGE_TEMPLATE`` renders ``_page_context``: the
+    signer section rendered now, the rest kept per state of what it shows
+    (public_shell)."""
+    signers = _signers_context(letter)
+    has_signers = bool(signers["counts"].signers)
+    key = shell_key(letter, has_signers=has_signers)
+
+    def render_shell() -> str:
+        context = {
+            **_shell_context(letter),
+            **signers,
+            "signers_phrase": PHRASE_MARK,
+            "signers_html": SECTION_MARK,
+        }
+        return render_to_string(PAGE_TEMPLATE, context)
+
+    return page_from_shell(
+        key, render_shell, signers["signers_phrase"], signers["signers_html"]
+    )
 
 
 def _state_key(letter: Letter, name: str) -> str:
@@ -316,7 +359,12 @@ def _cached(
     """
     coding = compression.encoding_for(request.headers.get("Accept-Encoding", ""))
     key = _state_key(letter, name)
-    meta, body = _cached_body(key, coding)
+    # The render lock is taken with the lookup, in one round trip; taken while
+    # the entries are there, it is never asked for, and expires.
+    found, rendering_here = get_many_and_add(
+        _body_keys(key, coding), f"{key}:rendering", True, RENDER_LOCK_SECONDS
+    )
+    meta, body = _complete_body(key, coding, found)
     if meta is not None:
         not_modified = get_conditional_response(
             request, etag=_etag(meta, coding), last_modified=meta["at"]
@@ -328,7 +376,7 @@ def _cached(
             return _with_validators(not_modified, meta, coding)
 
     latest = f"signers:public:{name}:{letter.pk}:{get_language()}:latest"
-    if not cache.add(f"{key}:rendering", True, RENDER_LOCK_SECONDS):
+    if not rendering_here:
         previous = cache.get(latest)
         stale_meta, stale = _cached_body(previous, coding) if previous else (None, None)
         if (
@@ -366,9 +414,20 @@ def _point(name: str, letter: Letter, coding: str, pointer: dict[str, Any]) -> N
 
 
 def _cached_body(key: str, coding: str) -> tuple[dict[str, Any] | None, bytes | None]:
-    """The validators and the page in ``coding`` stored under ``key``; a coding
-    not stored yet is made from the stored page (once) and stored."""
-    found = cache.get_many([f"{key}:meta", f"{key}:{coding}"])
+    """The validators and the page in ``coding`` stored under ``key``."""
+    return _complete_body(key, coding, cache.get_many(_body_keys(key, coding)))
+
+
+def _body_keys(key: str, coding: str) -> list[str]:
+    return [f"{key}:meta", f"{key}:{coding}"]
+
+
+def _complete_body(
+    key: str, coding: str, found: dict[str, Any]
+) -> tuple[dict[str, Any] | None, bytes | None]:
+    """The validators and the page in ``coding`` from ``found`` (what was
+    stored of ``_body_keys``); a coding not stored yet is made from the
+    stored page (once) and stored."""
     meta, body = found.get(f"{key}:meta"), found.get(f"{key}:{coding}")
     if meta is None or body is not None or coding == IDENTITY:
         return meta, body
@@ -406,16 +465,14 @@ def public(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     letter, preview = _letter_or_404(request, slug)
     if preview:
-        response = render(
-            request, "letters/letter_public.html", _page_context(letter, preview=True)
-        )
+        response = render(request, PAGE_TEMPLATE, _page_context(letter, preview=True))
         add_never_cache_headers(response)
         return response
     response = _cached(
         request,
         letter,
         "page",
-        lambda: render_to_string("letters/letter_public.html", _page_context(letter)),
+        lambda: _page_html(letter),
         generation,
     )
     patch_cache_control(response, public=True, no_cache=True)

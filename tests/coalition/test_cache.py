@@ -29,3 +29,21 @@ def test_every_call_reuses_one_client_and_still_works():
     backend.delete_many(["a", "b"])
     assert backend.get("a") is None
     assert backend._cache.get_client() is client
+
+
+def test_a_lookup_and_an_add_in_one_round_trip():
+    backend = SiteRedisCache(
+        os.environ.get("CACHE_URL") or os.environ["REDIS_URL"],
+        {"KEY_PREFIX": "test-site-cache-add"},
+    )
+    backend.delete_many(["a", "b", "lock"])
+    backend.set("a", {"one": 1}, 30)
+
+    first = backend.get_many_and_add(["a", "b"], "lock", True, 30)
+    again = backend.get_many_and_add(["b", "a"], "lock", True, 30)
+
+    assert first == ({"a": {"one": 1}}, True)
+    assert again == ({"a": {"one": 1}}, False)
+    assert backend.get("lock") is True
+    assert 0 < backend._cache.get_client().ttl(backend.make_key("lock")) <= 30
+    backend.delete_many(["a", "lock"])

@@ -1,7 +1,8 @@
 """The warm public page costs one cache round trip and no query."""
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
+from coalition.cache import SiteRedisCache
 from tests.letters.public_fixtures import (
     PAGE_QUERIES,
     bump_signers_version,
@@ -27,8 +28,17 @@ def counted_cache_calls(monkeypatch):
 
         return call
 
-    for method in ("get", "get_many", "set", "set_many", "add", "delete"):
-        monkeypatch.setattr(cache, method, counted(method, getattr(cache, method)))
+    for method in (
+        "get",
+        "get_many",
+        "set",
+        "set_many",
+        "add",
+        "delete",
+        "get_many_and_add",
+    ):
+        if hasattr(cache, method):
+            monkeypatch.setattr(cache, method, counted(method, getattr(cache, method)))
     return calls
 
 
@@ -86,12 +96,12 @@ def test_the_public_page_is_among_the_first_addresses_tried():
     assert count <= 10
 
 
-def test_a_cold_view_is_four_cache_round_trips(
+def test_a_cold_view_is_three_cache_round_trips(
     db, client, monkeypatch, django_assert_num_queries
 ):
     """The first view after the list changed: the pointer (stale now), the
-    stored renderings (none yet), the render lock, and the new entries in one
-    pipeline; the lock is left to expire, and the letter's text (a revision,
+    stored renderings (none yet) with the render lock, and the new entries in
+    one pipeline; the lock is left to expire, and the letter's text (a revision,
     which never changes) is the one this process rendered last time."""
     letter = published_letter()
     sign_many(letter, 20)
@@ -104,4 +114,7 @@ def test_a_cold_view_is_four_cache_round_trips(
         response = client.get(url, headers={"accept-encoding": "br"})
 
     assert response.status_code == 200
-    assert calls == ["get_many", "get_many", "add", "set_many"]
+    if isinstance(caches["default"], SiteRedisCache):
+        assert calls == ["get_many", "get_many_and_add", "set_many"]
+    else:  # development's cache: the lookup and the lock apart
+        assert calls == ["get_many", "get_many", "add", "set_many"]
