@@ -11,6 +11,7 @@ import time_machine
 from aiosmtpd.controller import Controller
 from django.core.mail import BadHeaderError
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -160,6 +161,28 @@ def test_a_batch_of_reminders_costs_the_same_queries_at_any_size(counting_smtp):
         counts[size] = len(queries.captured_queries) - len(marks)
         assert len(counting_smtp.messages) == size
         assert_from_their_inviters(counting_smtp.messages, senders)
+    assert counts[3] == counts[30]
+
+
+@pytest.mark.django_db
+def test_a_batch_builds_its_letter_once_whatever_its_size(counting_smtp):
+    built = Counter()
+
+    def count(sender, instance, **kwargs):
+        built[sender.__name__] += 1
+
+    counts = {}
+    for size in (3, 30):
+        letter = invitations(size)
+        built.clear()
+        post_init.connect(count)
+        try:
+            assert dispatch().sent == size
+        finally:
+            post_init.disconnect(count)
+        counts[size] = (built["Letter"], built["Revision"], built["ReminderSchedule"])
+        sent = OutboxMessage.objects.filter(letter=letter, status=Status.SENT)
+        assert sent.count() == size
     assert counts[3] == counts[30]
 
 
