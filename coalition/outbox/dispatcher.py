@@ -161,12 +161,32 @@ def _claim(
     related = {"letter", "signature", "prospect", "user"}
     for name in builders.registered():
         related.update(builders.kind_for(name).select_related)
+    own = sorted(name for name in related if name.split("__")[0] != "letter")
     rows = list(
         OutboxMessage.objects.filter(claim_token=token)
-        .select_related(*sorted(related))
+        .select_related(*own)
         .order_by("next_attempt_at", "id")
     )
+    _attach_letters(rows, related)
     return rows, reclaimed
+
+
+def _attach_letters(rows: list[OutboxMessage], related: set[str]) -> None:
+    """Each row's letter, with what the kinds read of it, loaded once for the
+    batch: a batch is nearly always one letter's, which a join would load and
+    build again for every row."""
+    ids = {row.letter_id for row in rows if row.letter_id is not None}
+    if not ids:
+        return
+    through = sorted(
+        name.removeprefix("letter__") for name in related if name.startswith("letter__")
+    )
+    field = OutboxMessage.letter.field  # the outbox imports no app's models
+    letters = field.related_model._default_manager.select_related(*through)
+    found = letters.in_bulk(ids)
+    for row in rows:
+        if (letter := found.get(row.letter_id)) is not None:
+            field.set_cached_value(row, letter)
 
 
 def _prepare(

@@ -2,9 +2,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core import signing
 from django.utils import timezone
 
-from coalition.tokens import TokenError, TokenExpired, make_token, read_token
+from coalition.tokens import MAX_AGE, TokenError, TokenExpired, make_token, read_token
 
 
 def test_token_round_trips_its_primary_key():
@@ -57,3 +58,14 @@ def test_a_token_made_before_the_move_still_loads(purpose, settings):
         assert make_token(purpose, 4242) != OLD_TOKENS[purpose]  # a new instant
     with time_machine.travel(made, tick=False):
         assert make_token(purpose, 4242) == OLD_TOKENS[purpose]
+
+
+@pytest.mark.parametrize("secret", ["test-only-not-secret", "another-key"])
+def test_a_token_is_what_signing_dumps_makes(secret, settings):
+    settings.SECRET_KEY = secret
+    with time_machine.travel(datetime(2030, 5, 1, 9, 0, 7, tzinfo=UTC), tick=False):
+        for purpose in sorted(MAX_AGE):
+            for pk in (0, 1, 42, 999_999, 2**31 - 1, 10**40, -3):
+                expected = signing.dumps(pk, salt=f"signers.{purpose}", compress=True)
+                assert make_token(purpose, pk) == expected, (purpose, pk)
+                assert read_token(purpose, make_token(purpose, pk)) == pk

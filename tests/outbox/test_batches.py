@@ -1,6 +1,8 @@
 """The dispatcher's batches: one connection, constant queries, durable marks,
 the message's bytes, the next batch queued while this one is sent."""
 
+import random
+import string
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -10,12 +12,15 @@ import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from django.core.mail import BadHeaderError
+from django.core.mail.message import forbid_multi_line_headers
 from django.db import connection
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from coalition.links import token_url
+from coalition.outbox import mime
 from coalition.outbox.builders import Email
 from coalition.outbox.dispatcher import outbox_dispatch
 from coalition.outbox.models import OutboxMessage
@@ -164,6 +169,28 @@ def test_a_batch_of_reminders_costs_the_same_queries_at_any_size(counting_smtp):
 
 
 @pytest.mark.django_db
+def test_a_batch_builds_its_letter_once_whatever_its_size(counting_smtp):
+    built = Counter()
+
+    def count(sender, instance, **kwargs):
+        built[sender.__name__] += 1
+
+    counts = {}
+    for size in (3, 30):
+        letter = invitations(size)
+        built.clear()
+        post_init.connect(count)
+        try:
+            assert dispatch().sent == size
+        finally:
+            post_init.disconnect(count)
+        counts[size] = (built["Letter"], built["Revision"], built["ReminderSchedule"])
+        sent = OutboxMessage.objects.filter(letter=letter, status=Status.SENT)
+        assert sent.count() == size
+    assert counts[3] == counts[30]
+
+
+@pytest.mark.django_db
 def test_a_prepare_step_that_fails_leaves_the_builders_to_read_row_by_row(
     counting_smtp,
 ):
@@ -307,6 +334,38 @@ def test_the_written_bytes_say_what_djangos_message_says(overrides):
 def test_a_newline_in_a_header_is_still_refused():
     with pytest.raises(BadHeaderError):
         both(email(subject="Hello\nBcc: everyone@example.org"))
+
+
+def test_a_plain_subject_is_what_djangos_encoding_gives_back():
+    chars = string.ascii_letters + string.punctuation + "    \t"
+    rng = random.Random(14)
+    samples = [
+        *('Reminder: will Org 1 sign "Bench letter"?', "x" * 76, "x" * 77, "a  b"),
+        *(" a", "a ", "a\tb", "=?utf-8?q?x?=", "", "Grüße", "a;b,c d", "a" + "\u00a0"),
+        *(
+            "".join(rng.choice(chars) for _ in range(rng.randint(1, 90)))
+            for _ in range(3000)
+        ),
+    ]
+    plain = 0
+    for subject in samples:
+        if mime.plain_subject(subject):
+            plain += 1
+            assert forbid_multi_line_headers("Subject", subject, "utf-8")[1] == subject
+    assert plain > 500
+
+
+@pytest.mark.parametrize("subject", ["A plain subject", " ".join(["word"] * 30)])
+def test_only_a_subject_that_is_not_plain_is_encoded(subject):
+    encode = mock.patch.object(
+        mime, "forbid_multi_line_headers", wraps=mime.forbid_multi_line_headers
+    )
+    with encode as encoded:
+        _raw, fast, django = both(email(subject=subject))
+
+    names = [call.args[0] for call in encoded.call_args_list]
+    assert ("Subject" in names) is not mime.plain_subject(subject)
+    assert unfolded(fast["Subject"]) == unfolded(django["Subject"])
 
 
 def test_other_shapes_take_djangos_way():
