@@ -5,7 +5,7 @@ and read once; the row goes in (a unique constraint refuses a duplicate);
 only a refused row looks at what is in its way (an unconfirmed signature past
 its time, or one a proven address sets aside) and tries once more; the first
 email is written with it (one statement on PostgreSQL); the partners the name
-or domains might be are one query.
+or domains might be are one query, once the address is proven.
 """
 
 from typing import Any, Required, TypedDict, Unpack
@@ -201,5 +201,7 @@ def signature_create_locked(
         )
     if signature.status == Status.CONFIRMED:
         on_confirmed(signature)
-    matching.propose_for_signature(signature)
+        # An unproven address is proposed once confirmed (signature_confirm):
+        # a sign-up that never confirms proposes nothing.
+        matching.propose_for_signature(signature)
     return signature
