@@ -9,10 +9,13 @@ values come from the models' own fields (``pre_save`` and
 model is written here too. Elsewhere (SQLite) the ORM writes the two rows.
 """
 
+import functools
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Field
 
 from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import kick_after_commit, message_id_for, outbox_message
@@ -28,35 +31,32 @@ def signature_insert(signature: Signature, *, email_kind: str | None) -> bool:
     constraints decide, races too)."""
     if connection.vendor != "postgresql":
         return _insert_orm(signature, email_kind)
-    returning = list(Signature._meta.db_returning_fields)
     quote = connection.ops.quote_name
-    columns, values = _prepared(signature, exclude=set())
+    columns, placeholders, params = _prepared(signature, skip=())
+    returning = Signature._meta.db_returning_fields
     sql = (
-        f"INSERT INTO {quote(Signature._meta.db_table)} "  # noqa: S608 - the model's own names
-        f"({', '.join(columns)}) "
-        f"VALUES ({', '.join(['%s'] * len(values))}) ON CONFLICT DO NOTHING "
-        f"RETURNING {', '.join(_column(f) for f in returning)}"
+        f"INSERT INTO {quote(Signature._meta.db_table)} ({columns}) "  # noqa: S608 - the model's own names
+        f"VALUES ({placeholders}) ON CONFLICT DO NOTHING "
+        f"RETURNING {', '.join(_columns(Signature, returning))}"
     )
-    params: list[Any] = list(values)
     if email_kind is not None:
         message = _first_email(signature, email_kind)
         message.message_id = _random_message_id()
-        key_column = _column(OutboxMessage._meta.get_field("key"))
-        link_column = _column(OutboxMessage._meta.get_field("signature"))
-        m_columns, m_values = _prepared(message, exclude={key_column, link_column})
+        m_columns, m_placeholders, m_params = _prepared(message, skip=_FILLED_IN)
+        key, link = _columns(OutboxMessage, _FILLED_IN)
         before, after = signature_email_key(
             "{}", email_kind, signature.revision_id
         ).split("{}")
-        pk = "s." + _column(Signature._meta.pk)
+        pk = "s." + _columns(Signature, [Signature._meta.pk])[0]
         sql = (
             f"WITH s AS ({sql}), m AS ("  # noqa: S608 - the models' own names
             f"INSERT INTO {quote(OutboxMessage._meta.db_table)} "
-            f"({', '.join([*m_columns, key_column, link_column])}) "
-            f"SELECT {', '.join(['%s'] * len(m_values))}, "
+            f"({m_columns}, {key}, {link}) SELECT {m_placeholders}, "
             f"concat(%s::text, {pk}, %s::text), {pk} FROM s RETURNING 1) "
-            f"SELECT {', '.join('s.' + _column(f) for f in returning)} FROM s"
+            f"SELECT {', '.join('s.' + c for c in _columns(Signature, returning))} "
+            "FROM s"
         )
-        params += [*m_values, before, after]
+        params += [*m_params, before, after]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -73,25 +73,54 @@ def signature_insert(signature: Signature, *, email_kind: str | None) -> bool:
     return True
 
 
+# The outbox row's columns the statement fills from the new signature.
+_FILLED_IN = ("key", "signature")
+
+
 def _prepared(
-    instance: models.Model, *, exclude: set[str]
-) -> tuple[list[str], list[Any]]:
-    """The columns (quoted) and database values an INSERT of ``instance``
-    writes, as the ORM prepares them (the primary key and generated columns
-    left to the database)."""
-    columns, values = [], []
-    for field in instance._meta.concrete_fields:
-        column = _column(field)
-        if field.primary_key or field.generated or column in exclude:
-            continue
-        value = field.pre_save(instance, add=True)
-        columns.append(column)
-        values.append(field.get_db_prep_save(value, connection))
-    return columns, values
+    instance: models.Model, *, skip: Sequence[str]
+) -> tuple[str, str, list[Any]]:
+    """The columns an INSERT of ``instance`` writes (all but the primary key,
+    generated ones and ``skip``), their placeholders and their values, as the
+    ORM prepares them. A null is written into the statement rather than passed:
+    the statement stays within what the driver keeps parsed (50 values), one
+    text per pattern of nulls."""
+    fields = _insertable(type(instance), tuple(skip))
+    placeholders, values = [], []
+    for field in fields:
+        value = field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        if value is None:
+            placeholders.append("NULL")
+        else:
+            placeholders.append("%s")
+            values.append(value)
+    columns = ", ".join(_columns(type(instance), fields))
+    return columns, ", ".join(placeholders), values
 
 
-def _column(field: "models.Field[Any, Any]") -> str:
-    return connection.ops.quote_name(str(field.column))
+@functools.cache
+def _insertable(
+    model: type[models.Model], skip: tuple[str, ...]
+) -> list["Field[Any, Any]"]:
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key or f.generated or f.name in skip)
+    ]
+
+
+def _columns(
+    model: type[models.Model], fields: "Sequence[Field[Any, Any] | str]"
+) -> tuple[str, ...]:
+    """The quoted columns of ``fields`` (or of the fields so named)."""
+    return _quoted(model, tuple(f if isinstance(f, str) else f.name for f in fields))
+
+
+@functools.cache
+def _quoted(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, ...]:
+    quote = connection.ops.quote_name
+    by_name = {f.name: f for f in model._meta.concrete_fields}
+    return tuple(quote(str(by_name[n].column)) for n in names)
 
 
 def _first_email(signature: Signature, kind: str) -> OutboxMessage:

@@ -82,3 +82,27 @@ def test_sign_ups_before_the_dispatcher_starts_publish_one_task(client, open_let
         assert cache.get(KICK_MARK) is None
         assert join(client, open_letter, 9).status_code == 302
         assert delay.call_count == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's driver")
+def test_the_sign_up_statement_is_one_the_driver_keeps_parsed(client, open_letter):
+    """Nulls are written into the statement, not passed: its text is the same
+    for every sign-up alike, with no more values than the driver keeps the
+    parsed text of (50), so it is not parsed again on every POST."""
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        if sql.startswith("WITH"):
+            statements.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    with (
+        connection.execute_wrapper(record),
+        mock.patch.object(outbox_dispatch_task, "delay"),
+    ):
+        for n in range(2):
+            assert join(client, open_letter, n).status_code == 302
+
+    (first, count), (second, _count) = statements
+    assert first == second
+    assert count <= 50
