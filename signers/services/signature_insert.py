@@ -7,12 +7,13 @@ returned, so a refused signature writes no email either. The columns and
 values come from the models' own fields (``pre_save`` and
 ``get_db_prep_save``, as the ORM's INSERT does), so a field added to either
 model is written here too. Elsewhere (SQLite) the ORM writes the two rows.
+``model_from_row`` is the other way: an instance from a row read by hand.
 """
 
 import functools
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Field
@@ -21,6 +22,8 @@ from coalition.outbox.models import OutboxMessage
 from coalition.outbox.services import kick_after_commit, message_id_for, outbox_message
 from signers.models import Signature
 from signers.services.sending import signature_email_key
+
+M = TypeVar("M", bound=models.Model)
 
 
 def signature_insert(signature: Signature, *, email_kind: str | None) -> bool:
@@ -154,3 +157,26 @@ def _insert_orm(signature: Signature, email_kind: str | None) -> bool:
 def _random_message_id() -> str:
     """A Message-ID in the form of the others, made before the key is known."""
     return message_id_for(f"new:{secrets.token_hex(16)}")
+
+
+def model_from_row(model: type[M], columns: Sequence[str], row: Sequence[Any]) -> M:
+    """An instance of ``model`` from a whole row of its table read by hand
+    (``SELECT *``, whatever its column order), the values converted as the
+    ORM converts them."""
+    order = _in_field_order(model, tuple(columns))
+    values = []
+    for field, at in order:
+        value = row[at]
+        for converter in field.get_db_converters(connection):
+            value = converter(value, field, connection)
+        values.append(value)
+    return model.from_db(connection.alias, [f.attname for f, _ in order], values)
+
+
+@functools.cache
+def _in_field_order(
+    model: type[models.Model], columns: tuple[str, ...]
+) -> list[tuple["Field[Any, Any]", int]]:
+    """Each concrete field of ``model`` with the place of its column."""
+    at = {c: i for i, c in enumerate(columns)}
+    return [(f, at[str(f.column)]) for f in model._meta.concrete_fields]

@@ -34,7 +34,7 @@ from signers.services.common import (
     on_confirmed,
     text_changed_error,
 )
-from signers.services.signature_insert import signature_insert
+from signers.services.signature_insert import model_from_row, signature_insert
 
 
 class SigningFields(TypedDict, total=False):
@@ -92,16 +92,17 @@ def letter_lock_to_join(*, slug: str) -> Letter:
     if connection.vendor != "postgresql":
         return Letter.objects.public().filter(slug=slug).locked().get()
     statuses = Letter.PUBLIC_STATUSES
-    found = list(
-        Letter.objects.raw(
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"SELECT * FROM {Letter._meta.db_table} WHERE slug = %s "  # noqa: S608 - the model's own table
             f"AND status IN ({', '.join(['%s'] * len(statuses))}) FOR SHARE",
             [slug, *statuses],
         )
-    )
-    if not found:
+        row = cursor.fetchone()
+        names = [c.name for c in cursor.description]
+    if row is None:
         raise Letter.DoesNotExist
-    return found[0]
+    return model_from_row(Letter, names, row)
 
 
 def signature_create_locked(

@@ -7,8 +7,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from coalition.outbox.models import OutboxMessage
+from letters.models import Letter
 from signers.models import EmailKind, Signature
 from signers.services import signature_insert as inserting
+from signers.services import signing
 from tests.factories import ProspectFactory
 
 pytestmark = [
@@ -144,3 +146,17 @@ def test_each_first_email_has_a_message_id_of_its_own(letter):
     ids = set(OutboxMessage.objects.values_list("message_id", flat=True))
     assert len(ids) == 3
     assert all(i.startswith("<") and i.endswith(">") for i in ids)
+
+
+def test_the_letter_read_to_join_is_the_letter_the_orm_reads(open_letter):
+    by_orm = Letter.objects.get(pk=open_letter.pk)
+
+    with transaction.atomic():
+        by_hand = signing.letter_lock_to_join(slug=open_letter.slug)
+
+    for field in Letter._meta.concrete_fields:
+        expected = getattr(by_orm, field.attname)
+        got = getattr(by_hand, field.attname)
+        assert (type(got), got) == (type(expected), expected), field.name
+    assert by_hand._state.adding is False
+    assert by_hand.current_revision == by_orm.current_revision
