@@ -34,7 +34,7 @@ from signers.planning.reminders import PROSPECT_KINDS, active_letters
 from signers.planning.skips import skip_reasons
 
 
-def signature_email_key(signature_id: int, kind: str, revision_id: int) -> str:
+def signature_email_key(signature_id: int | str, kind: str, revision_id: int) -> str:
     return f"signature:{signature_id}:{kind}:{revision_id}"
 
 

@@ -29,6 +29,7 @@ from signers.models import (
     EmailKind,
     Signature,
 )
+from signers.partners import matching
 from signers.selectors.signatures import (
     VIA_INVITATION,
     VIA_OPEN_JOIN,
@@ -129,6 +130,8 @@ def signature_confirm(*, signature_id: int, revision_id: int) -> bool:
     if not needs_approval:
         on_confirmed(signature)
         queue_signature_email(signature, EmailKind.RECEIPT)
+    # Proven now: the partners it might be are proposed (not at sign-up).
+    matching.propose_for_signature(signature)
     return True
 
 

@@ -4,17 +4,17 @@ One request, as few round trips as keep every promise: the letter is locked
 and read once; the row goes in (a unique constraint refuses a duplicate);
 only a refused row looks at what is in its way (an unconfirmed signature past
 its time, or one a proven address sets aside) and tries once more; the first
-email is one INSERT; the partners the name or domains might be are one query.
+email is written with it (one statement on PostgreSQL); the partners the name
+or domains might be are one query, once the address is proven.
 """
 
 from typing import Any, Required, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coalition.outbox.services import kick_after_commit, outbox_message
 from letters.models import Letter
 from signers import names
 from signers.models import EmailKind, Prospect, Signature
@@ -34,7 +34,7 @@ from signers.services.common import (
     on_confirmed,
     text_changed_error,
 )
-from signers.services.sending import signature_email_key
+from signers.services.signature_insert import model_from_row, signature_insert
 
 
 class SigningFields(TypedDict, total=False):
@@ -92,16 +92,17 @@ def letter_lock_to_join(*, slug: str) -> Letter:
     if connection.vendor != "postgresql":
         return Letter.objects.public().filter(slug=slug).locked().get()
     statuses = Letter.PUBLIC_STATUSES
-    found = list(
-        Letter.objects.raw(
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"SELECT * FROM {Letter._meta.db_table} WHERE slug = %s "  # noqa: S608 - the model's own table
             f"AND status IN ({', '.join(['%s'] * len(statuses))}) FOR SHARE",
             [slug, *statuses],
         )
-    )
-    if not found:
+        row = cursor.fetchone()
+        names = [c.name for c in cursor.description]
+    if row is None:
         raise Letter.DoesNotExist
-    return found[0]
+    return model_from_row(Letter, names, row)
 
 
 def signature_create_locked(
@@ -182,49 +183,26 @@ def signature_create_locked(
         "prospect": prospect,
         "confirmed_at": now if proven else None,
     }
-    signature = _insert(values)
+    if proven:
+        first_email = None if source == Source.IMPORT else EmailKind.RECEIPT
+    else:
+        first_email = EmailKind.CONFIRM_REQUEST
+    signature = Signature(**values)
+    inserted = signature_insert(signature, email_kind=first_email)
     # Refused: only then is anything in the way (an unconfirmed signature past
     # its time, which beat expires every few minutes anyway, or one a proven
     # address sets aside) moved, and the row tried once more.
-    if signature is None and make_way(
+    if not inserted and make_way(
         letter=letter, email=email, keys=keys, proven=proven, now=now
     ):
-        signature = _insert(values)
-    if signature is None:
+        inserted = signature_insert(signature, email_kind=first_email)
+    if not inserted:
         raise duplicate_error(
             letter=letter, email=email, keys=keys, display_name=display_name
         )
     if signature.status == Status.CONFIRMED:
         on_confirmed(signature)
-        if source != Source.IMPORT:
-            _queue_first_email(signature, EmailKind.RECEIPT)
-    else:
-        _queue_first_email(signature, EmailKind.CONFIRM_REQUEST)
-    matching.propose_for_signature(signature)
+        # An unproven address is proposed once confirmed (signature_confirm):
+        # a sign-up that never confirms proposes nothing.
+        matching.propose_for_signature(signature)
     return signature
-
-
-def _insert(values: dict[str, Any]) -> Signature | None:
-    """The new row, or None if a live signature of the letter has its email,
-    name or look-alike name (the database's constraints decide, races too)."""
-    try:
-        with transaction.atomic():
-            return Signature.objects.create(**values)
-    except IntegrityError:
-        return None
-
-
-def _queue_first_email(signature: Signature, kind: str) -> None:
-    """The outbox row of a signature made in this transaction: no row can
-    have its key yet (``queue_signature_email`` reads back a taken one), so
-    it is one INSERT. The dispatcher is kicked once this commits."""
-    key = signature_email_key(signature.pk, kind, signature.revision_id)
-    outbox_message(
-        kind=kind,
-        key=key,
-        to=signature.email,
-        params={"revision": signature.revision_id},
-        letter_id=signature.letter_id,
-        signature_id=signature.pk,
-    ).save(force_insert=True)
-    kick_after_commit()

@@ -7,7 +7,7 @@ from django.urls import reverse
 from coalition.models import CoalitionMember
 from signers.models import PartnerMatch, Prospect, Signature
 from signers.partners import matching, merging, services
-from signers.services import outreach, signing
+from signers.services import outreach, signatures, signing
 from tests.factories import (
     AgreementFactory,
     CoalitionMemberFactory,
@@ -315,23 +315,50 @@ def test_inviting_proposes_partners_added_since(setup):
     assert PartnerMatch.objects.get().prospect == row
 
 
-def test_signing_proposes_a_match(setup):
-    letter = setup["letter"]
-    river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
-
-    signature = signing.signature_create(
+def rivers_sign(letter, source):
+    """Rivers United signs from the domain the River Trust partner has."""
+    return signing.signature_create(
         letter=letter,
         revision_id=letter.current_revision_id,
-        source=Signature.Source.IMPORT,
+        source=source,
         display_name="Rivers United",
         email="ana@rivers.example.org",
         attested=True,
     )
 
+
+def assert_proposed_by_domain(partner, signature):
     match = PartnerMatch.objects.get()
     assert (match.partner, match.signature, match.reason) == (
-        river,
+        partner,
         signature,
         Reason.DOMAIN,
     )
+
+
+def test_signing_proposes_a_match(setup):
+    river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
+
+    signature = rivers_sign(setup["letter"], Signature.Source.IMPORT)
+
+    assert_proposed_by_domain(river, signature)
     assert Signature.objects.get().partner is None
+
+
+def test_an_open_join_is_proposed_once_its_address_is_confirmed(setup):
+    letter = setup["letter"]
+    letter.open_joining = True
+    letter.save(update_fields=["open_joining"])
+    river = partner(setup, "River Trust", email_domains=["rivers.example.org"])
+
+    signature = rivers_sign(letter, Signature.Source.OPEN_JOIN)
+
+    # Unproven: a sign-up that never confirms proposes nothing.
+    assert signature.status == Signature.Status.PENDING
+    assert not PartnerMatch.objects.exists()
+
+    assert signatures.signature_confirm(
+        signature_id=signature.pk, revision_id=letter.current_revision_id
+    )
+
+    assert_proposed_by_domain(river, signature)
